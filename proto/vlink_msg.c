@@ -1,0 +1,115 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "vlink_msg.h"
+
+int vlink_msg_push(struct vlink_writer *w, const Vlink__Envelope *env,
+		   const int *fds, unsigned nfds)
+{
+	size_t len = vlink__envelope__get_packed_size(env);
+	uint8_t *buf;
+	int err;
+
+	if (len > VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE)
+		return -EMSGSIZE;
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	vlink__envelope__pack(env, buf);
+	err = vlink_writer_push(w, buf, len, fds, nfds);
+	free(buf);
+	return err;
+}
+
+int vlink_msg_decode(const struct vlink_frame *f, Vlink__Envelope **out)
+{
+	Vlink__Envelope *e = vlink__envelope__unpack(NULL, f->len, f->data);
+
+	if (!e)
+		return -EBADMSG;
+	if (e->msg_case == VLINK__ENVELOPE__MSG__NOT_SET) {
+		vlink__envelope__free_unpacked(e, NULL);
+		return -EBADMSG;
+	}
+	*out = e;
+	return 0;
+}
+
+void vlink_msg_free(Vlink__Envelope *env)
+{
+	if (env)
+		vlink__envelope__free_unpacked(env, NULL);
+}
+
+const char *vlink_msg_name(Vlink__Envelope__MsgCase c)
+{
+	const ProtobufCFieldDescriptor *fd =
+		protobuf_c_message_descriptor_get_field(&vlink__envelope__descriptor,
+							(unsigned)c);
+
+	return fd ? fd->name : "unknown";
+}
+
+static int bad(char *why, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && n) {
+		va_start(ap, fmt);
+		vsnprintf(why, n, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+int vlink_msg_check_map(uint64_t pool_size, size_t nseg,
+			Vlink__Segment *const *segs, const Vlink__ChannelRegion *reg,
+			unsigned nfds, char *why, size_t n)
+{
+	uint32_t used = 0; /* bit i: fd i referenced */
+	uint64_t total = 0;
+
+	if (nfds > 32)
+		return bad(why, n, "too many fds");
+	if (!reg)
+		return bad(why, n, "no channel region");
+	if (reg->fd_index >= nfds)
+		return bad(why, n, "channel region fd index %u out of range",
+			   reg->fd_index);
+	used |= 1u << reg->fd_index;
+	if (reg->size == 0 || reg->size % 4096)
+		return bad(why, n, "channel region size %llu is not a multiple of 4 KiB",
+			   (unsigned long long)reg->size);
+	if (nseg == 0)
+		return bad(why, n, "no pool segments");
+	for (size_t i = 0; i < nseg; i++) {
+		const Vlink__Segment *s = segs[i];
+
+		if (s->fd_index >= nfds || (used & (1u << s->fd_index)))
+			return bad(why, n, "segment %zu: fd index %u invalid or reused",
+				   i, s->fd_index);
+		used |= 1u << s->fd_index;
+		if (s->page_size < 4096 || (s->page_size & (s->page_size - 1)))
+			return bad(why, n, "segment %zu: page size %llu invalid", i,
+				   (unsigned long long)s->page_size);
+		if (s->size == 0 || s->size % s->page_size ||
+		    s->pool_offset % s->page_size)
+			return bad(why, n, "segment %zu: not page aligned", i);
+		if (s->pool_offset > pool_size || s->size > pool_size - s->pool_offset)
+			return bad(why, n, "segment %zu: outside the %llu-byte pool", i,
+				   (unsigned long long)pool_size);
+		for (size_t j = 0; j < i; j++) {
+			const Vlink__Segment *t = segs[j];
+
+			if (s->pool_offset < t->pool_offset + t->size &&
+			    t->pool_offset < s->pool_offset + s->size)
+				return bad(why, n, "segments %zu and %zu overlap", j, i);
+		}
+		total += s->size;
+	}
+	if (total > pool_size)
+		return bad(why, n, "segments larger than the pool");
+	return 0;
+}

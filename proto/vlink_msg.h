@@ -1,0 +1,30 @@
+/* Envelopes on frames: encode, decode, and check the maps clients build
+ * their memory from. */
+#ifndef VLINK_MSG_H
+#define VLINK_MSG_H
+
+#include <stddef.h>
+
+#include "vlink.pb-c.h"
+#include "vlink_frame.h"
+
+#define VLINK_PROTOCOL_VERSION 1
+
+/* Pack `env` and queue it on `w` with `nfds` fds (dup()ed). */
+int vlink_msg_push(struct vlink_writer *w, const Vlink__Envelope *env,
+		   const int *fds, unsigned nfds);
+/* Decode a frame's payload: 0 and *out (free with vlink_msg_free), or
+ * -EBADMSG when it is not an Envelope with a message set. */
+int vlink_msg_decode(const struct vlink_frame *f, Vlink__Envelope **out);
+void vlink_msg_free(Vlink__Envelope *env);
+/* "CreateLink", "Error", ... for logs. */
+const char *vlink_msg_name(Vlink__Envelope__MsgCase c);
+
+/* Check a DomainMap's or LinkMap's memory description against the fds of
+ * its frame: every fd_index in range and used once, segments inside the
+ * pool, page aligned, not overlapping.  0 or -EINVAL with a reason. */
+int vlink_msg_check_map(uint64_t pool_size, size_t nseg,
+			Vlink__Segment *const *segs, const Vlink__ChannelRegion *reg,
+			unsigned nfds, char *why, size_t n);
+
+#endif

@@ -1,0 +1,144 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vlink_valid.h"
+
+static int bad(char *why, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && n) {
+		va_start(ap, fmt);
+		vsnprintf(why, n, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+int vlink_check_name(const char *what, const char *s, char *why, size_t n)
+{
+	size_t len;
+
+	if (!s || !*s)
+		return bad(why, n, "%s is empty (1-%d printable characters)", what,
+			   VLINK_NAME_MAX);
+	len = strnlen(s, VLINK_NAME_MAX + 1);
+	if (len > VLINK_NAME_MAX)
+		return bad(why, n, "%s is longer than %d characters", what,
+			   VLINK_NAME_MAX);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == ' ')
+			return bad(why, n, "%s '%s' contains a space", what, s);
+		if (c < 0x21 || c > 0x7e)
+			return bad(why, n,
+				   "%s contains a non-printable character (byte 0x%02x at %zu)",
+				   what, c, i);
+	}
+	return 0;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int vlink_mac_parse(const char *s, uint8_t mac[6], char *why, size_t n)
+{
+	uint8_t m[6];
+
+	if (!s || strlen(s) != 17)
+		goto malformed;
+	for (int i = 0; i < 6; i++) {
+		int hi = hexval((unsigned char)s[3 * i]);
+		int lo = hexval((unsigned char)s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			goto malformed;
+		m[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (m[0] & 1)
+		return bad(why, n, "MAC %s is a multicast address (need unicast)", s);
+	if (!(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
+		return bad(why, n, "MAC 00:00:00:00:00:00 is not a valid address");
+	memcpy(mac, m, 6);
+	return 0;
+malformed:
+	return bad(why, n, "MAC '%s' is malformed (expected xx:xx:xx:xx:xx:xx)",
+		   s ? s : "");
+}
+
+void vlink_mac_format(const uint8_t mac[6], char out[VLINK_MAC_STRLEN])
+{
+	snprintf(out, VLINK_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
+		 mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+int vlink_check_nchannels(uint64_t v, char *why, size_t n)
+{
+	if (v < 1 || v > VLINK_NCHANNELS_MAX)
+		return bad(why, n, "channel count %llu out of range (1-%d data channels)",
+			   (unsigned long long)v, VLINK_NCHANNELS_MAX);
+	return 0;
+}
+
+int vlink_check_ring_size(uint64_t v, char *why, size_t n)
+{
+	if (v < VLINK_RING_MIN || v > VLINK_RING_MAX || (v & (v - 1)))
+		return bad(why, n,
+			   "ring size %llu is not a power of two between %d and %d",
+			   (unsigned long long)v, VLINK_RING_MIN, VLINK_RING_MAX);
+	return 0;
+}
+
+int vlink_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		/* v * 10 cannot overflow once v <= max / 10 */
+		if (v > max / 10 || (uint64_t)(*s - '0') > max - v * 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int vlink_parse_size(const char *s, uint64_t *out)
+{
+	char num[32];
+	size_t len = s ? strlen(s) : 0;
+	unsigned shift = 0;
+	uint64_t v;
+	int err;
+
+	if (len == 0 || len >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, len + 1);
+	switch (toupper((unsigned char)num[len - 1])) {
+	case 'K': shift = 10; break;
+	case 'M': shift = 20; break;
+	case 'G': shift = 30; break;
+	}
+	if (shift)
+		num[len - 1] = '\0';
+	err = vlink_parse_uint(num, UINT64_MAX >> shift, &v);
+	if (err)
+		return err;
+	*out = v << shift;
+	return 0;
+}

@@ -1,0 +1,91 @@
+#!/bin/sh
+# Install everything vlink needs on a Debian 12 machine, as root.
+#
+#   scripts/install-deps.sh [--no-sources]
+#
+# Installs the Debian packages the build, the tests, the PMD and the QEMU
+# device need, adds deb-src entries for Debian's archive, and unpacks Debian's
+# dpdk and qemu source packages plus a Debian kernel into a cache directory
+# outside the repo ($VLINK_CACHE, default /var/cache/vlink).  Idempotent: a
+# second run only checks and returns in about a second.
+set -eu
+
+CACHE=${VLINK_CACHE:-/var/cache/vlink}
+WANT_SOURCES=1
+case "${1:-}" in
+--no-sources) WANT_SOURCES=0 ;;
+-h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+"") ;;
+*) echo "install-deps: unknown option '$1' (try --help)" >&2; exit 2 ;;
+esac
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: must run as root (apt-get install)" >&2
+	exit 1
+fi
+
+PKGS="build-essential autoconf automake libtool pkg-config
+      libuv1-dev libprotobuf-c-dev protobuf-c-compiler check valgrind
+      libdpdk-dev dpdk-dev meson ninja-build python3 python3-venv
+      libglib2.0-dev libpixman-1-dev seabios qemu-system-data busybox-static cpio
+      dpkg-dev kmod procps psmisc iproute2 util-linux"
+
+t0=$(date +%s)
+step() { printf 'install-deps: %s\n' "$*"; }
+
+missing=""
+for p in $PKGS; do
+	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$s" in *" installed") ;; *) missing="$missing $p" ;; esac
+done
+
+SRCLIST=/etc/apt/sources.list.d/vlink-deb-src.sources
+need_update=0
+if [ "$WANT_SOURCES" = 1 ] && [ ! -f "$SRCLIST" ]; then
+	# Mirror the deb entries of the machine's own sources as deb-src.
+	uris=$(sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
+	[ -n "$uris" ] || uris=http://deb.debian.org/debian
+	cat >"$SRCLIST" <<EOS
+Types: deb-src
+URIs: $uris
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOS
+	need_update=1
+fi
+[ -n "$missing" ] && need_update=1
+
+if [ "$need_update" = 1 ]; then
+	step "apt-get update"
+	apt-get update -qq
+fi
+if [ -n "$missing" ]; then
+	step "installing:$missing"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ "$WANT_SOURCES" = 1 ]; then
+	mkdir -p "$CACHE/src"
+	for src in dpdk qemu; do
+		if ! ls -d "$CACHE/src/$src"-*/ >/dev/null 2>&1; then
+			step "fetching Debian source package $src into $CACHE/src"
+			(cd "$CACHE/src" && apt-get source -qq -o APT::Sandbox::User=root "$src" >/dev/null)
+		fi
+	done
+	# A Debian kernel for the guest tests, unpacked rather than installed so
+	# that no initramfs or boot-loader hooks run on this machine.
+	if ! ls "$CACHE"/kernel/vmlinuz-* >/dev/null 2>&1; then
+		kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+			sed -n 's/.*Depends: \(linux-image-[0-9][^ ]*\)/\1/p' | head -n1)
+		[ -n "$kpkg" ] || { echo "install-deps: cannot resolve linux-image-amd64" >&2; exit 1; }
+		step "fetching kernel $kpkg into $CACHE/kernel"
+		tmp=$(mktemp -d)
+		(cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$kpkg" && dpkg-deb -x ./*.deb root)
+		mkdir -p "$CACHE/kernel"
+		cp "$tmp"/root/boot/vmlinuz-* "$CACHE/kernel/"
+		rm -rf "$tmp"
+	fi
+fi
+
+step "done in $(( $(date +%s) - t0 )) s (cache: $CACHE)"
