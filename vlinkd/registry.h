@@ -1,0 +1,114 @@
+/* The link registry: domains (pool + channel region) and links, with the
+ * space each link takes in its domain's memory.  Pure bookkeeping plus the
+ * writes into the channel region; no sockets, no persistence. */
+#ifndef VLINKD_REGISTRY_H
+#define VLINKD_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem.h"
+#include "vlink.pb-c.h"
+#include "vlink_shm.h"
+#include "vlink_valid.h"
+
+struct reg_domain {
+	struct reg_domain *next;
+	char name[VLINK_NAME_MAX + 1];
+	struct mem_pool pool;
+	struct mem_region region;
+	uint32_t generation;       /* bumped whenever the domain map changes */
+	unsigned nlinks;
+	unsigned nattached;        /* clients attached to it or to its links */
+};
+
+struct reg_link {
+	struct reg_link *next;
+	char name[VLINK_NAME_MAX + 1];
+	uint8_t mac[6];
+	uint32_t nchannels;
+	uint32_t ring_size;
+	uint32_t buf_size;
+	struct reg_domain *dom;
+	unsigned slot;             /* index in the region's link table;
+				      VLINK_MAX_LINKS: not placed yet */
+	uint64_t hdr_offset, region_area; /* in the channel region */
+	uint64_t buf_offset, buf_area;    /* in the pool */
+	uint32_t epoch;
+	bool from_config;
+	void *host, *peer;         /* attached clients (owned by the server) */
+};
+
+struct reg_pool_size {
+	char domain[VLINK_NAME_MAX + 1];
+	uint64_t size;
+};
+
+struct registry {
+	struct mem_opts mem;
+	uint64_t pool_size;        /* for new domains without an override */
+	unsigned npool_sizes;
+	struct reg_pool_size *pool_sizes;
+	struct reg_domain *domains;
+	struct reg_link *links;
+	unsigned nlinks;
+};
+
+struct reg_link_params {
+	const char *name;
+	const char *mac;
+	const char *domain;        /* NULL or "": VLINK_DEFAULT_DOMAIN */
+	uint32_t nchannels;
+	uint32_t ring_size;        /* 0: VLINK_RING_DEFAULT */
+	bool from_config;
+};
+
+/* A LinkLayout message with its storage. */
+struct reg_layout {
+	Vlink__LinkLayout msg;
+	Vlink__ChannelLayout ch[VLINK_NCHANNELS_MAX];
+	Vlink__ChannelLayout *chp[VLINK_NCHANNELS_MAX];
+	char mac[VLINK_MAC_STRLEN];
+};
+
+void reg_init(struct registry *r);
+/* Close every fd and mapping; the files stay (a restart reopens them). */
+void reg_fini(struct registry *r);
+
+uint64_t reg_pool_size_for(const struct registry *r, const char *domain);
+struct reg_link *reg_link_find(const struct registry *r, const char *name);
+struct reg_domain *reg_domain_find(const struct registry *r, const char *name);
+/* Find or create (allocating its memory) the domain `name`. */
+int reg_domain_get(struct registry *r, const char *name, struct reg_domain **out,
+		   char *why, size_t n);
+/* Remove the domain, unlinking its files, if it has no links and nothing
+ * is attached.  Returns true if it was removed. */
+bool reg_domain_release(struct registry *r, struct reg_domain *d);
+
+/* Validate and create a link.  On failure nothing has changed. */
+int reg_link_create(struct registry *r, const struct reg_link_params *p,
+		    struct reg_link **out, char *why, size_t n);
+/* Check parameters only (no side effects). */
+int reg_link_check(const struct registry *r, const struct reg_link_params *p,
+		   char *why, size_t n);
+/* Delete a link; refused with -EBUSY when an end is attached unless force. */
+int reg_link_delete(struct registry *r, struct reg_link *l, bool force,
+		    char *why, size_t n);
+
+void reg_link_layout(const struct reg_link *l, struct reg_layout *out);
+
+/* Internal to the registry and state loading: place a link whose offsets
+ * are already known (from state) into its domain. */
+int reg_link_insert(struct registry *r, struct reg_link *l, bool init_memory);
+/* After loading links with reg_link_insert(l, false): clear the table
+ * entries no link claims (under the sequence lock) and give every link
+ * whose slot is VLINK_MAX_LINKS (its entry was not found) a free slot and
+ * fresh memory. */
+void reg_reconcile(struct registry *r);
+/* Write the link's header, rings and table entry into the region. */
+void reg_link_init_memory(struct reg_link *l);
+/* Write the region header (magic, sizes) of a fresh region. */
+void reg_region_init(struct reg_domain *d);
+
+#endif
