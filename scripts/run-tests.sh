@@ -1,0 +1,70 @@
+#!/bin/sh
+# Run every vlink test on a Debian 12 machine, as root: install what is
+# missing, build, run the unit and integration tests, then run them again
+# with valgrind (unit tests, and vlinkd under the daemon tests).
+#
+#   scripts/run-tests.sh [--no-deps] [--no-valgrind]
+#
+# Prints one line per test program and ends with "tests: N passed, N failed".
+set -eu
+cd "$(dirname "$0")/.."
+DEPS=1 VG=1
+for a in "$@"; do
+	case "$a" in
+	--no-deps) DEPS=0 ;;
+	--no-valgrind) VG=0 ;;
+	-h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "run-tests: unknown option '$a'" >&2; exit 2 ;;
+	esac
+done
+
+t0=$(date +%s)
+stamp() { echo "== $* ($(( $(date +%s) - t0 )) s)"; }
+
+if [ "$DEPS" = 1 ]; then
+	stamp "dependencies"
+	sh scripts/install-deps.sh
+fi
+stamp "build"
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt configure ]; then
+	autoreconf -fi >/dev/null
+fi
+[ -f Makefile ] || ./configure -q --enable-werror
+make -j"$(nproc)" >/dev/null
+make -j"$(nproc)" check TESTS= >/dev/null
+
+stamp "tests"
+# serial: the hugepage test changes the machine's hugepage reserve
+rc=0
+make -j1 check >check.out 2>&1 || rc=$?
+results=$(grep -E '^(PASS|FAIL|SKIP|XFAIL|XPASS|ERROR): ' check.out || true)
+echo "$results"
+pass=$(echo "$results" | grep -c '^PASS: ' || true)
+fail=$(echo "$results" | grep -Evc '^(PASS: |$)' || true)
+# what each program checked
+for f in tests/unit/check_*.log; do
+	[ -e "$f" ] && sed -n "s|^\([0-9]*%: Checks: .*\)|  $(basename "$f" .log): \1|p" "$f"
+done
+for f in tests/integration/*.log; do
+	[ -e "$f" ] && tail -n 1 "$f" | grep ' passed, ' | sed 's/^/  /'
+done
+# the logs of what did not pass
+for t in $(echo "$results" | sed -n 's/^\(FAIL\|SKIP\|ERROR\|XPASS\): \([^ ]*\).*/\2/p'); do
+	echo "--- ${t%.sh}.log"; cat "${t%.sh}.log"
+done
+[ "$rc" = 0 ] || [ "$fail" != 0 ] || { echo "make check failed:"; tail -n 30 check.out; fail=1; }
+
+if [ "$VG" = 1 ]; then
+	stamp "valgrind"
+	vg=$(make -s check-valgrind 2>&1) || true
+	echo "$vg" | grep -E '^(PASS|FAIL): valgrind'
+	pass=$((pass + $(echo "$vg" | grep -c '^PASS: valgrind' || true)))
+	vfail=$(echo "$vg" | grep -c '^FAIL: valgrind' || true)
+	fail=$((fail + vfail))
+	for f in $(echo "$vg" | sed -n 's/^FAIL: valgrind \([^ ]*\).*/\1.vg.log/p'); do
+		echo "--- $f"; cat "$f"
+	done
+fi
+stamp "done"
+echo "tests: $pass passed, $fail failed"
+[ "$fail" = 0 ]

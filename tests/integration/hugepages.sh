@@ -1,0 +1,60 @@
+#!/bin/sh
+# Pools on hugetlbfs when hugepages are free (vlinkd mounts one under its
+# run dir when none is mounted), the /dev/shm fallback with a warning when
+# not, and memory that survives a restart in both cases.
+. "$(dirname "$0")/lib.sh"
+need_root
+NR=/proc/sys/vm/nr_hugepages
+orig=$(cat $NR)
+restore() { echo "$orig" >$NR; cleanup; }
+trap restore EXIT
+
+free2m() { cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages; }
+
+# 1. no free hugepages: fallback, with a warning that says what to do
+echo 0 >$NR
+if [ "$(free2m)" = 0 ]; then
+	start_daemon || exit 1
+	check "create l1 without hugepages" ctl create-link l1 02:00:00:00:00:01 1
+	grep -q "not enough free 2 MiB hugepages (need 32, 0 free): using $T/shm" "$T/vlinkd.log" &&
+		ok "fallback warning names the cause and the fix" || not_ok "no fallback warning"
+	grep -q "nr_hugepages" "$T/vlinkd.log" && ok "warning says how to reserve pages" ||
+		not_ok "warning without advice"
+	ctl status --json >"$T/out"
+	[ "$(json_get "j['domains'][0]['hugepages']")" = False ] &&
+		ok "status: no hugepages" || not_ok "status: $(cat "$T/out")"
+	check "delete l1" ctl delete-link l1
+	stop_daemon
+else
+	not_ok "could not free the 2 MiB hugepages (in use elsewhere: $(free2m))"
+fi
+
+# 2. hugepages available
+echo $((orig + 40)) >$NR
+if [ "$(free2m)" -lt 40 ]; then
+	not_ok "cannot reserve 40 hugepages (free: $(free2m))"
+	finish
+fi
+start_daemon || exit 1
+check "create l1 on hugepages" ctl create-link l1 02:00:00:00:00:01 1
+ctl status --json >"$T/out"
+[ "$(json_get "j['domains'][0]['hugepages'], j['domains'][0]['page_size']")" = "True 2097152" ] &&
+	ok "status: 2 MiB hugepages" || not_ok "status: $(cat "$T/out")"
+"$TESTCLIENT" "$SOCK" attach l1 host write 5 >"$T/w" 2>&1 && ok "pattern written" ||
+	not_ok "write: $(cat "$T/w")"
+[ "$(free2m)" -le 8 ] && ok "32 hugepages taken by the pool" || not_ok "free hugepages: $(free2m)"
+grep -Eq "^segment 0 inode" "$T/w" || not_ok "no segment line"
+mnt=$(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts | head -n 1)
+[ -n "$mnt" ] && ok "a hugetlbfs is mounted ($mnt)" || not_ok "no hugetlbfs mount"
+ls "$mnt"/vlink-*/default.pool0 >/dev/null 2>&1 && ok "pool file on hugetlbfs" ||
+	not_ok "pool file not under $mnt"
+stop_daemon
+start_daemon || exit 1
+"$TESTCLIENT" "$SOCK" attach l1 peer check 5 >"$T/c" 2>&1 &&
+	ok "hugepage memory survived the restart" || not_ok "check: $(cat "$T/c")"
+grep "^segment" "$T/w" >"$T/a"; grep "^segment" "$T/c" >"$T/b"
+cmp -s "$T/a" "$T/b" && ok "same hugetlbfs file after restart" || not_ok "inodes differ"
+check "delete l1 frees the domain" ctl delete-link l1
+[ "$(free2m)" -ge 40 ] && ok "hugepages returned when the domain went away" ||
+	not_ok "hugepages still held: $(free2m) free"
+finish

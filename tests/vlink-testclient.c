@@ -1,0 +1,342 @@
+/* Test client for the integration tests (not installed).
+ *
+ *   vlink-testclient SOCKET attach LINK host|peer write|check SEED [HOLD_SECONDS]
+ *       attach one end of LINK, map the pool from the LinkMap fds, and write
+ *       (or check) a pattern derived from SEED over the link's whole buffer
+ *       area and the first 4 KiB of every segment; then stay attached for
+ *       HOLD_SECONDS (default 0).  Prints "segment I inode N" per segment.
+ *   vlink-testclient SOCKET domain NAME [HOLD_SECONDS]
+ *       attach a domain, check the DomainMap and print its segments; then
+ *       stay attached for HOLD_SECONDS (default 0).
+ *   vlink-testclient SOCKET garbage COUNT SEED
+ *       COUNT connections, each sending one kind of malformed input (bad
+ *       frames, random bytes, undecodable or unexpected messages, fds);
+ *       afterwards the daemon must still answer on a new connection.
+ * Exit status 0 when every check passed. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vlink_client.h"
+#include "vlink_error.h"
+
+static const char *sock_path;
+
+static int fail(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "vlink-testclient: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static uint8_t pattern(uint64_t seed, uint64_t off)
+{
+	uint64_t x = (seed + 1) * 0x9e3779b97f4a7c15ull ^ (off / 8) * 0xbf58476d1ce4e5b9ull;
+
+	x ^= x >> 29;
+	return (uint8_t)(x >> (8 * (off % 8)));
+}
+
+struct mapped {
+	void *addr;
+	uint64_t off, size;
+};
+
+static int walk(struct mapped *m, size_t n, uint64_t off, uint64_t len, uint64_t seed,
+		bool write)
+{
+	uint64_t bad = 0;
+
+	for (uint64_t p = off; p < off + len; p++) {
+		size_t i;
+
+		for (i = 0; i < n && !(p >= m[i].off && p < m[i].off + m[i].size); i++)
+			;
+		if (i == n) {
+			fprintf(stderr, "pool offset %llu is in no segment\n",
+				(unsigned long long)p);
+			return 1;
+		}
+		uint8_t *b = (uint8_t *)m[i].addr + (p - m[i].off);
+
+		if (write)
+			*b = pattern(seed, p);
+		else if (*b != pattern(seed, p) && bad++ < 5)
+			fprintf(stderr, "mismatch at pool offset %llu: %02x != %02x\n",
+				(unsigned long long)p, *b, pattern(seed, p));
+	}
+	if (bad) {
+		fprintf(stderr, "%llu bytes differ\n", (unsigned long long)bad);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_attach(int argc, char **argv)
+{
+	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+	Vlink__AttachLink m = VLINK__ATTACH_LINK__INIT;
+	struct vlink_client *c;
+	struct vlink_reply rep;
+	struct mapped map[16];
+	const Vlink__LinkMap *lm;
+	char why[256];
+	uint64_t seed;
+	bool write;
+	int err, rc = 0;
+
+	if (argc < 4)
+		return fail("usage: attach LINK host|peer write|check SEED [HOLD]%s", "");
+	write = !strcmp(argv[2], "write");
+	seed = strtoull(argv[3], NULL, 0);
+	err = vlink_client_open(&c, sock_path, VLINK__ROLE__ROLE_PEER, "testclient", 5000, NULL, 0);
+	if (err)
+		return fail("connect: %s", vlink_strerror(err));
+	m.link = argv[0];
+	m.end = !strcmp(argv[1], "host") ? VLINK__END__END_HOST : VLINK__END__END_PEER;
+	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
+	env.attach_link = &m;
+	err = vlink_client_call(c, &env, &rep, 5000);
+	if (err) {
+		printf("refused: %s\n", vlink_client_error(c));
+		vlink_client_close(c);
+		return 3;
+	}
+	if (rep.env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP)
+		return fail("expected LinkMap, got %s", vlink_msg_name(rep.env->msg_case));
+	lm = rep.env->link_map;
+	if (vlink_msg_check_map(lm->pool_size, lm->n_segments, lm->segments, lm->region,
+				rep.nfds, why, sizeof(why)))
+		return fail("bad LinkMap: %s", why);
+	for (size_t i = 0; i < lm->n_segments; i++) {
+		const Vlink__Segment *s = lm->segments[i];
+		struct stat st;
+
+		fstat(rep.fds[s->fd_index], &st);
+		printf("segment %u inode %llu size %llu\n", s->index,
+		       (unsigned long long)st.st_ino, (unsigned long long)s->size);
+		map[i].off = s->pool_offset;
+		map[i].size = s->size;
+		map[i].addr = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+				   rep.fds[s->fd_index], 0);
+		if (map[i].addr == MAP_FAILED)
+			return fail("mmap: %s", strerror(errno));
+	}
+	{
+		struct stat st;
+
+		fstat(rep.fds[lm->region->fd_index], &st);
+		printf("region inode %llu size %llu\n", (unsigned long long)st.st_ino,
+		       (unsigned long long)lm->region->size);
+	}
+	rc |= walk(map, lm->n_segments, lm->link->buf_offset, lm->link->buf_area, seed, write);
+	printf("%s %llu bytes at pool offset %llu: %s\n", write ? "wrote" : "checked",
+	       (unsigned long long)lm->link->buf_area,
+	       (unsigned long long)lm->link->buf_offset, rc ? "MISMATCH" : "ok");
+	fflush(stdout);
+	if (argc > 4)
+		sleep((unsigned)atoi(argv[4]));
+	for (size_t i = 0; i < lm->n_segments; i++)
+		munmap(map[i].addr, map[i].size);
+	vlink_reply_clear(&rep);
+	vlink_client_close(c);
+	return rc;
+}
+
+static int cmd_domain(int argc, char **argv)
+{
+	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+	Vlink__AttachDomain m = VLINK__ATTACH_DOMAIN__INIT;
+	struct vlink_client *c;
+	struct vlink_reply rep;
+	const Vlink__DomainMap *dm;
+	char why[256];
+	int err;
+
+	if (argc < 1)
+		return fail("usage: domain NAME [HOLD]%s", "");
+	err = vlink_client_open(&c, sock_path, VLINK__ROLE__ROLE_QEMU, "testclient", 5000, NULL, 0);
+	if (err)
+		return fail("connect: %s", vlink_strerror(err));
+	m.domain = argv[0];
+	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_DOMAIN;
+	env.attach_domain = &m;
+	err = vlink_client_call(c, &env, &rep, 5000);
+	if (err) {
+		printf("refused: %s\n", vlink_client_error(c));
+		vlink_client_close(c);
+		return 3;
+	}
+	dm = rep.env->domain_map;
+	if (rep.env->msg_case != VLINK__ENVELOPE__MSG_DOMAIN_MAP ||
+	    vlink_msg_check_map(dm->pool_size, dm->n_segments, dm->segments, dm->region,
+				rep.nfds, why, sizeof(why)))
+		return fail("bad DomainMap: %s", why);
+	printf("domain %s pool %llu segments %zu links %zu region %llu\n", dm->domain,
+	       (unsigned long long)dm->pool_size, dm->n_segments, dm->n_links,
+	       (unsigned long long)dm->region->size);
+	fflush(stdout);
+	if (argc > 1)
+		sleep((unsigned)atoi(argv[1]));
+	vlink_reply_clear(&rep);
+	vlink_client_close(c);
+	return 0;
+}
+
+static int raw_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror("connect");
+		exit(1);
+	}
+	return s;
+}
+
+static void put_hdr(uint8_t *h, uint16_t magic, uint8_t ver, uint8_t nfds, uint32_t len)
+{
+	h[0] = magic & 0xff;
+	h[1] = magic >> 8;
+	h[2] = ver;
+	h[3] = nfds;
+	memcpy(h + 4, &len, 4);
+}
+
+static void send_fds(int s, const void *buf, size_t len, int nfds)
+{
+	char ctl[CMSG_SPACE(sizeof(int) * 32)] = { 0 };
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	int fds[32];
+
+	for (int i = 0; i < nfds; i++)
+		fds[i] = 0;
+	msg.msg_control = ctl;
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	(void)!sendmsg(s, &msg, MSG_NOSIGNAL);
+}
+
+/* One malformed exchange, chosen by `kind`. */
+static void garbage_one(unsigned kind, unsigned seed)
+{
+	uint8_t buf[4096];
+	size_t len = 0;
+	int s = raw_connect();
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rand_r(&seed);
+	switch (kind % 10) {
+	case 0: /* random bytes */
+		len = 1 + rand_r(&seed) % sizeof(buf);
+		break;
+	case 1: /* bad magic */
+		put_hdr(buf, 0x1234, 1, 0, 16);
+		len = 24;
+		break;
+	case 2: /* bad version */
+		put_hdr(buf, 0x4c56, 9, 0, 16);
+		len = 24;
+		break;
+	case 3: /* oversized */
+		put_hdr(buf, 0x4c56, 1, 0, 1u << 20);
+		len = 4096;
+		break;
+	case 4: /* undecodable protobuf, several times on one connection */
+		for (int i = 0; i < 8; i++) {
+			put_hdr(buf + 64 * i, 0x4c56, 1, 0, 56);
+		}
+		len = 512;
+		break;
+	case 5: /* claims fds it does not carry */
+		put_hdr(buf, 0x4c56, 1, 4, 16);
+		len = 24;
+		break;
+	case 6: /* carries fds it does not claim, then a frame */
+		put_hdr(buf, 0x4c56, 1, 0, 0);
+		put_hdr(buf + 8, 0x4c56, 1, 0, 0);
+		send_fds(s, buf, 8, 3);
+		len = 0;
+		(void)!write(s, buf + 8, 8);
+		break;
+	case 7: /* too many fds */
+		put_hdr(buf, 0x4c56, 1, 16, 0);
+		send_fds(s, buf, 8, 20);
+		break;
+	case 8: /* truncated frame, then close */
+		put_hdr(buf, 0x4c56, 1, 0, 100);
+		len = 8 + rand_r(&seed) % 100;
+		break;
+	case 9: { /* a valid frame with a message the daemon must refuse */
+		Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+		Vlink__Ok ok = VLINK__OK__INIT;
+		size_t n;
+
+		env.msg_case = VLINK__ENVELOPE__MSG_OK;
+		env.ok = &ok;
+		n = vlink__envelope__get_packed_size(&env);
+		put_hdr(buf, 0x4c56, 1, 0, (uint32_t)n);
+		vlink__envelope__pack(&env, buf + 8);
+		len = 8 + n;
+		break;
+	}
+	}
+	if (len)
+		(void)!write(s, buf, len);
+	usleep(1000);
+	close(s);
+}
+
+static int cmd_garbage(int argc, char **argv)
+{
+	struct vlink_client *c;
+	unsigned count, seed;
+	int err;
+
+	if (argc < 2)
+		return fail("usage: garbage COUNT SEED%s", "");
+	count = (unsigned)atoi(argv[0]);
+	seed = (unsigned)atoi(argv[1]);
+	for (unsigned i = 0; i < count; i++)
+		garbage_one(i, seed + i);
+	err = vlink_client_open(&c, sock_path, VLINK__ROLE__ROLE_ADMIN, "testclient", 5000,
+				NULL, 0);
+	if (err)
+		return fail("daemon gone after garbage: %s", vlink_strerror(err));
+	vlink_client_close(c);
+	printf("sent %u malformed inputs; daemon still answers\n", count);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: vlink-testclient SOCKET attach|domain|garbage ...\n");
+		return 2;
+	}
+	sock_path = argv[1];
+	signal(SIGPIPE, SIG_IGN); /* the daemon hangs up on bad input */
+	if (!strcmp(argv[2], "attach"))
+		return cmd_attach(argc - 3, argv + 3);
+	if (!strcmp(argv[2], "domain"))
+		return cmd_domain(argc - 3, argv + 3);
+	if (!strcmp(argv[2], "garbage"))
+		return cmd_garbage(argc - 3, argv + 3);
+	return fail("unknown command %s", argv[2]);
+}
