@@ -21,7 +21,10 @@ step() { printf '\n== %s (%d s)\n' "$*" $(( $(date +%s) - t0 )); }
 step "installing dependencies (scripts/install-deps.sh)"
 sh scripts/install-deps.sh
 step "building"
-if [ ! -x configure ] || [ configure.ac -nt configure ]; then autoreconf -fi >/dev/null; fi
+if [ ! -x configure ] || [ configure.ac -nt configure ]; then
+	mkdir -p m4
+	autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+fi
 [ -f Makefile ] || ./configure -q
 make -j"$(nproc)" >/dev/null
 VLINKD=./vlinkd/vlinkd

@@ -27,7 +27,8 @@ if [ "$DEPS" = 1 ]; then
 fi
 stamp "build"
 if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt configure ]; then
-	autoreconf -fi >/dev/null
+	mkdir -p m4
+	autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 fi
 [ -f Makefile ] || ./configure -q --enable-werror
 make -j"$(nproc)" >/dev/null
@@ -46,7 +47,7 @@ for f in tests/unit/check_*.log; do
 	[ -e "$f" ] && sed -n "s|^\([0-9]*%: Checks: .*\)|  $(basename "$f" .log): \1|p" "$f"
 done
 for f in tests/integration/*.log; do
-	[ -e "$f" ] && tail -n 1 "$f" | grep ' passed, ' | sed 's/^/  /'
+	[ -e "$f" ] && grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed$' "$f" | sed 's/^/  /'
 done
 # the logs of what did not pass
 for t in $(echo "$results" | sed -n 's/^\(FAIL\|SKIP\|ERROR\|XPASS\): \([^ ]*\).*/\2/p'); do
