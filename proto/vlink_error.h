@@ -4,6 +4,13 @@
 #ifndef VLINK_ERROR_H
 #define VLINK_ERROR_H
 
+#include <stddef.h>
+
 const char *vlink_strerror(int err);
+
+/* Write a printf-style reason into why[0..n) (when why is not NULL and n
+ * is not 0) and return err: `return vlink_why(why, n, -EINVAL, ...)`. */
+int vlink_why(char *why, size_t n, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

@@ -1,8 +1,8 @@
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "vlink_error.h"
 #include "vlink_msg.h"
 
 int vlink_msg_push(struct vlink_writer *w, const Vlink__Envelope *env,
@@ -52,18 +52,6 @@ const char *vlink_msg_name(Vlink__Envelope__MsgCase c)
 	return fd ? fd->name : "unknown";
 }
 
-static int bad(char *why, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && n) {
-		va_start(ap, fmt);
-		vsnprintf(why, n, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 int vlink_msg_check_map(uint64_t pool_size, size_t nseg,
 			Vlink__Segment *const *segs, const Vlink__ChannelRegion *reg,
 			unsigned nfds, char *why, size_t n)
@@ -72,44 +60,44 @@ int vlink_msg_check_map(uint64_t pool_size, size_t nseg,
 	uint64_t total = 0;
 
 	if (nfds > 32)
-		return bad(why, n, "too many fds");
+		return vlink_why(why, n, -EINVAL, "too many fds");
 	if (!reg)
-		return bad(why, n, "no channel region");
+		return vlink_why(why, n, -EINVAL, "no channel region");
 	if (reg->fd_index >= nfds)
-		return bad(why, n, "channel region fd index %u out of range",
+		return vlink_why(why, n, -EINVAL, "channel region fd index %u out of range",
 			   reg->fd_index);
 	used |= 1u << reg->fd_index;
 	if (reg->size == 0 || reg->size % 4096)
-		return bad(why, n, "channel region size %llu is not a multiple of 4 KiB",
+		return vlink_why(why, n, -EINVAL, "channel region size %llu is not a multiple of 4 KiB",
 			   (unsigned long long)reg->size);
 	if (nseg == 0)
-		return bad(why, n, "no pool segments");
+		return vlink_why(why, n, -EINVAL, "no pool segments");
 	for (size_t i = 0; i < nseg; i++) {
 		const Vlink__Segment *s = segs[i];
 
 		if (s->fd_index >= nfds || (used & (1u << s->fd_index)))
-			return bad(why, n, "segment %zu: fd index %u invalid or reused",
+			return vlink_why(why, n, -EINVAL, "segment %zu: fd index %u invalid or reused",
 				   i, s->fd_index);
 		used |= 1u << s->fd_index;
 		if (s->page_size < 4096 || (s->page_size & (s->page_size - 1)))
-			return bad(why, n, "segment %zu: page size %llu invalid", i,
+			return vlink_why(why, n, -EINVAL, "segment %zu: page size %llu invalid", i,
 				   (unsigned long long)s->page_size);
 		if (s->size == 0 || s->size % s->page_size ||
 		    s->pool_offset % s->page_size)
-			return bad(why, n, "segment %zu: not page aligned", i);
+			return vlink_why(why, n, -EINVAL, "segment %zu: not page aligned", i);
 		if (s->pool_offset > pool_size || s->size > pool_size - s->pool_offset)
-			return bad(why, n, "segment %zu: outside the %llu-byte pool", i,
+			return vlink_why(why, n, -EINVAL, "segment %zu: outside the %llu-byte pool", i,
 				   (unsigned long long)pool_size);
 		for (size_t j = 0; j < i; j++) {
 			const Vlink__Segment *t = segs[j];
 
 			if (s->pool_offset < t->pool_offset + t->size &&
 			    t->pool_offset < s->pool_offset + s->size)
-				return bad(why, n, "segments %zu and %zu overlap", j, i);
+				return vlink_why(why, n, -EINVAL, "segments %zu and %zu overlap", j, i);
 		}
 		total += s->size;
 	}
 	if (total > pool_size)
-		return bad(why, n, "segments larger than the pool");
+		return vlink_why(why, n, -EINVAL, "segments larger than the pool");
 	return 0;
 }

@@ -1,41 +1,29 @@
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "vlink_error.h"
 #include "vlink_valid.h"
-
-static int bad(char *why, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && n) {
-		va_start(ap, fmt);
-		vsnprintf(why, n, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 int vlink_check_name(const char *what, const char *s, char *why, size_t n)
 {
 	size_t len;
 
 	if (!s || !*s)
-		return bad(why, n, "%s is empty (1-%d printable characters)", what,
+		return vlink_why(why, n, -EINVAL, "%s is empty (1-%d printable characters)", what,
 			   VLINK_NAME_MAX);
 	len = strnlen(s, VLINK_NAME_MAX + 1);
 	if (len > VLINK_NAME_MAX)
-		return bad(why, n, "%s is longer than %d characters", what,
+		return vlink_why(why, n, -EINVAL, "%s is longer than %d characters", what,
 			   VLINK_NAME_MAX);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == ' ')
-			return bad(why, n, "%s '%s' contains a space", what, s);
+			return vlink_why(why, n, -EINVAL, "%s '%s' contains a space", what, s);
 		if (c < 0x21 || c > 0x7e)
-			return bad(why, n,
+			return vlink_why(why, n, -EINVAL,
 				   "%s contains a non-printable character (byte 0x%02x at %zu)",
 				   what, c, i);
 	}
@@ -67,13 +55,13 @@ int vlink_mac_parse(const char *s, uint8_t mac[6], char *why, size_t n)
 		m[i] = (uint8_t)(hi << 4 | lo);
 	}
 	if (m[0] & 1)
-		return bad(why, n, "MAC %s is a multicast address (need unicast)", s);
+		return vlink_why(why, n, -EINVAL, "MAC %s is a multicast address (need unicast)", s);
 	if (!(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
-		return bad(why, n, "MAC 00:00:00:00:00:00 is not a valid address");
+		return vlink_why(why, n, -EINVAL, "MAC 00:00:00:00:00:00 is not a valid address");
 	memcpy(mac, m, 6);
 	return 0;
 malformed:
-	return bad(why, n, "MAC '%s' is malformed (expected xx:xx:xx:xx:xx:xx)",
+	return vlink_why(why, n, -EINVAL, "MAC '%s' is malformed (expected xx:xx:xx:xx:xx:xx)",
 		   s ? s : "");
 }
 
@@ -86,7 +74,7 @@ void vlink_mac_format(const uint8_t mac[6], char out[VLINK_MAC_STRLEN])
 int vlink_check_nchannels(uint64_t v, char *why, size_t n)
 {
 	if (v < 1 || v > VLINK_NCHANNELS_MAX)
-		return bad(why, n, "channel count %llu out of range (1-%d data channels)",
+		return vlink_why(why, n, -EINVAL, "channel count %llu out of range (1-%d data channels)",
 			   (unsigned long long)v, VLINK_NCHANNELS_MAX);
 	return 0;
 }
@@ -94,7 +82,7 @@ int vlink_check_nchannels(uint64_t v, char *why, size_t n)
 int vlink_check_ring_size(uint64_t v, char *why, size_t n)
 {
 	if (v < VLINK_RING_MIN || v > VLINK_RING_MAX || (v & (v - 1)))
-		return bad(why, n,
+		return vlink_why(why, n, -EINVAL,
 			   "ring size %llu is not a power of two between %d and %d",
 			   (unsigned long long)v, VLINK_RING_MIN, VLINK_RING_MAX);
 	return 0;

@@ -53,6 +53,8 @@ step "vlinkctl list"
 $CTL list
 step "vlinkctl show $LINK"
 $CTL show $LINK
+step "vlinkctl status (pools: hugepages, or /dev/shm when none are reserved)"
+$CTL status
 
 if [ "$KEEP" = 1 ]; then
 	step "left running (stop with: kill \$(cat /run/vlink/vlinkd.pid))"

@@ -228,6 +228,19 @@ static int want_operands(const struct cmd *c, int have, int min, int max)
 	return 0;
 }
 
+/* Options, then between min and max operands: the index of the first
+ * operand, or -1 after a usage message. */
+static int cmd_args(struct ctx *x, const struct cmd *c, int argc, char **argv, int min,
+		    int max, const struct option *extra,
+		    int (*on_extra)(int, const char *, void *), void *arg)
+{
+	int i = parse_opts(x, c, argc, argv, extra, on_extra, arg);
+
+	if (i < 0 || want_operands(c, argc - i, min, max))
+		return -1;
+	return i;
+}
+
 /* create-link */
 
 struct create_opts {
@@ -266,12 +279,10 @@ static int cmd_create(struct ctx *x, int argc, char **argv)
 	Vlink__CreateLink m = VLINK__CREATE_LINK__INIT;
 	struct vlink_reply rep;
 	uint64_t nch;
-	int i = parse_opts(x, c, argc, argv, extra, create_extra, &co), err;
+	int i = cmd_args(x, c, argc, argv, 3, 3, extra, create_extra, &co), err;
 
 	if (i < 0)
 		return EXIT_USAGE;
-	if ((err = want_operands(c, argc - i, 3, 3)))
-		return err;
 	if (vlink_parse_uint(argv[i + 2], UINT32_MAX, &nch))
 		return usage_err(c->name, "NCHANNELS '%s' is not a number", argv[i + 2]);
 	m.name = argv[i];
@@ -319,12 +330,10 @@ static int cmd_delete(struct ctx *x, int argc, char **argv)
 	Vlink__DeleteLink m = VLINK__DELETE_LINK__INIT;
 	struct vlink_reply rep;
 	bool force = false;
-	int i = parse_opts(x, c, argc, argv, extra, delete_extra, &force), err;
+	int i = cmd_args(x, c, argc, argv, 1, 1, extra, delete_extra, &force), err;
 
 	if (i < 0)
 		return EXIT_USAGE;
-	if ((err = want_operands(c, argc - i, 1, 1)))
-		return err;
 	m.name = argv[i];
 	m.force = force;
 	env.msg_case = VLINK__ENVELOPE__MSG_DELETE_LINK;
@@ -352,12 +361,10 @@ static int cmd_list(struct ctx *x, int argc, char **argv)
 	Vlink__ListLinks m = VLINK__LIST_LINKS__INIT;
 	struct vlink_reply rep;
 	const Vlink__LinkList *ll;
-	int i = parse_opts(x, c, argc, argv, NULL, NULL, NULL), err;
+	int i = cmd_args(x, c, argc, argv, 0, 0, NULL, NULL, NULL), err;
 
 	if (i < 0)
 		return EXIT_USAGE;
-	if ((err = want_operands(c, argc - i, 0, 0)))
-		return err;
 	env.msg_case = VLINK__ENVELOPE__MSG_LIST_LINKS;
 	env.list_links = &m;
 	err = call(x, &env, &rep, VLINK__ENVELOPE__MSG_LINK_LIST);
@@ -397,12 +404,10 @@ static int cmd_show(struct ctx *x, int argc, char **argv)
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
 	Vlink__ShowLink m = VLINK__SHOW_LINK__INIT;
 	struct vlink_reply rep;
-	int i = parse_opts(x, c, argc, argv, NULL, NULL, NULL), err;
+	int i = cmd_args(x, c, argc, argv, 1, 1, NULL, NULL, NULL), err;
 
 	if (i < 0)
 		return EXIT_USAGE;
-	if ((err = want_operands(c, argc - i, 1, 1)))
-		return err;
 	m.name = argv[i];
 	env.msg_case = VLINK__ENVELOPE__MSG_SHOW_LINK;
 	env.show_link = &m;
@@ -435,12 +440,10 @@ static int cmd_status(struct ctx *x, int argc, char **argv)
 	Vlink__Status m = VLINK__STATUS__INIT;
 	struct vlink_reply rep;
 	const Vlink__StatusReply *s;
-	int i = parse_opts(x, c, argc, argv, NULL, NULL, NULL), err;
+	int i = cmd_args(x, c, argc, argv, 0, 0, NULL, NULL, NULL), err;
 
 	if (i < 0)
 		return EXIT_USAGE;
-	if ((err = want_operands(c, argc - i, 0, 0)))
-		return err;
 	env.msg_case = VLINK__ENVELOPE__MSG_STATUS;
 	env.status = &m;
 	err = call(x, &env, &rep, VLINK__ENVELOPE__MSG_STATUS_REPLY);
@@ -557,12 +560,10 @@ static int cmd_monitor(struct ctx *x, int argc, char **argv)
 	Vlink__Monitor m = VLINK__MONITOR__INIT;
 	struct vlink_reply rep;
 	uint64_t seen = 0;
-	int i = parse_opts(x, c, argc, argv, extra, monitor_extra, &mo), err;
+	int i = cmd_args(x, c, argc, argv, 0, 0, extra, monitor_extra, &mo), err;
 
 	if (i < 0)
 		return EXIT_USAGE;
-	if ((err = want_operands(c, argc - i, 0, 0)))
-		return err;
 	env.msg_case = VLINK__ENVELOPE__MSG_MONITOR;
 	env.monitor = &m;
 	err = call(x, &env, &rep, VLINK__ENVELOPE__MSG_OK);

@@ -1,7 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,22 +11,11 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "vlink_error.h"
 #include "mem.h"
 
 #define HUGE_2M (2ull << 20)
 #define HUGE_1G (1ull << 30)
-
-static int bad(char *why, size_t n, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && n) {
-		va_start(ap, fmt);
-		vsnprintf(why, n, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 static uint64_t roundup(uint64_t v, uint64_t a)
 {
@@ -201,7 +189,7 @@ int mem_pool_create(const struct mem_opts *o, const char *domain, uint64_t size,
 
 	memset(p, 0, sizeof(*p));
 	if (size == 0 || size > MEM_POOL_MAX)
-		return bad(why, n, -EINVAL, "pool size %llu out of range (1 byte - 1 GiB, rounded up to pages)",
+		return vlink_why(why, n, -EINVAL, "pool size %llu out of range (1 byte - 1 GiB, rounded up to pages)",
 			   (unsigned long long)size);
 	if (!o->no_hugepages) {
 		if (!page)
@@ -233,11 +221,11 @@ int mem_pool_create(const struct mem_opts *o, const char *domain, uint64_t size,
 	p->hugepages = false;
 	err = mem_dir(o->shm_dir, o->daemon_id, dir, sizeof(dir));
 	if (err < 0)
-		return bad(why, n, err, "cannot create %s/vlink-%s: %s", o->shm_dir,
+		return vlink_why(why, n, err, "cannot create %s/vlink-%s: %s", o->shm_dir,
 			   o->daemon_id, strerror(-err));
 	err = pool_files(o, dir, domain, p);
 	if (err < 0)
-		return bad(why, n, err, "cannot allocate a %llu MiB pool in %s: %s",
+		return vlink_why(why, n, err, "cannot allocate a %llu MiB pool in %s: %s",
 			   (unsigned long long)(p->size >> 20), dir, strerror(-err));
 	return 0;
 }
@@ -250,11 +238,11 @@ static int open_sized(const char *path, uint64_t *size, bool grow, char *why, si
 	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
-		return bad(why, n, -errno, "cannot open %s: %s", path, strerror(errno));
+		return vlink_why(why, n, -errno, "cannot open %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < *size ||
 	    (!grow && (uint64_t)st.st_size != *size)) {
 		close(fd);
-		return bad(why, n, -EINVAL, "%s is not a %llu-byte file", path,
+		return vlink_why(why, n, -EINVAL, "%s is not a %llu-byte file", path,
 			   (unsigned long long)*size);
 	}
 	*size = (uint64_t)st.st_size;
@@ -308,21 +296,21 @@ int mem_region_create(const struct mem_opts *o, const char *domain, uint64_t siz
 	r->fd = -1;
 	err = mem_dir(o->shm_dir, o->daemon_id, dir, sizeof(dir));
 	if (err < 0)
-		return bad(why, n, err, "cannot create %s/vlink-%s: %s", o->shm_dir,
+		return vlink_why(why, n, err, "cannot create %s/vlink-%s: %s", o->shm_dir,
 			   o->daemon_id, strerror(-err));
 	encode_name(domain, enc, sizeof(enc));
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.chan", dir, enc) >= sizeof(path))
-		return bad(why, n, -ENAMETOOLONG, "path of %s's channel region is too long",
+		return vlink_why(why, n, -ENAMETOOLONG, "path of %s's channel region is too long",
 			   domain);
 	r->fd = make_file(path, size, false);
 	if (r->fd < 0)
-		return bad(why, n, r->fd, "cannot create %s: %s", path, strerror(-r->fd));
+		return vlink_why(why, n, r->fd, "cannot create %s: %s", path, strerror(-r->fd));
 	r->size = size;
 	r->path = strdup(path);
 	err = r->path ? region_map(r) : -ENOMEM;
 	if (err < 0) {
 		mem_region_destroy(r);
-		return bad(why, n, err, "cannot map %s: %s", path, strerror(-err));
+		return vlink_why(why, n, err, "cannot map %s: %s", path, strerror(-err));
 	}
 	return 0;
 }
@@ -341,7 +329,7 @@ int mem_region_open(struct mem_region *r, char *why, size_t n)
 	if (err < 0) {
 		close(r->fd);
 		r->fd = -1;
-		return bad(why, n, err, "cannot map %s: %s", r->path, strerror(-err));
+		return vlink_why(why, n, err, "cannot map %s: %s", r->path, strerror(-err));
 	}
 	return 0;
 }

@@ -1,29 +1,14 @@
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "vlink_error.h"
 #include "registry.h"
 
 #define BUF_ALIGN (2ull << 20)
 #define BUFS_PER_DESC 4 /* rx + fill lent to the peer, plus the host's own */
-
-static int bad(char *why, size_t n, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int bad(char *why, size_t n, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && n) {
-		va_start(ap, fmt);
-		vsnprintf(why, n, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 static uint64_t roundup(uint64_t v, uint64_t a)
 {
@@ -142,7 +127,7 @@ int reg_domain_get(struct registry *r, const char *name, struct reg_domain **out
 		return err;
 	d = calloc(1, sizeof(*d));
 	if (!d)
-		return bad(why, n, -ENOMEM, "out of memory");
+		return vlink_why(why, n, -ENOMEM, "out of memory");
 	strcpy(d->name, name);
 	err = mem_pool_create(&r->mem, name, reg_pool_size_for(r, name), &d->pool, why, n);
 	if (err)
@@ -247,7 +232,7 @@ int reg_link_check(const struct registry *r, const struct reg_link_params *p,
 		return err;
 	l = reg_link_find(r, p->name);
 	if (l)
-		return bad(why, n, -EEXIST, "link '%s' already exists (domain '%s')",
+		return vlink_why(why, n, -EEXIST, "link '%s' already exists (domain '%s')",
 			   p->name, l->dom->name);
 	return 0;
 }
@@ -368,7 +353,7 @@ int reg_link_create(struct registry *r, const struct reg_link_params *p,
 		return err;
 	l = calloc(1, sizeof(*l));
 	if (!l)
-		return bad(why, n, -ENOMEM, "out of memory");
+		return vlink_why(why, n, -ENOMEM, "out of memory");
 	strcpy(l->name, p->name);
 	vlink_mac_parse(p->mac, l->mac, NULL, 0);
 	l->nchannels = p->nchannels;
@@ -384,13 +369,13 @@ int reg_link_create(struct registry *r, const struct reg_link_params *p,
 		goto err_free;
 	l->dom = d;
 	if (d->nlinks >= VLINK_MAX_LINKS) {
-		err = bad(why, n, -ENOSPC, "domain '%s' already has %d links", dname,
+		err = vlink_why(why, n, -ENOSPC, "domain '%s' already has %d links", dname,
 			  VLINK_MAX_LINKS);
 		goto err_domain;
 	}
 	if (first_fit(r, d, true, 0, d->pool.size, l->buf_area, BUF_ALIGN,
 		      &l->buf_offset)) {
-		err = bad(why, n, -ENOSPC,
+		err = vlink_why(why, n, -ENOSPC,
 			  "domain '%s': the pool has %llu MiB free of %llu MiB, link '%s' "
 			  "needs %llu MiB in one piece (%u channels x ring %u x %d buffers "
 			  "of %d B); use a smaller ring size or give the domain a larger "
@@ -408,7 +393,7 @@ int reg_link_create(struct registry *r, const struct reg_link_params *p,
 	if (need_region > old_size) {
 		err = mem_region_resize(&d->region, need_region);
 		if (err) {
-			bad(why, n, err, "domain '%s': cannot grow the channel region to "
+			vlink_why(why, n, err, "domain '%s': cannot grow the channel region to "
 			    "%llu bytes: %s", dname, (unsigned long long)need_region,
 			    strerror(-err));
 			goto err_domain;
@@ -436,13 +421,13 @@ int reg_link_delete(struct registry *r, struct reg_link *l, bool force,
 	struct reg_link **pp;
 
 	if (!force && (l->host || l->peer))
-		return bad(why, n, -EBUSY,
+		return vlink_why(why, n, -EBUSY,
 			   "link '%s' has its %s end attached; detach it first or use --force",
 			   l->name, l->host ? "host" : "peer");
 	for (pp = &r->links; *pp && *pp != l; pp = &(*pp)->next)
 		;
 	if (!*pp)
-		return bad(why, n, -ENOENT, "no link '%s'", l->name);
+		return vlink_why(why, n, -ENOENT, "no link '%s'", l->name);
 	*pp = l->next;
 	r->nlinks--;
 	d->nlinks--;

@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "vlink_error.h"
 #include "state.h"
 
 #define STATE_VERSION 1
@@ -24,21 +24,6 @@ uint32_t state_crc32(const uint8_t *p, size_t n)
 			c = c >> 1 ^ (0xedb88320u & -(c & 1));
 	}
 	return ~c;
-}
-
-static int bad(char *why, size_t n, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int bad(char *why, size_t n, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && n) {
-		va_start(ap, fmt);
-		vsnprintf(why, n, fmt, ap);
-		va_end(ap);
-	}
-	return err;
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len)
@@ -146,7 +131,7 @@ int state_save(const struct registry *r, const char *dir, const char *daemon_id,
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		err = bad(why, n, -errno, "cannot write %s: %s", tmp, strerror(errno));
+		err = vlink_why(why, n, -errno, "cannot write %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	err = write_all(fd, buf, len);
@@ -157,7 +142,7 @@ int state_save(const struct registry *r, const char *dir, const char *daemon_id,
 		err = -errno;
 	if (err) {
 		unlink(tmp);
-		bad(why, n, err, "cannot write %s: %s", path, strerror(-err));
+		vlink_why(why, n, err, "cannot write %s: %s", path, strerror(-err));
 		goto out;
 	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -168,7 +153,7 @@ int state_save(const struct registry *r, const char *dir, const char *daemon_id,
 	err = 0;
 out:
 	if (err == -ENOMEM)
-		bad(why, n, err, "out of memory saving state");
+		vlink_why(why, n, err, "out of memory saving state");
 	free(buf);
 	free(lay);
 	free(linkp);
@@ -243,7 +228,7 @@ static int load_domain(struct registry *r, const Vlink__StateDomain *sd,
 		return err;
 	if (sd->n_segments == 0 || sd->n_segments > MEM_MAX_SEGMENTS ||
 	    !sd->region_path || !*sd->region_path || sd->region_size < VLINK_REGION_HDR_SIZE)
-		return bad(why, n, -EINVAL, "domain '%s': bad memory description", sd->name);
+		return vlink_why(why, n, -EINVAL, "domain '%s': bad memory description", sd->name);
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -314,7 +299,7 @@ static int load_link(struct registry *r, const Vlink__StateLink *sl, char *why, 
 	int err;
 
 	if (!ly)
-		return bad(why, n, -EINVAL, "link without layout");
+		return vlink_why(why, n, -EINVAL, "link without layout");
 	p.name = ly->name;
 	p.mac = ly->mac;
 	p.domain = ly->domain;
@@ -325,7 +310,7 @@ static int load_link(struct registry *r, const Vlink__StateLink *sl, char *why, 
 		return err;
 	d = reg_domain_find(r, ly->domain);
 	if (!d)
-		return bad(why, n, -EINVAL, "link '%s': unknown domain '%s'", ly->name,
+		return vlink_why(why, n, -EINVAL, "link '%s': unknown domain '%s'", ly->name,
 			   ly->domain);
 	l = calloc(1, sizeof(*l));
 	if (!l)
@@ -346,7 +331,7 @@ static int load_link(struct registry *r, const Vlink__StateLink *sl, char *why, 
 	    l->hdr_offset + l->region_area > d->region.size ||
 	    l->buf_offset + l->buf_area > d->pool.size || d->nlinks >= VLINK_MAX_LINKS) {
 		free(l);
-		return bad(why, n, -EINVAL, "link '%s': layout outside its domain's memory",
+		return vlink_why(why, n, -EINVAL, "link '%s': layout outside its domain's memory",
 			   ly->name);
 	}
 	h = d->region.map;
@@ -380,13 +365,13 @@ int state_load(struct registry *r, const char *dir,
 	err = read_file(path, &buf, &len);
 	if (err == -ENOENT) {
 		err = new_id(daemon_id);
-		return err ? bad(why, n, err, "getrandom: %s", strerror(-err)) : 0;
+		return err ? vlink_why(why, n, err, "getrandom: %s", strerror(-err)) : 0;
 	}
 	if (err)
-		return bad(why, n, err, "cannot read %s: %s", path, strerror(-err));
+		return vlink_why(why, n, err, "cannot read %s: %s", path, strerror(-err));
 	if (len < STATE_HDR_SIZE || memcmp(buf, STATE_MAGIC, 12)) {
 		free(buf);
-		return bad(why, n, -EBADMSG, "%s is corrupt (not a vlink state file); move "
+		return vlink_why(why, n, -EBADMSG, "%s is corrupt (not a vlink state file); move "
 			   "it away to start with no links", path);
 	}
 	{
@@ -395,7 +380,7 @@ int state_load(struct registry *r, const char *dir,
 		state_header(hdr, buf + STATE_HDR_SIZE, len - STATE_HDR_SIZE);
 		if (memcmp(hdr, buf, STATE_HDR_SIZE)) {
 			free(buf);
-			return bad(why, n, -EBADMSG, "%s is corrupt (checksum mismatch: "
+			return vlink_why(why, n, -EBADMSG, "%s is corrupt (checksum mismatch: "
 				   "truncated or damaged); move it away to start with no "
 				   "links", path);
 		}
@@ -403,13 +388,13 @@ int state_load(struct registry *r, const char *dir,
 	st = vlink__state__unpack(NULL, len - STATE_HDR_SIZE, buf + STATE_HDR_SIZE);
 	free(buf);
 	if (!st)
-		return bad(why, n, -EBADMSG,
+		return vlink_why(why, n, -EBADMSG,
 			   "%s is corrupt (not a vlink state file); move it away to start "
 			   "with no links", path);
 	if (st->version != STATE_VERSION || !st->daemon_id ||
 	    strlen(st->daemon_id) != STATE_ID_LEN ||
 	    strspn(st->daemon_id, "0123456789abcdef") != STATE_ID_LEN) {
-		err = bad(why, n, -EBADMSG, "%s: unsupported version or bad daemon id",
+		err = vlink_why(why, n, -EBADMSG, "%s: unsupported version or bad daemon id",
 			  path);
 		goto out;
 	}
@@ -419,20 +404,20 @@ int state_load(struct registry *r, const char *dir,
 		struct reg_domain *d;
 
 		if (reg_domain_find(r, st->domains[i]->name)) {
-			err = bad(why, n, -EBADMSG, "%s: domain '%s' twice", path,
+			err = vlink_why(why, n, -EBADMSG, "%s: domain '%s' twice", path,
 				  st->domains[i]->name);
 			goto out;
 		}
 		err = load_domain(r, st->domains[i], &d, msg, sizeof(msg));
 		if (err < 0) {
-			bad(why, n, err, "%s: %s", path, msg);
+			vlink_why(why, n, err, "%s: %s", path, msg);
 			goto out;
 		}
 	}
 	for (size_t i = 0; i < st->n_links; i++) {
 		err = load_link(r, st->links[i], msg, sizeof(msg));
 		if (err < 0) {
-			bad(why, n, err, "%s: %s", path, msg);
+			vlink_why(why, n, err, "%s: %s", path, msg);
 			goto out;
 		}
 	}
