@@ -11,6 +11,10 @@ expect 0 "created link l1 \(domain default, 02:00:00:00:00:01, 2 data channels, 
 expect 0 "created link vm-a.eth0 \(domain vm1, 02:aa:bb:cc:dd:ee, 1 data channel, ring 256\)" \
 	"create-link with --domain and --ring-size after the operands" \
 	ctl create-link vm-a.eth0 02:AA:BB:CC:DD:EE 1 --domain vm1 --ring-size 256
+ctl --json delete-link vm-a.eth0 >"$T/out" 2>&1 && ctl --json create-link vm-a.eth0 \
+	02:AA:BB:CC:DD:EE 1 --domain vm1 --ring-size 256 >/dev/null
+[ "$(json_get "j['deleted']")" = vm-a.eth0 ] && ok "delete-link --json" ||
+	not_ok "delete-link --json: $(cat "$T/out")"
 check "create-link --json prints the link" sh -c \
 	"$VLINKCTL --socket $SOCK --json create-link j1 02:00:00:00:00:03 4 > $T/out"
 [ "$(json_get "j['name'], j['channels'], j['ring_size'], j['domain']")" = "j1 4 1024 default" ] &&
@@ -65,6 +69,12 @@ expect 2 "missing NAME MAC NCHANNELS" "missing operands" ctl create-link m1
 expect 2 "too many arguments" "extra operand" ctl show l1 l2
 expect 2 "unknown command 'frobnicate'" "unknown command" ctl frobnicate
 expect 2 "unknown option '--bogus'" "unknown option" ctl list --bogus
+expect 2 "option '--domain' needs a value" "option without its value" \
+	ctl create-link m1 02:00:00:00:00:09 1 --domain
+expect 2 "--wait wants seconds \(0-3600\), not 'soon'" "bad --wait=" "$VLINKCTL" --wait=soon list
+expect 2 "--timeout wants a number of seconds \(0-86400\)" "monitor --timeout too large" \
+	ctl monitor --timeout 999999
+expect 0 "^l1 " "--wait=N before the command" "$VLINKCTL" --wait=1 --socket "$SOCK" list
 for c in create-link delete-link list show status monitor help; do
 	expect 0 "^Usage: vlinkctl $c" "$c --help" ctl "$c" --help
 done
