@@ -40,13 +40,19 @@ enum vlink_ring_id {
 	VLINK_RING_TX = 3,   /* peer -> host: packets */
 };
 
-/* One descriptor: a buffer in the pool. */
+/* One descriptor: a buffer in the pool.  pool_offset is the start of a
+ * buffer (buf_offset + k * buf_size of the link); the data is at
+ * pool_offset + data_off, and data_off + len <= buf_size.  A packet larger
+ * than one buffer is a chain: every descriptor but the last has
+ * VLINK_DESC_F_MORE, and the chain is consecutive in the ring. */
 struct vlink_desc {
-	uint64_t pool_offset;  /* offset of the data in the domain pool */
+	uint64_t pool_offset;  /* start of the buffer in the domain pool */
 	uint32_t len;          /* bytes of data */
-	uint16_t flags;
-	uint16_t reserved;
+	uint16_t flags;        /* VLINK_DESC_F_* */
+	uint16_t data_off;     /* where the data starts in the buffer */
 };
+
+#define VLINK_DESC_F_MORE 1u /* the packet continues in the next descriptor */
 
 /* Ring header; ring_size descriptors follow it. */
 struct vlink_ring_hdr {

@@ -1,0 +1,128 @@
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vlink_ledger.h"
+
+int vlink_ledger_init(struct vlink_ledger *l, uint64_t base, uint64_t area,
+		      uint32_t buf_size)
+{
+	uint64_t n;
+
+	memset(l, 0, sizeof(*l));
+	if (buf_size < 64 || (buf_size & (buf_size - 1)) || area == 0 ||
+	    (area & (buf_size - 1)))
+		return -EINVAL;
+	/* the last byte of the area must be a pool offset: base + area may
+	 * be 2^64 exactly, not more */
+	if (area - 1 > UINT64_MAX - base)
+		return -EINVAL;
+	n = area / buf_size;
+	if (n > UINT32_MAX)
+		return -EINVAL;
+	l->owner = calloc(n, sizeof(*l->owner));
+	if (!l->owner)
+		return -ENOMEM;
+	l->base = base;
+	l->buf_size = buf_size;
+	l->nbufs = (uint32_t)n;
+	return 0;
+}
+
+void vlink_ledger_fini(struct vlink_ledger *l)
+{
+	free(l->owner);
+	l->owner = NULL;
+	l->nbufs = 0;
+	l->lent = 0;
+}
+
+static uint64_t area_size(const struct vlink_ledger *l)
+{
+	return (uint64_t)l->nbufs * l->buf_size;
+}
+
+/* Offset from base without ever forming base + area (which may be 2^64)
+ * or off - base for off < base: a huge off must not wrap into the area. */
+static bool in_area(const struct vlink_ledger *l, uint64_t off, uint64_t *rel)
+{
+	if (off < l->base)
+		return false;
+	*rel = off - l->base;
+	return *rel < area_size(l);
+}
+
+int64_t vlink_ledger_index(const struct vlink_ledger *l, uint64_t off)
+{
+	uint64_t rel;
+
+	if (!in_area(l, off, &rel) || (rel & (l->buf_size - 1)))
+		return -1;
+	return (int64_t)(rel >> __builtin_ctz(l->buf_size));
+}
+
+int vlink_ledger_lend(struct vlink_ledger *l, uint64_t off, uint16_t ch)
+{
+	int64_t k = vlink_ledger_index(l, off);
+
+	if (k < 0 || ch == 0)
+		return -EINVAL;
+	if (l->owner[k])
+		return -EALREADY;
+	l->owner[k] = ch;
+	l->lent++;
+	return 0;
+}
+
+static int64_t refuse(struct vlink_ledger *l, enum vlink_ledger_err why)
+{
+	l->errors[why]++;
+	return -1;
+}
+
+int64_t vlink_ledger_take(struct vlink_ledger *l, const struct vlink_desc *d, uint16_t ch)
+{
+	uint64_t off = d->pool_offset;
+	uint64_t end = (uint64_t)d->data_off + d->len; /* no 32-bit wrap */
+	uint64_t rel;
+	uint64_t k;
+
+	if (!in_area(l, off, &rel))
+		return refuse(l, VLINK_LEDGER_OUT_OF_AREA);
+	if (rel & (l->buf_size - 1))
+		return refuse(l, VLINK_LEDGER_MISALIGNED);
+	if (end > l->buf_size)
+		return refuse(l, VLINK_LEDGER_BAD_LENGTH);
+	k = rel >> __builtin_ctz(l->buf_size);
+	if (!l->owner[k])
+		return refuse(l, VLINK_LEDGER_NOT_LENT);
+	if (l->owner[k] != ch)
+		return refuse(l, VLINK_LEDGER_WRONG_CHANNEL);
+	l->owner[k] = 0;
+	l->lent--;
+	return (int64_t)k;
+}
+
+uint32_t vlink_ledger_reclaim(struct vlink_ledger *l, uint16_t ch)
+{
+	uint32_t n = 0;
+
+	for (uint32_t k = 0; k < l->nbufs; k++) {
+		if (l->owner[k] && (!ch || l->owner[k] == ch)) {
+			l->owner[k] = 0;
+			n++;
+		}
+	}
+	l->lent -= n;
+	return n;
+}
+
+uint64_t vlink_ledger_errors(const struct vlink_ledger *l)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < VLINK_LEDGER_NERR; i++)
+		n += l->errors[i];
+	return n;
+}

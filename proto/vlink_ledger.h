@@ -1,0 +1,56 @@
+/* The host end's private record of which buffers it has lent to the peer,
+ * and on which channel (never in shared memory: the peer cannot forge it).
+ *
+ * Buffers are the link's buffer area split into buf_size pieces: buffer k
+ * starts at pool offset base + k * buf_size.  Every descriptor the peer
+ * returns (on `done` or `tx`) is checked before anything else touches it:
+ * its pool_offset is inside the area and at the start of a buffer,
+ * data_off + len <= buf_size, the buffer is lent, lent to this channel, and
+ * not already returned.  A bad descriptor is counted (by reason) and
+ * refused; it never becomes a pointer. */
+#ifndef VLINK_LEDGER_H
+#define VLINK_LEDGER_H
+
+#include <stdint.h>
+
+#include "vlink_shm.h"
+
+enum vlink_ledger_err {
+	VLINK_LEDGER_OUT_OF_AREA,    /* pool_offset outside the buffer area */
+	VLINK_LEDGER_MISALIGNED,     /* not the start of a buffer */
+	VLINK_LEDGER_BAD_LENGTH,     /* data_off + len > buf_size */
+	VLINK_LEDGER_NOT_LENT,       /* never lent, or already returned */
+	VLINK_LEDGER_WRONG_CHANNEL,  /* lent on another channel */
+	VLINK_LEDGER_NERR
+};
+
+struct vlink_ledger {
+	uint64_t base;               /* buffer area: pool offset of buffer 0 */
+	uint32_t buf_size;
+	uint32_t nbufs;
+	uint16_t *owner;             /* per buffer: 0 = home, else channel */
+	uint32_t lent;               /* buffers out now */
+	uint64_t errors[VLINK_LEDGER_NERR];
+};
+
+/* area = nbufs * buf_size bytes at pool offset base; buf_size a power of
+ * two >= 64.  0, -EINVAL or -ENOMEM. */
+int vlink_ledger_init(struct vlink_ledger *l, uint64_t base, uint64_t area,
+		      uint32_t buf_size);
+void vlink_ledger_fini(struct vlink_ledger *l);
+
+/* Index of the buffer starting at pool offset `off`, or -1. */
+int64_t vlink_ledger_index(const struct vlink_ledger *l, uint64_t off);
+/* Record that the buffer at `off` goes to the peer on channel ch (1..):
+ * 0, or -EINVAL (not a buffer start) / -EALREADY (already lent: a host
+ * bug, counted nowhere). */
+int vlink_ledger_lend(struct vlink_ledger *l, uint64_t off, uint16_t ch);
+/* Check and take back a descriptor the peer returned on channel ch: the
+ * buffer index (>= 0), or -1 with the reason counted in errors[]. */
+int64_t vlink_ledger_take(struct vlink_ledger *l, const struct vlink_desc *d, uint16_t ch);
+/* Take back every buffer lent on channel ch (0: on every channel), e.g.
+ * after the peer died; returns how many. */
+uint32_t vlink_ledger_reclaim(struct vlink_ledger *l, uint16_t ch);
+uint64_t vlink_ledger_errors(const struct vlink_ledger *l);
+
+#endif

@@ -1,0 +1,56 @@
+/* A link's memory as one process sees it: the pool segments and channel
+ * region of a LinkMap mapped, the translation index built, the layout
+ * checked against what was mapped, and a ring handle per ring for one end
+ * (host: producer of rx and fill, consumer of done and tx; peer: the
+ * opposite).  Shared by libvlinkguest, the host-end test program and the
+ * PMD, so that only the way memory is found differs between them. */
+#ifndef VLINK_LINKMEM_H
+#define VLINK_LINKMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vlink.pb-c.h"
+#include "vlink_ring.h"
+#include "vlink_shm.h"
+#include "vlink_valid.h"
+#include "vlink_xlate.h"
+
+struct vlink_linkmem_chan {
+	struct vlink_ring rx, done, fill, tx;
+};
+
+struct vlink_linkmem {
+	uint8_t *region;            /* channel region mapping */
+	uint64_t region_size;
+	struct vlink_link_hdr *hdr; /* this link's header (control channel) */
+	uint64_t buf_offset;        /* the link's buffers in the pool */
+	uint64_t buf_area;
+	uint32_t buf_size;
+	uint32_t ring_size;
+	unsigned nch;               /* data channels; channel i is ch[i - 1] */
+	struct vlink_linkmem_chan ch[VLINK_NCHANNELS_MAX];
+	unsigned nseg;
+	void *seg_map[VLINK_XLATE_MAX_SEGS];
+	uint64_t seg_size[VLINK_XLATE_MAX_SEGS];
+	struct vlink_xlate x;       /* pool offset <-> local address */
+	char name[VLINK_NAME_MAX + 1];
+	char mac[VLINK_MAC_STRLEN];
+	char domain[VLINK_NAME_MAX + 1];
+};
+
+/* Map a LinkMap (its fds are not consumed: the mappings hold the memory,
+ * the caller closes the fds).  0 or a negative errno with why filled. */
+int vlink_linkmem_map(struct vlink_linkmem *m, const Vlink__LinkMap *lm, const int *fds,
+		      unsigned nfds, bool host, char *why, size_t n);
+void vlink_linkmem_unmap(struct vlink_linkmem *m);
+
+/* Is `off` the start of one of this link's buffers? */
+static inline bool vlink_linkmem_is_buf(const struct vlink_linkmem *m, uint64_t off)
+{
+	uint64_t rel = off - m->buf_offset;
+
+	return off >= m->buf_offset && rel < m->buf_area && rel % m->buf_size == 0;
+}
+
+#endif

@@ -1,0 +1,139 @@
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "vlink_ring.h"
+
+int vlink_ring_attach(struct vlink_ring *r, void *hdr, uint32_t size, bool producer)
+{
+	struct vlink_ring_hdr *h = hdr;
+
+	/* size comes from the caller: hdr->size is in shared memory and the
+	 * other side could have rewritten it */
+	if (!h || ((uintptr_t)h & (VLINK_CACHELINE - 1)) || size == 0 ||
+	    size > (1u << 16) || (size & (size - 1)))
+		return -EINVAL;
+	r->hdr = h;
+	r->desc = (struct vlink_desc *)(h + 1);
+	r->size = size;
+	r->mask = size - 1;
+	r->producer = producer;
+	r->bad_index = 0;
+	/* resume where the previous owner of this side left off; an
+	 * impossible pair is caught (and counted) by the first burst */
+	if (producer) {
+		r->mine = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
+		r->theirs = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
+	} else {
+		r->mine = __atomic_load_n(&h->tail, __ATOMIC_RELAXED);
+		r->theirs = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+	}
+	return 0;
+}
+
+void vlink_ring_reset(struct vlink_ring *r)
+{
+	r->mine = 0;
+	r->theirs = 0;
+	__atomic_store_n(&r->hdr->tail, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->hdr->head, 0, __ATOMIC_RELEASE);
+}
+
+/* Descriptors in the ring by the other side's index as now published:
+ * refreshes the cache, or returns -1 (counted) if the index is impossible.
+ * The acquire load pairs with the other side's release store: the
+ * producer sees the slots the consumer freed as read, the consumer sees
+ * the descriptors the producer wrote. */
+static int64_t refresh(struct vlink_ring *r)
+{
+	uint32_t t, used;
+
+	if (r->producer) {
+		t = __atomic_load_n(&r->hdr->tail, __ATOMIC_ACQUIRE);
+		used = r->mine - t;
+	} else {
+		t = __atomic_load_n(&r->hdr->head, __ATOMIC_ACQUIRE);
+		used = t - r->mine;
+	}
+	if (used > r->size) {
+		r->bad_index++;
+		return -1;
+	}
+	r->theirs = t;
+	return used;
+}
+
+unsigned vlink_ring_enqueue_burst(struct vlink_ring *r, const struct vlink_desc *d,
+				  unsigned n)
+{
+	uint32_t room = r->size - (r->mine - r->theirs);
+	uint32_t slot, first;
+
+	/* the cached tail only lags behind the real one, so it is reread
+	 * only when it does not leave room for n (or is impossible, which
+	 * only an index read at attach time can be) */
+	if (room < n || room > r->size) {
+		int64_t used = refresh(r);
+
+		if (used < 0)
+			return 0;
+		room = r->size - (uint32_t)used;
+	}
+	if (n > room)
+		n = room;
+	if (!n)
+		return 0;
+	slot = r->mine & r->mask;
+	first = r->size - slot;
+	if (first > n)
+		first = n;
+	memcpy(&r->desc[slot], d, (size_t)first * sizeof(*d));
+	memcpy(&r->desc[0], d + first, (size_t)(n - first) * sizeof(*d));
+	r->mine += n;
+	__atomic_store_n(&r->hdr->head, r->mine, __ATOMIC_RELEASE);
+	return n;
+}
+
+unsigned vlink_ring_dequeue_burst(struct vlink_ring *r, struct vlink_desc *d,
+				  unsigned n)
+{
+	uint32_t avail = r->theirs - r->mine;
+	uint32_t slot, first;
+
+	if (avail < n || avail > r->size) {
+		int64_t used = refresh(r);
+
+		if (used < 0)
+			return 0;
+		avail = (uint32_t)used;
+	}
+	if (n > avail)
+		n = avail;
+	if (!n)
+		return 0;
+	slot = r->mine & r->mask;
+	first = r->size - slot;
+	if (first > n)
+		first = n;
+	memcpy(d, &r->desc[slot], (size_t)first * sizeof(*d));
+	memcpy(d + first, &r->desc[0], (size_t)(n - first) * sizeof(*d));
+	r->mine += n;
+	/* release: our reads of the slots are done before the producer may
+	 * see them free and overwrite them */
+	__atomic_store_n(&r->hdr->tail, r->mine, __ATOMIC_RELEASE);
+	return n;
+}
+
+unsigned vlink_ring_free_count(struct vlink_ring *r)
+{
+	int64_t used = refresh(r);
+
+	return used < 0 ? 0 : r->size - (uint32_t)used;
+}
+
+unsigned vlink_ring_count(struct vlink_ring *r)
+{
+	int64_t used = refresh(r);
+
+	return used < 0 ? 0 : (uint32_t)used;
+}

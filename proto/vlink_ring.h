@@ -1,0 +1,57 @@
+/* Single-producer single-consumer descriptor rings in shared memory.
+ *
+ * A struct vlink_ring is one process's private handle on one ring: either
+ * its producer or its consumer, never both.  Indices are free-running
+ * 32-bit counters; the slot of index i is i & mask.  The producer publishes
+ * `head` with a release store after writing descriptors; the consumer reads
+ * it with an acquire load before reading them (and the other way round for
+ * `tail`), so the rings are correct on weakly ordered CPUs.  Each side keeps
+ * its own index privately (the copy in shared memory is only published,
+ * never read back) and caches the other side's index, reading the other
+ * side's cache line only when the cached value does not cover the burst.
+ *
+ * The other side may be hostile: an index it publishes that would put more
+ * than `size` descriptors in the ring is not believed; the call returns 0
+ * and counts the ring as corrupt (`bad_index`).  Descriptors themselves are
+ * only copied here; checking them is the ledger's job (vlink_ledger.h). */
+#ifndef VLINK_RING_H
+#define VLINK_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vlink_shm.h"
+
+struct vlink_ring {
+	struct vlink_ring_hdr *hdr;    /* in shared memory */
+	struct vlink_desc *desc;       /* hdr + 1: the slots */
+	uint32_t size;                 /* a power of two, from the LinkMap */
+	uint32_t mask;                 /* size - 1 */
+	uint32_t mine;                 /* producer: head; consumer: tail */
+	uint32_t theirs;               /* cached copy of the other index */
+	bool producer;
+	uint64_t bad_index;            /* times the other index was impossible */
+};
+
+/* Take the producer (or consumer) side of the ring whose header is at
+ * `hdr`, `size` descriptors (which the caller got from the daemon, not from
+ * shared memory).  Starts from the indices currently in shared memory
+ * (resuming after a restart); 0 or -EINVAL (size not a power of two,
+ * hdr NULL or not 64-byte aligned). */
+int vlink_ring_attach(struct vlink_ring *r, void *hdr, uint32_t size, bool producer);
+/* Producer: reset both indices to 0 (only when the consumer is known to be
+ * stopped, e.g. during the reset handshake). */
+void vlink_ring_reset(struct vlink_ring *r);
+
+/* Producer: copy up to n descriptors in; returns how many (0..n). */
+unsigned vlink_ring_enqueue_burst(struct vlink_ring *r, const struct vlink_desc *d,
+				  unsigned n);
+/* Consumer: copy up to n descriptors out; returns how many (0..n). */
+unsigned vlink_ring_dequeue_burst(struct vlink_ring *r, struct vlink_desc *d,
+				  unsigned n);
+/* Producer: free slots; consumer: descriptors waiting (both refresh the
+ * cached index). */
+unsigned vlink_ring_free_count(struct vlink_ring *r);
+unsigned vlink_ring_count(struct vlink_ring *r);
+
+#endif
