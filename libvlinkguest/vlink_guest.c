@@ -1,0 +1,280 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vlink_client.h"
+#include "vlink_error.h"
+#include "vlink_guest.h"
+#include "vlink_linkmem.h"
+
+#define BURST_MAX 64
+
+struct vlink_guest_link {
+	struct vlink_client *cl;        /* socket mode: the daemon connection */
+	struct vlink_guest_info info;
+	struct vlink_linkmem m;
+	struct vlink_guest_stats st[VLINK_NCHANNELS_MAX];
+};
+
+int vlink_guest_open_socket(struct vlink_guest_link **out, const char *socket,
+			    const char *link, int timeout_ms, char *why, size_t n)
+{
+	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+	Vlink__AttachLink m = VLINK__ATTACH_LINK__INIT;
+	struct vlink_guest_link *l;
+	struct vlink_reply rep;
+	int err;
+
+	*out = NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return vlink_why(why, n, -ENOMEM, "out of memory");
+	err = vlink_client_open(&l->cl, socket, VLINK__ROLE__ROLE_PEER, "libvlinkguest",
+				timeout_ms, why, n);
+	if (err)
+		goto err_free;
+	m.link = (char *)link;
+	m.end = VLINK__END__END_PEER;
+	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
+	env.attach_link = &m;
+	err = vlink_client_call(l->cl, &env, &rep, 10000);
+	if (err) {
+		vlink_why(why, n, err, "%s", vlink_client_error(l->cl));
+		goto err_close;
+	}
+	if (rep.env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP) {
+		err = vlink_why(why, n, -EPROTO, "vlinkd answered AttachLink with %s",
+				vlink_msg_name(rep.env->msg_case));
+		goto err_rep;
+	}
+	err = vlink_linkmem_map(&l->m, rep.env->link_map, rep.fds, rep.nfds, false, why, n);
+	if (err)
+		goto err_rep;
+	vlink_reply_clear(&rep); /* the mappings keep the memory */
+	snprintf(l->info.name, sizeof(l->info.name), "%s", l->m.name);
+	snprintf(l->info.mac, sizeof(l->info.mac), "%s", l->m.mac);
+	snprintf(l->info.domain, sizeof(l->info.domain), "%s", l->m.domain);
+	l->info.nchannels = l->m.nch;
+	l->info.ring_size = l->m.ring_size;
+	l->info.buf_size = l->m.buf_size;
+	__atomic_store_n(&l->m.hdr->peer_state, VLINK_END_UP, __ATOMIC_RELEASE);
+	*out = l;
+	return 0;
+
+err_rep:
+	vlink_reply_clear(&rep);
+err_close:
+	vlink_client_close(l->cl);
+err_free:
+	free(l);
+	return err;
+}
+
+/* Give back what the host lent and the peer has not used: whatever waits
+ * in rx and fill goes to done, so the host's ledger comes back to full. */
+static void give_back(struct vlink_guest_link *l)
+{
+	for (unsigned ch = 1; ch <= l->m.nch; ch++) {
+		struct vlink_guest_pkt p[64];
+		int k;
+
+		while ((k = vlink_guest_rx_burst(l, ch, p, 64)) > 0 ||
+		       (k = vlink_guest_tx_alloc(l, ch, p, 64)) > 0) {
+			int done = 0;
+
+			for (int tries = 0; done < k && tries < 1000; tries++) {
+				int r = vlink_guest_free(l, ch, p + done, (unsigned)(k - done));
+
+				if (r > 0)
+					done += r;
+				else
+					usleep(1000); /* done is full: the host is draining it */
+			}
+			if (done < k)
+				return; /* the host is not draining done: give up */
+		}
+	}
+}
+
+void vlink_guest_close(struct vlink_guest_link *l)
+{
+	if (!l)
+		return;
+	if (l->m.hdr) {
+		give_back(l);
+		__atomic_store_n(&l->m.hdr->peer_state, VLINK_END_DOWN, __ATOMIC_RELEASE);
+	}
+	vlink_linkmem_unmap(&l->m);
+	vlink_client_close(l->cl);
+	free(l);
+}
+
+const struct vlink_guest_info *vlink_guest_info(const struct vlink_guest_link *l)
+{
+	return &l->info;
+}
+
+bool vlink_guest_host_up(const struct vlink_guest_link *l)
+{
+	return __atomic_load_n(&l->m.hdr->host_state, __ATOMIC_ACQUIRE) == VLINK_END_UP;
+}
+
+int vlink_guest_wait_host(struct vlink_guest_link *l, int timeout_ms)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!vlink_guest_host_up(l)) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (timeout_ms >= 0 && (t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000 >= timeout_ms)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* A descriptor from the host: one of this link's buffers, data inside it.
+ * Anything else is dropped without being touched. */
+static bool from_host(const struct vlink_linkmem *m, const struct vlink_desc *d,
+		      struct vlink_guest_pkt *p)
+{
+	if (!vlink_linkmem_is_buf(m, d->pool_offset) ||
+	    (uint64_t)d->data_off + d->len > m->buf_size)
+		return false;
+	p->data = vlink_xlate_ptr(&m->x, d->pool_offset + d->data_off,
+				  m->buf_size - d->data_off);
+	if (!p->data)
+		return false;
+	p->len = d->len;
+	p->room = m->buf_size - d->data_off;
+	p->flags = d->flags & VLINK_GUEST_F_MORE;
+	p->data_off = d->data_off;
+	p->buf = d->pool_offset;
+	return true;
+}
+
+static int take(struct vlink_guest_link *l, unsigned ch, struct vlink_guest_pkt *pkts,
+		unsigned n, bool rx)
+{
+	struct vlink_desc d[BURST_MAX];
+	struct vlink_guest_stats *st;
+	unsigned got, k = 0;
+
+	if (ch < 1 || ch > l->m.nch)
+		return -EINVAL;
+	st = &l->st[ch - 1];
+	if (n > BURST_MAX)
+		n = BURST_MAX;
+	got = vlink_ring_dequeue_burst(rx ? &l->m.ch[ch - 1].rx : &l->m.ch[ch - 1].fill, d, n);
+	for (unsigned i = 0; i < got; i++) {
+		if (!rx) {
+			d[i].len = 0;
+			d[i].data_off = 0;
+			d[i].flags = 0;
+		}
+		if (!from_host(&l->m, &d[i], &pkts[k])) {
+			st->bad_desc++;
+			continue;
+		}
+		if (rx) {
+			st->rx_pkts++;
+			st->rx_bytes += pkts[k].len;
+		} else {
+			st->allocated++;
+		}
+		k++;
+	}
+	return (int)k;
+}
+
+int vlink_guest_rx_burst(struct vlink_guest_link *l, unsigned ch,
+			 struct vlink_guest_pkt *pkts, unsigned n)
+{
+	return take(l, ch, pkts, n, true);
+}
+
+int vlink_guest_tx_alloc(struct vlink_guest_link *l, unsigned ch,
+			 struct vlink_guest_pkt *pkts, unsigned n)
+{
+	return take(l, ch, pkts, n, false);
+}
+
+static int give(struct vlink_guest_link *l, unsigned ch, const struct vlink_guest_pkt *pkts,
+		unsigned n, bool tx)
+{
+	struct vlink_desc d[BURST_MAX];
+	struct vlink_guest_stats *st;
+	unsigned k, sent;
+
+	if (ch < 1 || ch > l->m.nch)
+		return -EINVAL;
+	st = &l->st[ch - 1];
+	if (n > BURST_MAX)
+		n = BURST_MAX;
+	for (k = 0; k < n; k++) {
+		const struct vlink_guest_pkt *p = &pkts[k];
+
+		/* not one of ours, or overflowing it: a caller bug; stop here */
+		if (!vlink_linkmem_is_buf(&l->m, p->buf) ||
+		    (uint64_t)p->data_off + (tx ? p->len : 0) > l->m.buf_size)
+			break;
+		d[k].pool_offset = p->buf;
+		d[k].len = tx ? p->len : 0;
+		d[k].flags = tx ? (p->flags & VLINK_GUEST_F_MORE) : 0;
+		d[k].data_off = p->data_off;
+	}
+	if (k == 0 && n > 0)
+		return -EINVAL;
+	sent = vlink_ring_enqueue_burst(tx ? &l->m.ch[ch - 1].tx : &l->m.ch[ch - 1].done, d, k);
+	for (unsigned i = 0; i < sent; i++) {
+		if (tx) {
+			st->tx_pkts++;
+			st->tx_bytes += d[i].len;
+		} else {
+			st->freed++;
+		}
+	}
+	return (int)sent;
+}
+
+int vlink_guest_tx_burst(struct vlink_guest_link *l, unsigned ch,
+			 const struct vlink_guest_pkt *pkts, unsigned n)
+{
+	return give(l, ch, pkts, n, true);
+}
+
+int vlink_guest_free(struct vlink_guest_link *l, unsigned ch,
+		     const struct vlink_guest_pkt *pkts, unsigned n)
+{
+	return give(l, ch, pkts, n, false);
+}
+
+int vlink_guest_reflect(struct vlink_guest_link *l, unsigned ch,
+			const struct vlink_guest_pkt *pkts, unsigned n)
+{
+	return give(l, ch, pkts, n, true);
+}
+
+void vlink_guest_stats(const struct vlink_guest_link *l, struct vlink_guest_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (unsigned i = 0; i < l->m.nch; i++) {
+		const struct vlink_guest_stats *c = &l->st[i];
+		const struct vlink_linkmem_chan *r = &l->m.ch[i];
+
+		s->rx_pkts += c->rx_pkts;
+		s->rx_bytes += c->rx_bytes;
+		s->tx_pkts += c->tx_pkts;
+		s->tx_bytes += c->tx_bytes;
+		s->freed += c->freed;
+		s->allocated += c->allocated;
+		s->bad_desc += c->bad_desc;
+		s->bad_index += r->rx.bad_index + r->done.bad_index + r->fill.bad_index +
+				r->tx.bad_index;
+	}
+}

@@ -1,0 +1,286 @@
+/* The host end of a link for testing libvlinkguest and vlink-peer before
+ * the DPDK PMD exists (not installed).  It uses the code the PMD uses:
+ * vlink_linkmem, the rings and the ledger.
+ *
+ *   vlink-hostend SOCKET LINK send|recv|pingpong COUNT [SIZE[-MAX]] [CHANNEL]
+ *
+ *   send      put COUNT packets on rx (the peer runs vlink-peer recv)
+ *   recv      keep fill stocked, check COUNT packets from tx (vlink-peer send)
+ *   pingpong  send COUNT packets and check that all come back on tx
+ *             (vlink-peer echo)
+ *
+ * Every buffer the host lends is recorded in the ledger and every
+ * descriptor coming back is checked by it; at the end the host waits until
+ * every buffer is home and exits 0 only if every packet was intact, in
+ * order, and the ledger is full with no error. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vlink_client.h"
+#include "vlink_error.h"
+#include "vlink_ledger.h"
+#include "vlink_linkmem.h"
+#include "vlink_payload.h"
+
+#define BURST 32
+
+enum mode { SEND, RECV, PINGPONG };
+
+struct host {
+	struct vlink_linkmem m;
+	struct vlink_ledger led;
+	uint32_t *free_bufs;       /* stack of buffer indexes at home */
+	uint32_t nfree;
+	unsigned ch;
+	/* receive side */
+	uint8_t pkt[VLINK_PAYLOAD_MAX];
+	uint32_t plen;
+	bool chain_bad;
+	uint64_t got, ok, corrupt, lost, reordered, expect;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint64_t buf_off(const struct host *h, uint32_t idx)
+{
+	return h->m.buf_offset + (uint64_t)idx * h->m.buf_size;
+}
+
+static void take_home(struct host *h, int64_t idx)
+{
+	if (idx >= 0)
+		h->free_bufs[h->nfree++] = (uint32_t)idx;
+}
+
+static void check_packet(struct host *h)
+{
+	uint64_t seq;
+
+	h->got++;
+	if (h->chain_bad || !vlink_payload_check(h->pkt, h->plen, &seq)) {
+		h->corrupt++;
+	} else {
+		h->ok++;
+		if (seq > h->expect)
+			h->lost += seq - h->expect;
+		else if (seq < h->expect)
+			h->reordered++;
+		if (seq >= h->expect)
+			h->expect = seq + 1;
+	}
+	h->plen = 0;
+	h->chain_bad = false;
+}
+
+/* Take back what the peer returned: done (unused) and tx (packets). */
+static unsigned reap(struct host *h, bool check)
+{
+	struct vlink_linkmem_chan *c = &h->m.ch[h->ch - 1];
+	struct vlink_desc d[BURST];
+	unsigned k, total = 0;
+
+	k = vlink_ring_dequeue_burst(&c->done, d, BURST);
+	for (unsigned i = 0; i < k; i++)
+		take_home(h, vlink_ledger_take(&h->led, &d[i], (uint16_t)h->ch));
+	total += k;
+	k = vlink_ring_dequeue_burst(&c->tx, d, BURST);
+	for (unsigned i = 0; i < k; i++) {
+		int64_t idx = vlink_ledger_take(&h->led, &d[i], (uint16_t)h->ch);
+
+		if (idx < 0) {
+			h->chain_bad = true; /* a forged descriptor: never read */
+			continue;
+		}
+		if (check) {
+			const uint8_t *p = vlink_xlate_ptr(&h->m.x, d[i].pool_offset + d[i].data_off,
+							   d[i].len);
+
+			if (!p || h->plen + d[i].len > sizeof(h->pkt))
+				h->chain_bad = true;
+			else
+				memcpy(h->pkt + h->plen, p, d[i].len);
+			h->plen += d[i].len;
+			if (!(d[i].flags & VLINK_DESC_F_MORE))
+				check_packet(h);
+		}
+		take_home(h, idx);
+	}
+	return total + k;
+}
+
+/* Keep up to half the fill ring stocked with empty buffers. */
+static void refill(struct host *h)
+{
+	struct vlink_ring *r = &h->m.ch[h->ch - 1].fill;
+	struct vlink_desc d[BURST];
+	unsigned want = vlink_ring_free_count(r), k = 0;
+
+	if (want <= h->m.ring_size / 2)
+		return;
+	want -= h->m.ring_size / 2;
+	while (k < want && k < BURST && h->nfree > 0) {
+		uint32_t idx = h->free_bufs[--h->nfree];
+
+		d[k].pool_offset = buf_off(h, idx);
+		d[k].len = 0;
+		d[k].flags = 0;
+		d[k].data_off = 0;
+		vlink_ledger_lend(&h->led, d[k].pool_offset, (uint16_t)h->ch);
+		k++;
+	}
+	if (vlink_ring_enqueue_burst(r, d, k) != k) {
+		fprintf(stderr, "vlink-hostend: fill ring refused what it said it had room for\n");
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static uint8_t pkt[VLINK_PAYLOAD_MAX];
+	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+	Vlink__AttachLink am = VLINK__ATTACH_LINK__INIT;
+	struct vlink_desc pend[64];
+	unsigned npend = 0;
+	struct vlink_client *cl;
+	struct vlink_reply rep;
+	struct host *h;
+	enum mode mode;
+	uint64_t count, sent = 0, bytes = 0;
+	uint32_t smin = 64, smax = 64;
+	double t0, last;
+	char why[512];
+	int err, rc = 0;
+
+	if (argc < 5) {
+		fprintf(stderr, "usage: vlink-hostend SOCKET LINK send|recv|pingpong COUNT "
+			"[SIZE[-MAX]] [CHANNEL]\n");
+		return 2;
+	}
+	mode = !strcmp(argv[3], "send") ? SEND : !strcmp(argv[3], "recv") ? RECV : PINGPONG;
+	count = strtoull(argv[4], NULL, 10);
+	if (argc > 5 && sscanf(argv[5], "%u-%u", &smin, &smax) < 2)
+		smax = smin;
+	h = calloc(1, sizeof(*h));
+	h->ch = argc > 6 ? (unsigned)atoi(argv[6]) : 1;
+
+	err = vlink_client_open(&cl, argv[1], VLINK__ROLE__ROLE_HOST, "vlink-hostend", 10000,
+				why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "vlink-hostend: %s\n", why);
+		return 1;
+	}
+	am.link = argv[2];
+	am.end = VLINK__END__END_HOST;
+	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
+	env.attach_link = &am;
+	err = vlink_client_call(cl, &env, &rep, 10000);
+	if (err || rep.env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP) {
+		fprintf(stderr, "vlink-hostend: attach: %s\n", vlink_client_error(cl));
+		return 1;
+	}
+	err = vlink_linkmem_map(&h->m, rep.env->link_map, rep.fds, rep.nfds, true, why,
+				sizeof(why));
+	vlink_reply_clear(&rep);
+	if (err || h->ch < 1 || h->ch > h->m.nch) {
+		fprintf(stderr, "vlink-hostend: %s\n", err ? why : "no such channel");
+		return 1;
+	}
+	err = vlink_ledger_init(&h->led, h->m.buf_offset, h->m.buf_area, h->m.buf_size);
+	if (err) {
+		fprintf(stderr, "vlink-hostend: ledger: %s\n", vlink_strerror(err));
+		return 1;
+	}
+	h->free_bufs = malloc(sizeof(uint32_t) * h->led.nbufs);
+	for (uint32_t i = h->led.nbufs; i > 0; i--)
+		h->free_bufs[h->nfree++] = i - 1;
+	__atomic_store_n(&h->m.hdr->host_state, VLINK_END_UP, __ATOMIC_RELEASE);
+	fprintf(stderr, "vlink-hostend: host end of %s up: %u buffers of %u B, ring %u, "
+		"channel %u, %s %" PRIu64 " packets of %u-%u B\n", argv[2], h->led.nbufs,
+		h->m.buf_size, h->m.ring_size, h->ch, argv[3], count, smin, smax);
+
+	t0 = last = now();
+	for (;;) {
+		bool progress = reap(h, mode != SEND) > 0;
+		struct vlink_ring *rx = &h->m.ch[h->ch - 1].rx;
+
+		/* once everything is in, stop lending: the peer gives back */
+		if (mode == RECV && h->got < count)
+			refill(h);
+		if (mode != RECV) {
+			if (npend) {
+				unsigned k = vlink_ring_enqueue_burst(rx, pend, npend);
+
+				npend -= k;
+				memmove(pend, pend + k, npend * sizeof(*pend));
+				progress |= k > 0;
+			} else if (sent < count) {
+				uint32_t size = smin + (uint32_t)((sent * 2654435761u) %
+								  (smax - smin + 1));
+				uint32_t room = h->m.buf_size, need = (size + room - 1) / room;
+
+				if (h->nfree >= need) {
+					vlink_payload_fill(pkt, size, sent);
+					for (uint32_t i = 0; i < need; i++) {
+						uint32_t idx = h->free_bufs[--h->nfree];
+						uint32_t len = size - i * room < room ? size - i * room : room;
+						uint64_t off = buf_off(h, idx);
+
+						memcpy(vlink_xlate_ptr(&h->m.x, off, len),
+						       pkt + (size_t)i * room, len);
+						vlink_ledger_lend(&h->led, off, (uint16_t)h->ch);
+						pend[npend].pool_offset = off;
+						pend[npend].len = len;
+						pend[npend].data_off = 0;
+						pend[npend].flags = i + 1 < need ? VLINK_DESC_F_MORE : 0;
+						npend++;
+					}
+					sent++;
+					bytes += size;
+					progress = true;
+				}
+			}
+		}
+		if (progress)
+			last = now();
+		bool all_in = mode == SEND ? sent == count && !npend : h->got >= count;
+
+		if (all_in && h->led.lent == 0)
+			break;
+		if (now() - last > 10) {
+			fprintf(stderr, "vlink-hostend: stuck for 10 s (sent %" PRIu64 ", got %"
+				PRIu64 ", %u buffers still lent)\n", sent, h->got, h->led.lent);
+			rc = 1;
+			break;
+		}
+		if (!progress)
+			usleep(0);
+	}
+	__atomic_store_n(&h->m.hdr->host_state, VLINK_END_DOWN, __ATOMIC_RELEASE);
+	printf("hostend %s: sent %" PRIu64 " (%" PRIu64 " bytes), received %" PRIu64
+	       " (%" PRIu64 " intact, %" PRIu64 " corrupt, %" PRIu64 " lost, %" PRIu64
+	       " out of order) in %.2f s; ledger: %u of %u buffers home, %" PRIu64
+	       " bad descriptors\n", argv[3], sent, bytes, h->got, h->ok, h->corrupt, h->lost,
+	       h->reordered, now() - t0, h->led.nbufs - h->led.lent, h->led.nbufs,
+	       vlink_ledger_errors(&h->led));
+	if (mode != SEND && (h->got != count || h->ok != count || h->lost || h->reordered))
+		rc = 1;
+	if (h->led.lent || vlink_ledger_errors(&h->led))
+		rc = 1;
+	vlink_ledger_fini(&h->led);
+	vlink_linkmem_unmap(&h->m);
+	vlink_client_close(cl);
+	free(h->free_bufs);
+	free(h);
+	return rc;
+}

@@ -1,0 +1,487 @@
+/* vlink-peer: the peer end of a vlink link from the command line, through
+ * libvlinkguest: list links, echo packets back (zero copy), send and receive
+ * sequence-numbered packets whose every byte is checked.  See --help. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vlink_client.h"
+#include "vlink_error.h"
+#include "vlink_guest.h"
+#include "vlink_payload.h"
+#include "vlink_valid.h"
+
+#define BURST 32
+
+static volatile sig_atomic_t stop;
+
+struct opts {
+	const char *socket;
+	const char *link;
+	unsigned channel;          /* 0: every channel (echo) */
+	uint64_t count;            /* 0: no limit */
+	uint32_t size_min, size_max;
+	uint64_t rate;             /* packets per second, 0: as fast as possible */
+	unsigned timeout;          /* seconds without progress before giving up */
+	unsigned wait;             /* seconds to wait for the daemon and host */
+	bool quiet;
+};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const char usage[] =
+	"Usage: vlink-peer [--socket PATH] COMMAND [OPTIONS]\n"
+	"The peer end of a vlink link (socket mode, through vlinkd).\n"
+	"\n"
+	"Commands:\n"
+	"  list                     the links vlinkd knows\n"
+	"  echo LINK                send every received packet straight back\n"
+	"                           (zero copy), on every data channel\n"
+	"  send LINK --count N --size S[-MAX] [--rate R]\n"
+	"                           send N sequence-numbered packets of S bytes\n"
+	"                           (or sizes cycling from S to MAX)\n"
+	"  recv LINK --count N      receive N packets, check sequence and every\n"
+	"                           byte, report loss and corruption\n"
+	"\n"
+	"Options:\n"
+	"  -s, --socket PATH        vlinkd's socket (default $VLINK_SOCKET or\n"
+	"                           " VLINK_DEFAULT_SOCKET ")\n"
+	"  -c, --channel N          data channel for send/recv (default 1); for\n"
+	"                           echo, only this channel (default: all)\n"
+	"  -n, --count N            packets (echo: stop after N; default no limit)\n"
+	"  -z, --size S[-MAX]       packet size in bytes, 16-65536 (default 64)\n"
+	"  -r, --rate R             packets per second (default: as fast as possible)\n"
+	"  -t, --timeout SECONDS    give up after this long without progress\n"
+	"                           (default 10)\n"
+	"  -w, --wait SECONDS       wait this long for vlinkd and the host end\n"
+	"                           (default 30)\n"
+	"  -q, --quiet              no progress lines\n"
+	"  -h, --help               this text\n"
+	"\n"
+	"A progress line goes to stderr every second; the summary to stdout.\n"
+	"Exit status: 0 done (recv: every packet, in order, intact), 1 failed,\n"
+	"2 usage error.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "vlink-peer: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'vlink-peer --help'.\n");
+	return 2;
+}
+
+static int parse_sizes(const char *s, struct opts *o)
+{
+	char buf[64], *dash;
+	uint64_t a, b;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash = '\0';
+	if (vlink_parse_uint(buf, VLINK_PAYLOAD_MAX, &a))
+		return -1;
+	b = a;
+	if (dash && vlink_parse_uint(dash + 1, VLINK_PAYLOAD_MAX, &b))
+		return -1;
+	if (a < VLINK_PAYLOAD_MIN || b < a)
+		return -1;
+	o->size_min = (uint32_t)a;
+	o->size_max = (uint32_t)b;
+	return 0;
+}
+
+static struct vlink_guest_link *attach(const struct opts *o)
+{
+	struct vlink_guest_link *l;
+	char why[512];
+	int err = vlink_guest_open_socket(&l, o->socket, o->link, (int)o->wait * 1000, why,
+					  sizeof(why));
+
+	if (err) {
+		fprintf(stderr, "vlink-peer: cannot attach to link %s: %s\n", o->link, why);
+		return NULL;
+	}
+	if (o->channel && (o->channel > vlink_guest_info(l)->nchannels)) {
+		fprintf(stderr, "vlink-peer: link %s has data channels 1-%u, not %u\n",
+			o->link, vlink_guest_info(l)->nchannels, o->channel);
+		vlink_guest_close(l);
+		return NULL;
+	}
+	if (!o->quiet)
+		fprintf(stderr, "vlink-peer: attached to %s (domain %s, %u channel(s), ring %u, "
+			"buffers of %u B); waiting for the host end\n", o->link,
+			vlink_guest_info(l)->domain, vlink_guest_info(l)->nchannels,
+			vlink_guest_info(l)->ring_size, vlink_guest_info(l)->buf_size);
+	err = vlink_guest_wait_host(l, (int)o->wait * 1000);
+	if (err) {
+		fprintf(stderr, "vlink-peer: the host end of %s did not come up in %u s\n",
+			o->link, o->wait);
+		vlink_guest_close(l);
+		return NULL;
+	}
+	return l;
+}
+
+struct progress {
+	const char *what;
+	double start, last;
+	uint64_t last_n;
+	bool quiet;
+};
+
+static void progress(struct progress *p, uint64_t n, uint64_t bytes)
+{
+	double t = now();
+
+	if (p->quiet || t - p->last < 1.0)
+		return;
+	fprintf(stderr, "vlink-peer %s: %" PRIu64 " packets, %.0f pkt/s, %.1f MB total\n",
+		p->what, n, (double)(n - p->last_n) / (t - p->last), bytes / 1e6);
+	p->last = t;
+	p->last_n = n;
+}
+
+static int cmd_echo(const struct opts *o)
+{
+	struct vlink_guest_pkt pend[64][BURST];
+	unsigned npend[64] = { 0 };
+	struct progress pr = { "echo", now(), now(), 0, o->quiet };
+	struct vlink_guest_link *l = attach(o);
+	struct vlink_guest_stats st;
+	unsigned lo, hi;
+	uint64_t n = 0;
+
+	if (!l)
+		return 1;
+	lo = o->channel ? o->channel : 1;
+	hi = o->channel ? o->channel : vlink_guest_info(l)->nchannels;
+	/* n counts descriptors: a chained packet is several */
+	while (!stop && (!o->count || n < o->count)) {
+		bool idle = true;
+
+		for (unsigned ch = lo; ch <= hi; ch++) {
+			struct vlink_guest_pkt *p = pend[ch - 1];
+			int k;
+
+			if (npend[ch - 1] == 0) {
+				k = vlink_guest_rx_burst(l, ch, p, BURST);
+				if (k <= 0)
+					continue;
+				npend[ch - 1] = (unsigned)k;
+			}
+			k = vlink_guest_reflect(l, ch, p, npend[ch - 1]);
+			if (k > 0) {
+				idle = false;
+				n += (unsigned)k;
+				npend[ch - 1] -= (unsigned)k;
+				memmove(p, p + k, npend[ch - 1] * sizeof(*p));
+			}
+		}
+		if (idle)
+			usleep(0);
+		vlink_guest_stats(l, &st);
+		progress(&pr, n, st.tx_bytes);
+	}
+	/* what was received and not yet sent back goes back unsent */
+	for (unsigned ch = lo; ch <= hi; ch++)
+		if (npend[ch - 1])
+			vlink_guest_free(l, ch, pend[ch - 1], npend[ch - 1]);
+	vlink_guest_stats(l, &st);
+	printf("echo: %" PRIu64 " descriptors (%" PRIu64 " bytes) sent back, %" PRIu64
+	       " bad descriptors\n", st.tx_pkts, st.tx_bytes, st.bad_desc);
+	vlink_guest_close(l);
+	return 0;
+}
+
+static uint32_t size_of(const struct opts *o, uint64_t seq)
+{
+	uint32_t span = o->size_max - o->size_min + 1;
+
+	/* spread sizes over the range without division on the fast path */
+	return o->size_min + (uint32_t)((seq * 2654435761u) % span);
+}
+
+static int cmd_send(const struct opts *o)
+{
+	static uint8_t pkt[VLINK_PAYLOAD_MAX];
+	struct vlink_guest_pkt have[BURST * 2], out[64];
+	unsigned nhave = 0, nout = 0, ch = o->channel ? o->channel : 1;
+	struct progress pr = { "send", now(), now(), 0, o->quiet };
+	struct vlink_guest_link *l = attach(o);
+	struct vlink_guest_stats st;
+	double t0 = now(), last_progress = t0;
+	uint64_t seq = 0, bytes = 0;
+	uint32_t room;
+
+	if (!l)
+		return 1;
+	room = vlink_guest_info(l)->buf_size;
+	while (!stop && (seq < o->count || nout)) {
+		/* what the tx ring did not take goes first, in order */
+		if (nout) {
+			int k = vlink_guest_tx_burst(l, ch, out, nout);
+
+			if (k > 0) {
+				nout -= (unsigned)k;
+				memmove(out, out + k, nout * sizeof(*out));
+				last_progress = now();
+			} else if (now() - last_progress > o->timeout) {
+				break;
+			}
+			continue;
+		}
+		if (o->rate && seq > (uint64_t)((now() - t0) * (double)o->rate)) {
+			usleep(100);
+			continue;
+		}
+		uint32_t size = size_of(o, seq);
+		unsigned need = (size + room - 1) / room;
+
+		while (nhave < need) {
+			int k = vlink_guest_tx_alloc(l, ch, have + nhave,
+						     sizeof(have) / sizeof(have[0]) - nhave);
+
+			if (k <= 0)
+				break;
+			nhave += (unsigned)k;
+		}
+		if (nhave < need) {
+			if (now() - last_progress > o->timeout)
+				break;
+			usleep(0);
+			continue;
+		}
+		vlink_payload_fill(pkt, size, seq);
+		for (unsigned i = 0; i < need; i++) {
+			uint32_t len = size - i * room < room ? size - i * room : room;
+
+			memcpy(have[i].data, pkt + (size_t)i * room, len);
+			have[i].len = len;
+			have[i].flags = i + 1 < need ? VLINK_GUEST_F_MORE : 0;
+			out[nout++] = have[i];
+		}
+		nhave -= need;
+		memmove(have, have + need, nhave * sizeof(*have));
+		seq++;
+		bytes += size;
+		last_progress = now();
+		progress(&pr, seq, bytes);
+	}
+	if (nhave)
+		vlink_guest_free(l, ch, have, nhave);
+	vlink_guest_stats(l, &st);
+	printf("send: %" PRIu64 " packets (%" PRIu64 " bytes) in %.2f s, %" PRIu64
+	       " descriptors\n", seq, bytes, now() - t0, st.tx_pkts);
+	vlink_guest_close(l);
+	if (seq < o->count || nout) {
+		fprintf(stderr, "vlink-peer: send stopped after %" PRIu64 " of %" PRIu64
+			" packets (%s)\n", seq, o->count,
+			stop ? "interrupted" : "no buffers or ring space for too long");
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_recv(const struct opts *o)
+{
+	static uint8_t pkt[VLINK_PAYLOAD_MAX];
+	struct vlink_guest_pkt p[BURST];
+	struct progress pr = { "recv", now(), now(), 0, o->quiet };
+	struct vlink_guest_link *l = attach(o);
+	uint64_t got = 0, ok = 0, corrupt = 0, lost = 0, reordered = 0, bytes = 0;
+	uint64_t expect = 0;
+	uint32_t plen = 0;
+	bool chain_bad = false;
+	unsigned ch = o->channel ? o->channel : 1;
+	double t0 = now(), last = t0;
+
+	if (!l)
+		return 1;
+	while (!stop && got < o->count) {
+		int k = vlink_guest_rx_burst(l, ch, p, BURST);
+
+		if (k <= 0) {
+			if (now() - last > o->timeout)
+				break;
+			usleep(0);
+			continue;
+		}
+		last = now();
+		for (int i = 0; i < k; i++) {
+			/* gather a chain; a packet longer than the largest is corrupt */
+			if (plen + p[i].len > sizeof(pkt))
+				chain_bad = true;
+			else
+				memcpy(pkt + plen, p[i].data, p[i].len);
+			plen += p[i].len;
+			if (p[i].flags & VLINK_GUEST_F_MORE)
+				continue;
+			uint64_t seq;
+
+			got++;
+			bytes += plen;
+			if (chain_bad || !vlink_payload_check(pkt, plen, &seq)) {
+				corrupt++;
+			} else {
+				ok++;
+				if (seq > expect)
+					lost += seq - expect;
+				else if (seq < expect)
+					reordered++;
+				if (seq >= expect)
+					expect = seq + 1;
+			}
+			plen = 0;
+			chain_bad = false;
+		}
+		/* checked: the buffers go back */
+		for (int done = 0; done < k;) {
+			int r = vlink_guest_free(l, ch, p + done, (unsigned)(k - done));
+
+			if (r > 0)
+				done += r;
+			else
+				usleep(0);
+		}
+		progress(&pr, got, bytes);
+	}
+	if (got < o->count && expect < o->count && !stop)
+		lost += o->count - (expect > got ? expect : got);
+	printf("recv: %" PRIu64 " packets (%" PRIu64 " bytes) in %.2f s: %" PRIu64
+	       " intact, %" PRIu64 " corrupt, %" PRIu64 " lost, %" PRIu64 " out of order\n",
+	       got, bytes, now() - t0, ok, corrupt, lost, reordered);
+	vlink_guest_close(l);
+	return got == o->count && ok == got && !lost && !reordered ? 0 : 1;
+}
+
+static int cmd_list(const struct opts *o)
+{
+	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+	Vlink__ListLinks m = VLINK__LIST_LINKS__INIT;
+	struct vlink_client *c;
+	struct vlink_reply rep;
+	char why[512];
+	int err = vlink_client_open(&c, o->socket, VLINK__ROLE__ROLE_PEER, "vlink-peer",
+				    (int)o->wait * 1000, why, sizeof(why));
+
+	if (err) {
+		fprintf(stderr, "vlink-peer: %s\n", why);
+		return 1;
+	}
+	env.msg_case = VLINK__ENVELOPE__MSG_LIST_LINKS;
+	env.list_links = &m;
+	err = vlink_client_call(c, &env, &rep, 10000);
+	if (err || rep.env->msg_case != VLINK__ENVELOPE__MSG_LINK_LIST) {
+		fprintf(stderr, "vlink-peer: %s\n", err ? vlink_client_error(c) : "bad reply");
+		if (!err)
+			vlink_reply_clear(&rep);
+		vlink_client_close(c);
+		return 1;
+	}
+	for (size_t i = 0; i < rep.env->link_list->n_links; i++) {
+		const Vlink__LinkInfo *li = rep.env->link_list->links[i];
+
+		printf("%-32s %-16s %s %u channel(s) peer %s\n", li->layout->name,
+		       li->layout->domain, li->layout->mac, li->layout->nchannels,
+		       li->peer_attached ? "attached" : "free");
+	}
+	vlink_reply_clear(&rep);
+	vlink_client_close(c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "channel", required_argument, NULL, 'c' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "size", required_argument, NULL, 'z' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .size_min = 64, .size_max = 64, .timeout = 10, .wait = 30 };
+	const char *cmd;
+	uint64_t v;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:c:n:z:r:t:w:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': o.socket = optarg; break;
+		case 'c':
+			if (vlink_parse_uint(optarg, VLINK_NCHANNELS_MAX, &v) || v == 0)
+				return usage_error("--channel wants 1-64, not '%s'", optarg);
+			o.channel = (unsigned)v;
+			break;
+		case 'n':
+			if (vlink_parse_uint(optarg, UINT64_MAX, &o.count))
+				return usage_error("--count wants a number, not '%s'", optarg);
+			break;
+		case 'z':
+			if (parse_sizes(optarg, &o))
+				return usage_error("--size wants S or S-MAX, 16-65536, not '%s'",
+						   optarg);
+			break;
+		case 'r':
+			if (vlink_parse_uint(optarg, UINT32_MAX, &o.rate))
+				return usage_error("--rate wants packets per second, not '%s'",
+						   optarg);
+			break;
+		case 't':
+		case 'w':
+			if (vlink_parse_uint(optarg, 86400, &v))
+				return usage_error("wants seconds, not '%s'", optarg);
+			if (c == 't')
+				o.timeout = (unsigned)v;
+			else
+				o.wait = (unsigned)v;
+			break;
+		case 'q': o.quiet = true; break;
+		case 'h': fputs(usage, stdout); return 0;
+		case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default: return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("no command%s", "");
+	cmd = argv[optind++];
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	if (!strcmp(cmd, "list"))
+		return optind == argc ? cmd_list(&o) : usage_error("list takes no link%s", "");
+	if (strcmp(cmd, "echo") && strcmp(cmd, "send") && strcmp(cmd, "recv"))
+		return usage_error("unknown command '%s'", cmd);
+	if (optind != argc - 1)
+		return usage_error("%s wants exactly one LINK", cmd);
+	o.link = argv[optind];
+	if (!strcmp(cmd, "echo"))
+		return cmd_echo(&o);
+	if (!o.count)
+		return usage_error("%s needs --count N", cmd);
+	return !strcmp(cmd, "send") ? cmd_send(&o) : cmd_recv(&o);
+}
