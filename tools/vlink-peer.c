@@ -14,6 +14,7 @@
 #include "vlink_client.h"
 #include "vlink_error.h"
 #include "vlink_guest.h"
+#include "vlink_linkmem.h"
 #include "vlink_payload.h"
 #include "vlink_valid.h"
 
@@ -60,6 +61,10 @@ static const char usage[] =
 	"                           (or sizes cycling from S to MAX)\n"
 	"  recv LINK --count N      receive N packets, check sequence and every\n"
 	"                           byte, report loss and corruption\n"
+	"  stats LINK               the state of both ends and, per data channel,\n"
+	"                           what each ring has carried (read from the\n"
+	"                           link's memory: works while another process\n"
+	"                           is the peer)\n"
 	"\n"
 	"Options:\n"
 	"  -s, --socket PATH        vlinkd's socket (default $VLINK_SOCKET or\n"
@@ -373,6 +378,76 @@ static int cmd_recv(const struct opts *o)
 	return got == o->count && ok == got && !lost && !reordered ? 0 : 1;
 }
 
+static const char *state_name(uint32_t st)
+{
+	return st == VLINK_END_UP ? "up" : st == VLINK_END_RESETTING ? "resetting" : "down";
+}
+
+/* The free-running ring indices are the link's counters: rx head is what
+ * the host has sent, rx tail what the peer has taken, and so on. */
+static int cmd_stats(const struct opts *o)
+{
+	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+	Vlink__AttachLink m = VLINK__ATTACH_LINK__INIT;
+	static struct vlink_linkmem lm;
+	struct vlink_client *c;
+	struct vlink_reply rep;
+	char why[512];
+	int err = vlink_client_open(&c, o->socket, VLINK__ROLE__ROLE_ADMIN, "vlink-peer stats",
+				    (int)o->wait * 1000, why, sizeof(why));
+
+	if (err) {
+		fprintf(stderr, "vlink-peer: %s\n", why);
+		return 1;
+	}
+	m.link = (char *)o->link;
+	m.end = VLINK__END__END_OBSERVER;
+	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
+	env.attach_link = &m;
+	err = vlink_client_call(c, &env, &rep, 10000);
+	if (err || rep.env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP) {
+		fprintf(stderr, "vlink-peer: cannot observe link %s: %s\n", o->link,
+			err ? vlink_client_error(c) : "unexpected reply");
+		if (!err)
+			vlink_reply_clear(&rep);
+		vlink_client_close(c);
+		return 1;
+	}
+	err = vlink_linkmem_map(&lm, rep.env->link_map, rep.fds, rep.nfds, false, why,
+				sizeof(why));
+	vlink_reply_clear(&rep);
+	vlink_client_close(c);
+	if (err) {
+		fprintf(stderr, "vlink-peer: %s\n", why);
+		return 1;
+	}
+	printf("link %s (domain %s, %s): %u data channel(s), ring %u, %" PRIu64
+	       " buffers of %u B\n", lm.name, lm.domain, lm.mac, lm.nch, lm.ring_size,
+	       lm.buf_area / lm.buf_size, lm.buf_size);
+	printf("host end: %s, epoch %u; peer end: %s, acked epoch %u\n",
+	       state_name(__atomic_load_n(&lm.hdr->host_state, __ATOMIC_ACQUIRE)),
+	       __atomic_load_n(&lm.hdr->host_epoch, __ATOMIC_ACQUIRE),
+	       state_name(__atomic_load_n(&lm.hdr->peer_state, __ATOMIC_ACQUIRE)),
+	       __atomic_load_n(&lm.hdr->peer_ack_epoch, __ATOMIC_ACQUIRE));
+	printf("%-8s %-5s %12s %12s %8s   (descriptors, 32-bit counters)\n", "channel",
+	       "ring", "produced", "consumed", "waiting");
+	for (unsigned ch = 1; ch <= lm.nch; ch++) {
+		const struct vlink_linkmem_chan *r = &lm.ch[ch - 1];
+		const struct vlink_ring *rings[4] = { &r->rx, &r->done, &r->fill, &r->tx };
+		static const char *const names[4] = { "rx", "done", "fill", "tx" };
+
+		for (int k = 0; k < 4; k++) {
+			uint32_t head = __atomic_load_n(&rings[k]->hdr->head, __ATOMIC_ACQUIRE);
+			uint32_t tail = __atomic_load_n(&rings[k]->hdr->tail, __ATOMIC_ACQUIRE);
+
+			printf("%-8u %-5s %12u %12u %8u%s\n", ch, names[k], head, tail,
+			       head - tail, head - tail > lm.ring_size ? "  (corrupt)" : "");
+		}
+	}
+	vlink_linkmem_unmap(&lm);
+	return 0;
+}
+
 static int cmd_list(const struct opts *o)
 {
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
@@ -474,13 +549,16 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(cmd, "list"))
 		return optind == argc ? cmd_list(&o) : usage_error("list takes no link%s", "");
-	if (strcmp(cmd, "echo") && strcmp(cmd, "send") && strcmp(cmd, "recv"))
+	if (strcmp(cmd, "echo") && strcmp(cmd, "send") && strcmp(cmd, "recv") &&
+	    strcmp(cmd, "stats"))
 		return usage_error("unknown command '%s'", cmd);
 	if (optind != argc - 1)
 		return usage_error("%s wants exactly one LINK", cmd);
 	o.link = argv[optind];
 	if (!strcmp(cmd, "echo"))
 		return cmd_echo(&o);
+	if (!strcmp(cmd, "stats"))
+		return cmd_stats(&o);
 	if (!o.count)
 		return usage_error("%s needs --count N", cmd);
 	return !strcmp(cmd, "send") ? cmd_send(&o) : cmd_recv(&o);

@@ -631,15 +631,21 @@ static void on_attach_link(struct client *c, uint32_t id, const Vlink__AttachLin
 	struct client *other;
 	char why[WHY];
 
-	if (!check_unattached(c, id))
+	if (m->end != VLINK__END__END_OBSERVER && !check_unattached(c, id))
 		return;
-	if (m->end != VLINK__END__END_HOST && m->end != VLINK__END__END_PEER) {
-		send_error(c, id, -EINVAL, "end must be host or peer");
+	if (m->end != VLINK__END__END_HOST && m->end != VLINK__END__END_PEER &&
+	    m->end != VLINK__END__END_OBSERVER) {
+		send_error(c, id, -EINVAL, "end must be host, peer or observer");
 		return;
 	}
 	l = need_link(c, id, m->link);
 	if (!l)
 		return;
+	if (m->end == VLINK__END__END_OBSERVER) {
+		log_debug("client %u: observing link '%s'", c->id, l->name);
+		send_link_map(c, id, l, m->end);
+		return;
+	}
 	other = m->end == VLINK__END__END_HOST ? l->host : l->peer;
 	if (other) {
 		snprintf(why, sizeof(why), "the %s end of link '%s' is already attached "

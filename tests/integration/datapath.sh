@@ -46,6 +46,17 @@ M=$((N / 10))
 	ok "host end: pingpong exit 0" || not_ok "pingpong exit status"
 expect_line "$T/h" "received $M \\($M intact, 0 corrupt, 0 lost, 0 out of order\\).*([0-9]+) of \\1 buffers home, 0 bad" \
 	"echo: $M packets reflected intact, ledger full"
+# stats reads the link's memory while echo holds the peer end
+"$PEER" --socket "$SOCK" stats l1 >"$T/s" 2>&1 && ok "stats while another process is the peer" ||
+	not_ok "stats: $(cat "$T/s")"
+expect_line "$T/s" "^host end: down, epoch 0; peer end: up" "stats: host gone, peer (echo) up"
+# (cumulative counters: what the peer took from rx went back on done or tx)
+awk '$1 == 1 && $2 == "rx" { rx = $3 } $1 == 1 && $2 == "done" { dn = $3 }
+     $1 == 1 && $2 == "tx" { tx = $3 } $1 ~ /^[0-9]+$/ { w += $5 }
+     END { exit !(rx > 0 && tx > 0 && rx == dn + tx && w == 0) }' "$T/s" &&
+	ok "stats: every rx descriptor of channel 1 came back on done or tx, none waiting" ||
+	not_ok "stats counters: $(cat "$T/s")"
+sleep 1.2 # echo prints a progress line once a second
 kill "$E"; wait "$E"
 expect_line "$T/e" "^echo: [0-9]+ descriptors .* 0 bad descriptors" "echo: summary, no bad descriptor"
 grep -q "packets, .* pkt/s" "$T/e.err" && ok "echo: a progress line every second" ||
@@ -56,4 +67,7 @@ expect 1 "has data channels 1-2, not 3" "a channel the link does not have" \
 	"$PEER" --socket "$SOCK" --wait 0 recv l1 --channel 3 --count 1
 expect 1 "cannot attach to link nope: no link named 'nope'" "a missing link" \
 	"$PEER" --socket "$SOCK" recv nope --count 1
+expect 1 "cannot observe link nope: no link named 'nope'" "stats of a missing link" \
+	"$PEER" --socket "$SOCK" stats nope
+expect 0 "^Usage: vlink-peer" "vlink-peer --help" "$PEER" --help
 finish
