@@ -111,6 +111,10 @@ ssize_t vlink_reader_fill(struct vlink_reader *r)
 
 	if (r->error)
 		return r->error;
+	/* a zero-length read would look like end of stream (and could take
+	 * fds with no bytes): the caller must take frames out first */
+	if (r->start == 0 && r->end == sizeof(r->buf))
+		return -ENOBUFS;
 	if (r->start > 0 && r->end + VLINK_FRAME_MAX > sizeof(r->buf)) {
 		memmove(r->buf, r->buf + r->start, r->end - r->start);
 		r->end -= r->start;

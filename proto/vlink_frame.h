@@ -57,7 +57,9 @@ void vlink_reader_init(struct vlink_reader *r, int sock);
 /* Close every queued fd; the socket is left alone. */
 void vlink_reader_destroy(struct vlink_reader *r);
 /* One recvmsg(): bytes read (> 0), 0 at end of stream, -EAGAIN when the
- * socket has nothing, another negative errno on error (sticky). */
+ * socket has nothing, -ENOBUFS when the buffer holds two full frames (take
+ * them with vlink_reader_next() first; not sticky), another negative errno
+ * on error (sticky). */
 ssize_t vlink_reader_fill(struct vlink_reader *r);
 /* Take the next complete frame: 1 and *f filled, 0 when more bytes are
  * needed, a negative errno when the stream is bad (sticky; r->why says

@@ -99,5 +99,7 @@ int vlink_msg_check_map(uint64_t pool_size, size_t nseg,
 	}
 	if (total > pool_size)
 		return vlink_why(why, n, -EINVAL, "segments larger than the pool");
+	if (used != (nfds == 32 ? UINT32_MAX : (1u << nfds) - 1))
+		return vlink_why(why, n, -EINVAL, "the frame carries fds the map does not use");
 	return 0;
 }

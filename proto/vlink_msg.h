@@ -17,12 +17,14 @@ int vlink_msg_push(struct vlink_writer *w, const Vlink__Envelope *env,
  * -EBADMSG when it is not an Envelope with a message set. */
 int vlink_msg_decode(const struct vlink_frame *f, Vlink__Envelope **out);
 void vlink_msg_free(Vlink__Envelope *env);
-/* "CreateLink", "Error", ... for logs. */
+/* The Envelope field name of a message ("create_link", "error", ...), for
+ * logs and error texts. */
 const char *vlink_msg_name(Vlink__Envelope__MsgCase c);
 
 /* Check a DomainMap's or LinkMap's memory description against the fds of
- * its frame: every fd_index in range and used once, segments inside the
- * pool, page aligned, not overlapping.  0 or -EINVAL with a reason. */
+ * its frame: every fd_index in range and used once, every fd of the frame
+ * used, segments inside the pool, page aligned, not overlapping.  0 or
+ * -EINVAL with a reason. */
 int vlink_msg_check_map(uint64_t pool_size, size_t nseg,
 			Vlink__Segment *const *segs, const Vlink__ChannelRegion *reg,
 			unsigned nfds, char *why, size_t n);
