@@ -39,6 +39,30 @@ void vlink_ring_reset(struct vlink_ring *r)
 	__atomic_store_n(&r->hdr->head, 0, __ATOMIC_RELEASE);
 }
 
+unsigned vlink_ring_retract(struct vlink_ring *r, struct vlink_desc *d, unsigned max)
+{
+	uint32_t tail, n;
+
+	if (!r->producer)
+		return 0;
+	tail = __atomic_load_n(&r->hdr->tail, __ATOMIC_ACQUIRE);
+	n = r->mine - tail;
+	if (n > r->size) {
+		r->bad_index++;
+		return 0;
+	}
+	if (n > max)
+		n = max;
+	for (uint32_t i = 0; i < n; i++)
+		d[i] = r->desc[(tail + i) & r->mask];
+	if (tail + n == r->mine) {
+		r->mine = tail;
+		r->theirs = tail;
+		__atomic_store_n(&r->hdr->head, tail, __ATOMIC_RELEASE);
+	}
+	return n;
+}
+
 /* Descriptors in the ring by the other side's index as now published:
  * refreshes the cache, or returns -1 (counted) if the index is impossible.
  * The acquire load pairs with the other side's release store: the

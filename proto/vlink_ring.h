@@ -43,6 +43,13 @@ int vlink_ring_attach(struct vlink_ring *r, void *hdr, uint32_t size, bool produ
  * stopped, e.g. during the reset handshake). */
 void vlink_ring_reset(struct vlink_ring *r);
 
+/* Producer, once the consumer is known to be gone (it said so, or the
+ * daemon did): copy out what it never consumed (between its tail and our
+ * head) and, if that was all of it (at most max), move head back to the
+ * tail so that no later consumer sees those buffers.  Returns how many
+ * descriptors were copied (0 if the consumer's index is impossible). */
+unsigned vlink_ring_retract(struct vlink_ring *r, struct vlink_desc *d, unsigned max);
+
 /* Producer: copy up to n descriptors in; returns how many (0..n). */
 unsigned vlink_ring_enqueue_burst(struct vlink_ring *r, const struct vlink_desc *d,
 				  unsigned n);

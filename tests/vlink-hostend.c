@@ -26,6 +26,7 @@
 #include "vlink_ledger.h"
 #include "vlink_linkmem.h"
 #include "vlink_payload.h"
+#include "vlink_valid.h"
 
 #define BURST 32
 
@@ -119,6 +120,35 @@ static unsigned reap(struct host *h, bool check)
 	return total + k;
 }
 
+/* The peer has left: what it never took from rx and fill is still in those
+ * rings, between its tail and our head.  Take exactly those back (checked
+ * by the ledger like anything else); a buffer still lent after that was
+ * lost by the peer. */
+static unsigned reclaim_unconsumed(struct host *h)
+{
+	struct vlink_linkmem_chan *c = &h->m.ch[h->ch - 1];
+	struct vlink_ring *rings[2] = { &c->rx, &c->fill };
+	static struct vlink_desc d[VLINK_RING_MAX];
+	unsigned n = 0;
+
+	for (int k = 0; k < 2; k++) {
+		unsigned got = vlink_ring_retract(rings[k], d, VLINK_RING_MAX);
+
+		for (unsigned i = 0; i < got; i++) {
+			int64_t idx;
+
+			d[i].len = 0;
+			d[i].data_off = 0;
+			idx = vlink_ledger_take(&h->led, &d[i], (uint16_t)h->ch);
+			if (idx >= 0) {
+				take_home(h, idx);
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
 /* Keep up to half the fill ring stocked with empty buffers. */
 static void refill(struct host *h)
 {
@@ -157,6 +187,8 @@ int main(int argc, char **argv)
 	struct host *h;
 	enum mode mode;
 	uint64_t count, sent = 0, bytes = 0;
+	unsigned reclaimed = 0;
+	bool peer_gone = false;
 	uint32_t smin = 64, smax = 64;
 	double t0, last;
 	char why[512];
@@ -255,6 +287,12 @@ int main(int argc, char **argv)
 			last = now();
 		bool all_in = mode == SEND ? sent == count && !npend : h->got >= count;
 
+		if (all_in && h->led.lent && !peer_gone &&
+		    __atomic_load_n(&h->m.hdr->peer_state, __ATOMIC_ACQUIRE) == VLINK_END_DOWN) {
+			reap(h, mode != SEND);
+			reclaimed = reclaim_unconsumed(h);
+			peer_gone = true;
+		}
 		if (all_in && h->led.lent == 0)
 			break;
 		if (now() - last > 10) {
@@ -270,9 +308,10 @@ int main(int argc, char **argv)
 	printf("hostend %s: sent %" PRIu64 " (%" PRIu64 " bytes), received %" PRIu64
 	       " (%" PRIu64 " intact, %" PRIu64 " corrupt, %" PRIu64 " lost, %" PRIu64
 	       " out of order) in %.2f s; ledger: %u of %u buffers home, %" PRIu64
-	       " bad descriptors\n", argv[3], sent, bytes, h->got, h->ok, h->corrupt, h->lost,
+	       " bad descriptors; %u taken back unconsumed from rx/fill after the peer "
+	       "left\n", argv[3], sent, bytes, h->got, h->ok, h->corrupt, h->lost,
 	       h->reordered, now() - t0, h->led.nbufs - h->led.lent, h->led.nbufs,
-	       vlink_ledger_errors(&h->led));
+	       vlink_ledger_errors(&h->led), reclaimed);
 	if (mode != SEND && (h->got != count || h->ok != count || h->lost || h->reordered))
 		rc = 1;
 	if (h->led.lent || vlink_ledger_errors(&h->led))

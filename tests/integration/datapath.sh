@@ -18,12 +18,14 @@ H=$!; BG_PIDS="$BG_PIDS $H"
 "$PEER" --socket "$SOCK" recv l1 --count "$N" --timeout 30 >"$T/p" 2>"$T/p.err"
 prc=$?; wait "$H"; hrc=$?
 expect_line() { grep -Eq "$2" "$1" && ok "$3" || { not_ok "$3"; sed 's/^/    /' "$1"; }; }
+summary() { grep -hE '^(hostend [a-z]+|recv|send|echo):' "$@" | sed 's/^/# /'; }
 [ $prc = 0 ] && ok "peer recv: exit 0" || not_ok "peer recv exit $prc: $(cat "$T/p" "$T/p.err")"
 expect_line "$T/p" "^recv: $N packets .*: $N intact, 0 corrupt, 0 lost, 0 out of order" \
 	"host -> peer: $N packets of 60-9000 B, every byte intact, in order"
 [ $hrc = 0 ] && ok "host end: exit 0" || not_ok "host end exit $hrc"
 expect_line "$T/h" "ledger: ([0-9]+) of \\1 buffers home, 0 bad descriptors" \
 	"host -> peer: every buffer back in the ledger"
+summary "$T/h" "$T/p"
 
 # peer -> host: the host receives and checks, on channel 2
 "$HOSTEND" "$SOCK" l1 recv "$N" 60-9000 2 >"$T/h" 2>&1 &
@@ -37,6 +39,7 @@ expect_line "$T/h" "received $N \\($N intact, 0 corrupt, 0 lost, 0 out of order\
 expect_line "$T/h" "ledger: ([0-9]+) of \\1 buffers home, 0 bad descriptors" \
 	"peer -> host: every buffer back in the ledger"
 [ $hrc = 0 ] && ok "host end: exit 0" || not_ok "host end exit $hrc"
+summary "$T/h" "$T/p"
 
 # echo: the peer reflects, zero copy
 "$PEER" --socket "$SOCK" echo l1 >"$T/e" 2>"$T/e.err" &

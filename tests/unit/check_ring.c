@@ -402,6 +402,44 @@ START_TEST(test_reset)
 }
 END_TEST
 
+/* The producer takes back what a departed consumer never took. */
+START_TEST(test_retract)
+{
+	struct vlink_ring_hdr *h = ring_alloc(16);
+	struct vlink_ring p, c;
+	struct vlink_desc d[16];
+
+	attach_pair(&p, &c, h, 16);
+	h->head = h->tail = 0xfffffffa; /* across the 2^32 wrap */
+	attach_pair(&p, &c, h, 16);
+	ck_assert_uint_eq(push_seq(&p, 0, 10), 10);
+	pop_expect(&c, 0, 3, 3);
+	/* the consumer's handle cannot retract */
+	ck_assert_uint_eq(vlink_ring_retract(&c, d, 16), 0);
+	/* max below what is left: copied, head stays */
+	ck_assert_uint_eq(vlink_ring_retract(&p, d, 4), 4);
+	ck_assert_uint_eq(h->head, 0xfffffffa + 10);
+	for (unsigned i = 0; i < 4; i++)
+		ck_assert(desc_is(&d[i], 3 + i));
+	/* all of it: head back to the tail */
+	ck_assert_uint_eq(vlink_ring_retract(&p, d, 16), 7);
+	for (unsigned i = 0; i < 7; i++)
+		ck_assert(desc_is(&d[i], 3 + i));
+	ck_assert_uint_eq(h->head, h->tail);
+	ck_assert_uint_eq(vlink_ring_free_count(&p), 16);
+	/* a new consumer sees an empty ring, then new descriptors */
+	ck_assert_int_eq(vlink_ring_attach(&c, h, 16, false), 0);
+	ck_assert_uint_eq(vlink_ring_count(&c), 0);
+	ck_assert_uint_eq(push_seq(&p, 50, 16), 16);
+	pop_expect(&c, 50, 16, 16);
+	/* an impossible tail: nothing copied, counted */
+	h->tail = h->head + 1;
+	ck_assert_uint_eq(vlink_ring_retract(&p, d, 16), 0);
+	ck_assert_uint_gt(p.bad_index, 0);
+	free(h);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- hostile */
 
 /* The producer claims one descriptor more than the ring holds. */
@@ -666,6 +704,7 @@ static Suite *ring_suite(void)
 	tcase_add_test(tc, test_wraparound);
 	tcase_add_test(tc, test_resume);
 	tcase_add_test(tc, test_reset);
+	tcase_add_test(tc, test_retract);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hostile");
