@@ -17,10 +17,8 @@
 
 #include "log.h"
 #include "registry.h"
-#include "testutil.h"
+#include "regtest.h"
 
-#define MiB (1ull << 20)
-#define DAEMON_ID "0123456789abcdef"
 #define BUF_ALIGN (2 * MiB)
 
 static char *tmpdir;
@@ -29,58 +27,7 @@ static struct registry r;
 static int fds_before;
 static char why[1024];
 
-/* Heap blocks freed by teardown: a failing check (longjmp in CK_FORK=no
- * mode) must not turn into a leak report. */
-static void *owned[512];
-static unsigned nowned;
-
-static void *own(void *p)
-{
-	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_lt(nowned, sizeof(owned) / sizeof(owned[0]));
-	owned[nowned++] = p;
-	return p;
-}
-
-static void free_owned(void)
-{
-	while (nowned)
-		free(owned[--nowned]);
-}
-
 /* ---- fixture ---------------------------------------------------------- */
-
-/* In CK_FORK mode a failing check ends the test's process at once, without
- * the teardown.  So that no directory (with its pool files) is left behind,
- * every test directory is written down in a journal that main() goes
- * through after the run. */
-static char journal[4200];
-
-static void journal_add(const char *dir)
-{
-	FILE *f = fopen(journal, "ae");
-
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "%s\n", dir);
-	fclose(f);
-}
-
-static void journal_cleanup(void)
-{
-	char line[4300];
-	FILE *f = fopen(journal, "re");
-
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = '\0';
-			if (!strncmp(line, "/tmp/vlink-test-", 16))
-				rm_rf(line);
-		}
-		fclose(f);
-	}
-	*strrchr(journal, '/') = '\0';
-	rm_rf(journal);
-}
 
 static void setup(void)
 {
@@ -90,13 +37,7 @@ static void setup(void)
 	ck_assert_ptr_nonnull(tmpdir);
 	journal_add(tmpdir);
 	snprintf(memdir, sizeof(memdir), "%s/vlink-%s", tmpdir, DAEMON_ID);
-	reg_init(&r);
-	r.mem.run_dir = tmpdir;
-	r.mem.shm_dir = tmpdir;
-	r.mem.daemon_id = DAEMON_ID;
-	r.mem.no_hugepages = true;
-	r.mem.segment_size = 8 * MiB;
-	r.pool_size = 64 * MiB;
+	reg_test_init(&r, tmpdir);
 	why[0] = '\0';
 }
 
@@ -151,16 +92,6 @@ static struct reg_link *mk_ok(const char *name, const char *dom, uint32_t nch, u
 	return l;
 }
 
-static struct vlink_region_hdr *hdr_of(const struct reg_domain *d)
-{
-	return d->region.map;
-}
-
-static struct vlink_link_hdr *lhdr_of(const struct reg_link *l)
-{
-	return (struct vlink_link_hdr *)((uint8_t *)l->dom->region.map + l->hdr_offset);
-}
-
 static unsigned count_domains(void)
 {
 	unsigned n = 0;
@@ -170,88 +101,12 @@ static unsigned count_domains(void)
 	return n;
 }
 
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0;
-}
-
 static off_t file_size(const char *path)
 {
 	struct stat st;
 
 	ck_assert_msg(stat(path, &st) == 0, "stat %s: %s", path, strerror(errno));
 	return st.st_size;
-}
-
-static void set_override(const char *dom, uint64_t size)
-{
-	struct reg_pool_size *ps = realloc(r.pool_sizes, (r.npool_sizes + 1) * sizeof(*ps));
-
-	ck_assert_ptr_nonnull(ps);
-	r.pool_sizes = ps;
-	snprintf(ps[r.npool_sizes].domain, sizeof(ps[0].domain), "%s", dom);
-	ps[r.npool_sizes].size = size;
-	r.npool_sizes++;
-}
-
-/* Every regular file below dir as "relative/path size\n", sorted. */
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void collect(const char *base, const char *rel, char ***v, size_t *nv)
-{
-	char path[4600];
-	struct dirent *e;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "%s%s%s", base, *rel ? "/" : "", rel);
-	dir = opendir(path);
-	if (!dir)
-		return;
-	while ((e = readdir(dir))) {
-		char sub[4600], full[9300];
-		struct stat st;
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", e->d_name);
-		snprintf(full, sizeof(full), "%s/%s", base, sub);
-		if (lstat(full, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			collect(base, sub, v, nv);
-		} else {
-			char *s;
-
-			ck_assert_int_ge(asprintf(&s, "%s %lld\n", sub, (long long)st.st_size), 0);
-			*v = realloc(*v, (*nv + 1) * sizeof(**v));
-			ck_assert_ptr_nonnull(*v);
-			(*v)[(*nv)++] = s;
-		}
-	}
-	closedir(dir);
-}
-
-static char *list_files(const char *dir)
-{
-	char **v = NULL, *out;
-	size_t nv = 0, len = 1;
-
-	collect(dir, "", &v, &nv);
-	qsort(v, nv, sizeof(*v), cmp_str);
-	for (size_t i = 0; i < nv; i++)
-		len += strlen(v[i]);
-	out = own(calloc(1, len));
-	for (size_t i = 0; i < nv; i++) {
-		strcat(out, v[i]);
-		free(v[i]);
-	}
-	free(v);
-	return out;
 }
 
 /* Everything a refused operation must leave alone. */
@@ -388,16 +243,6 @@ static unsigned used_entries(const struct reg_domain *d)
 	for (unsigned i = 0; i < VLINK_MAX_LINKS; i++)
 		n += (hdr_of(d)->links[i].flags & VLINK_LINK_F_USED) != 0;
 	return n;
-}
-
-static bool all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return false;
-	return true;
 }
 
 /* ---- creation and lookup ---------------------------------------------- */
@@ -1031,7 +876,7 @@ START_TEST(test_failed_domain_memory)
 
 	mk_ok("a", NULL, 1, 64);
 	/* a pool size the memory layer refuses */
-	set_override("toobig", 2ull << 30);
+	set_override(&r, "toobig", 2ull << 30);
 	snap_take(&s);
 	ck_assert_int_eq(mk("x", "toobig", 1, 64, NULL), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(why, "pool size"));
@@ -1319,7 +1164,7 @@ START_TEST(test_max_links)
 	snap_same(&s, "64th link");
 
 	/* other domains are not limited by this one */
-	set_override("elsewhere", 16 * MiB);
+	set_override(&r, "elsewhere", 16 * MiB);
 	mk_ok("other", "elsewhere", 1, 64);
 	/* a freed slot is used again */
 	freed = l[20]->slot;
@@ -1390,8 +1235,8 @@ START_TEST(test_pool_size_for)
 	struct reg_domain *d;
 
 	ck_assert_uint_eq(reg_pool_size_for(&r, "anything"), 64 * MiB);
-	set_override("big", 128 * MiB);
-	set_override("small", 16 * MiB);
+	set_override(&r, "big", 128 * MiB);
+	set_override(&r, "small", 16 * MiB);
 	ck_assert_uint_eq(reg_pool_size_for(&r, "big"), 128 * MiB);
 	ck_assert_uint_eq(reg_pool_size_for(&r, "small"), 16 * MiB);
 	ck_assert_uint_eq(reg_pool_size_for(&r, "default"), 64 * MiB);
@@ -1504,17 +1349,5 @@ static Suite *registry_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(registry_suite());
-	char *jdir = make_tmpdir();
-	int failed;
-
-	if (!jdir)
-		return EXIT_FAILURE;
-	snprintf(journal, sizeof(journal), "%s/dirs", jdir);
-	free(jdir);
-	srunner_run_all(sr, CK_NORMAL);
-	journal_cleanup();
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return regtest_run(registry_suite());
 }

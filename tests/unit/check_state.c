@@ -19,11 +19,9 @@
 #include "log.h"
 #include "registry.h"
 #include "state.h"
-#include "testutil.h"
+#include "regtest.h"
 #include "vlink.pb-c.h"
 
-#define MiB (1ull << 20)
-#define DAEMON_ID "0123456789abcdef"
 #define MAX_REC 80
 
 static char *tmpdir;
@@ -33,68 +31,11 @@ static int fds_before;
 static char why[2048];
 static char id[STATE_ID_LEN + 1];
 
-/* Heap blocks freed by teardown: a failing check (longjmp in CK_FORK=no
- * mode) must not turn into a leak report. */
-static void *owned[512];
-static unsigned nowned;
-
-static void *own(void *p)
-{
-	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_lt(nowned, sizeof(owned) / sizeof(owned[0]));
-	owned[nowned++] = p;
-	return p;
-}
-
-static void free_owned(void)
-{
-	while (nowned)
-		free(owned[--nowned]);
-}
-
 /* ---- fixture ---------------------------------------------------------- */
 
 static void reg_setup(void)
 {
-	reg_init(&r);
-	r.mem.run_dir = tmpdir;
-	r.mem.shm_dir = tmpdir;
-	r.mem.daemon_id = DAEMON_ID;
-	r.mem.no_hugepages = true;
-	r.mem.segment_size = 8 * MiB;
-	r.pool_size = 64 * MiB;
-}
-
-/* In CK_FORK mode a failing check ends the test's process at once, without
- * the teardown.  So that no directory (with its pool files) is left behind,
- * every test directory is written down in a journal that main() goes
- * through after the run. */
-static char journal[4200];
-
-static void journal_add(const char *dir)
-{
-	FILE *f = fopen(journal, "ae");
-
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "%s\n", dir);
-	fclose(f);
-}
-
-static void journal_cleanup(void)
-{
-	char line[4300];
-	FILE *f = fopen(journal, "re");
-
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = '\0';
-			if (!strncmp(line, "/tmp/vlink-test-", 16))
-				rm_rf(line);
-		}
-		fclose(f);
-	}
-	*strrchr(journal, '/') = '\0';
-	rm_rf(journal);
+	reg_test_init(&r, tmpdir);
 }
 
 static void setup(void)
@@ -173,49 +114,11 @@ static void reload_ok(void)
 	ck_assert_msg(err == 0, "state_load: %d (%s)", err, why);
 }
 
-static struct vlink_region_hdr *hdr_of(const struct reg_domain *d)
-{
-	return d->region.map;
-}
-
-static struct vlink_link_hdr *lhdr_of(const struct reg_link *l)
-{
-	return (struct vlink_link_hdr *)((uint8_t *)l->dom->region.map + l->hdr_offset);
-}
-
 static struct vlink_ring_hdr *ring_of(const struct reg_link *l, uint32_t ch,
 				      enum vlink_ring_id ring)
 {
 	return (struct vlink_ring_hdr *)((uint8_t *)lhdr_of(l) +
 					 vlink_ring_offset(l->ring_size, ch, ring));
-}
-
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0;
-}
-
-static bool all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return false;
-	return true;
-}
-
-static void set_override(const char *dom, uint64_t size)
-{
-	struct reg_pool_size *ps = realloc(r.pool_sizes, (r.npool_sizes + 1) * sizeof(*ps));
-
-	ck_assert_ptr_nonnull(ps);
-	r.pool_sizes = ps;
-	snprintf(ps[r.npool_sizes].domain, sizeof(ps[0].domain), "%s", dom);
-	ps[r.npool_sizes].size = size;
-	r.npool_sizes++;
 }
 
 static void write_file(const char *path, const void *buf, size_t len)
@@ -240,67 +143,6 @@ static uint8_t *read_whole(const char *path, size_t *len)
 	close(fd);
 	*len = (size_t)st.st_size;
 	return buf;
-}
-
-/* Every regular file below dir as "relative/path size\n", sorted. */
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void collect(const char *base, const char *rel, char ***v, size_t *nv)
-{
-	char path[4600];
-	struct dirent *e;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "%s%s%s", base, *rel ? "/" : "", rel);
-	dir = opendir(path);
-	if (!dir)
-		return;
-	while ((e = readdir(dir))) {
-		char sub[4600], full[9300];
-		struct stat st;
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", e->d_name);
-		snprintf(full, sizeof(full), "%s/%s", base, sub);
-		if (lstat(full, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			collect(base, sub, v, nv);
-		} else {
-			char *s;
-
-			ck_assert_int_ge(asprintf(&s, "%s %lld %llu\n", sub, (long long)st.st_size,
-						  (unsigned long long)st.st_ino), 0);
-			*v = realloc(*v, (*nv + 1) * sizeof(**v));
-			ck_assert_ptr_nonnull(*v);
-			(*v)[(*nv)++] = s;
-		}
-	}
-	closedir(dir);
-}
-
-/* name, size and inode of every file: equal lists mean nothing was
- * created, removed, resized or replaced */
-static char *list_files(const char *dir)
-{
-	char **v = NULL, *out;
-	size_t nv = 0, len = 1;
-
-	collect(dir, "", &v, &nv);
-	qsort(v, nv, sizeof(*v), cmp_str);
-	for (size_t i = 0; i < nv; i++)
-		len += strlen(v[i]);
-	out = own(calloc(1, len));
-	for (size_t i = 0; i < nv; i++) {
-		strcat(out, v[i]);
-		free(v[i]);
-	}
-	free(v);
-	return out;
 }
 
 /* What must survive a save and a load. */
@@ -538,7 +380,7 @@ static void populate(void)
 	struct reg_domain *d;
 	struct reg_link *l;
 
-	set_override("vm1", 32 * MiB);
+	set_override(&r, "vm1", 32 * MiB);
 	mk("eth0", NULL, 2, 0, true);
 	mk("eth1", NULL, 1, 64, false);
 	l = mk("vm1-a", "vm1", 4, 256, true);
@@ -844,7 +686,7 @@ static int load_with_checks(void)
 
 	reg_fini(&r);
 	reg_setup();
-	set_override("keep", 16 * MiB);
+	set_override(&r, "keep", 16 * MiB);
 	files_before = list_files(tmpdir);
 	fds = count_fds();
 	why[0] = '\0';
@@ -1394,17 +1236,5 @@ static Suite *state_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(state_suite());
-	char *jdir = make_tmpdir();
-	int failed;
-
-	if (!jdir)
-		return EXIT_FAILURE;
-	snprintf(journal, sizeof(journal), "%s/dirs", jdir);
-	free(jdir);
-	srunner_run_all(sr, CK_NORMAL);
-	journal_cleanup();
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return regtest_run(state_suite());
 }
