@@ -215,26 +215,33 @@ static struct client *domain_qemu(struct server *s, const struct reg_domain *d)
 /* Push an event to monitors and to clients attached in `dom`
  * (except `skip`).  QEMU clients of the domain also get a fresh DomainMap
  * when the link table changed. */
-static void broadcast(struct server *s, Vlink__Event__Kind kind, const char *link,
-		      struct reg_domain *dom, Vlink__End end, struct client *skip)
+static void send_event(struct client *c, Vlink__Event__Kind kind, const char *link,
+		       const char *domain, Vlink__End end)
 {
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
 	Vlink__Event ev = VLINK__EVENT__INIT;
-	bool table = kind == VLINK__EVENT__KIND__LINK_CREATED ||
-		     kind == VLINK__EVENT__KIND__LINK_DELETED;
 
 	ev.kind = kind;
 	ev.link = (char *)(link ? link : "");
-	ev.domain = dom ? dom->name : "";
+	ev.domain = (char *)(domain ? domain : "");
 	ev.end = end;
 	env.msg_case = VLINK__ENVELOPE__MSG_EVENT;
 	env.event = &ev;
+	send_env(c, &env, NULL, 0);
+}
+
+static void broadcast(struct server *s, Vlink__Event__Kind kind, const char *link,
+		      struct reg_domain *dom, Vlink__End end, struct client *skip)
+{
+	bool table = kind == VLINK__EVENT__KIND__LINK_CREATED ||
+		     kind == VLINK__EVENT__KIND__LINK_DELETED;
+
 	for (struct client *c = s->clients; c; c = c->next) {
 		bool in_dom = dom && c->att != ATT_NONE && c->dom == dom;
 
 		if (c == skip || !(c->monitor || in_dom || kind == VLINK__EVENT__KIND__DAEMON_EXIT))
 			continue;
-		send_env(c, &env, NULL, 0);
+		send_event(c, kind, link, dom ? dom->name : NULL, end);
 		if (table && c->att == ATT_DOMAIN && c->dom == dom)
 			send_domain_map(c, 0, dom);
 	}
@@ -353,17 +360,8 @@ static int delete_link(struct server *s, struct reg_link *l, bool force, char *w
 			c->dom = NULL;
 			d->nattached--;
 			log_info("client %u: link '%s' deleted under it (--force)", c->id, name);
-			{
-				Vlink__Envelope env = VLINK__ENVELOPE__INIT;
-				Vlink__Event ev = VLINK__EVENT__INIT;
-
-				ev.kind = VLINK__EVENT__KIND__LINK_DELETED;
-				ev.link = name;
-				ev.domain = d->name;
-				env.msg_case = VLINK__ENVELOPE__MSG_EVENT;
-				env.event = &ev;
-				send_env(c, &env, NULL, 0);
-			}
+			send_event(c, VLINK__EVENT__KIND__LINK_DELETED, name, d->name,
+				   VLINK__END__END_UNSPECIFIED);
 		}
 	}
 	log_info("link '%s' deleted", name);
