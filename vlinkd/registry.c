@@ -205,14 +205,14 @@ static int first_fit(const struct registry *r, const struct reg_domain *d, bool 
 	}
 }
 
-static uint64_t pool_free_bytes(const struct registry *r, const struct reg_domain *d)
+uint64_t reg_pool_used(const struct registry *r, const struct reg_domain *d)
 {
 	uint64_t used = 0;
 
 	for (const struct reg_link *l = r->links; l; l = l->next)
 		if (l->dom == d)
 			used += l->buf_area;
-	return d->pool.size - used;
+	return used;
 }
 
 int reg_link_check(const struct registry *r, const struct reg_link_params *p,
@@ -380,7 +380,7 @@ int reg_link_create(struct registry *r, const struct reg_link_params *p,
 			  "needs %llu MiB in one piece (%u channels x ring %u x %d buffers "
 			  "of %d B); use a smaller ring size or give the domain a larger "
 			  "pool (vlinkd --pool-size)",
-			  dname, (unsigned long long)(pool_free_bytes(r, d) >> 20),
+			  dname, (unsigned long long)((d->pool.size - reg_pool_used(r, d)) >> 20),
 			  (unsigned long long)(d->pool.size >> 20), p->name,
 			  (unsigned long long)(l->buf_area >> 20), l->nchannels,
 			  l->ring_size, BUFS_PER_DESC, VLINK_BUF_SIZE);

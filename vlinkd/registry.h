@@ -77,6 +77,8 @@ void reg_init(struct registry *r);
 void reg_fini(struct registry *r);
 
 uint64_t reg_pool_size_for(const struct registry *r, const char *domain);
+/* Bytes of the domain's pool its links' buffer areas take. */
+uint64_t reg_pool_used(const struct registry *r, const struct reg_domain *d);
 struct reg_link *reg_link_find(const struct registry *r, const char *name);
 struct reg_domain *reg_domain_find(const struct registry *r, const char *name);
 /* Find or create (allocating its memory) the domain `name`. */

@@ -535,15 +535,10 @@ static void on_status(struct client *c, uint32_t id)
 	}
 	i = 0;
 	for (struct reg_domain *d = s->reg.domains; d; d = d->next, i++) {
-		uint64_t used = 0;
-
-		for (struct reg_link *l = s->reg.links; l; l = l->next)
-			if (l->dom == d)
-				used += l->buf_area;
 		vlink__domain_info__init(&di[i]);
 		di[i].name = d->name;
 		di[i].pool_size = d->pool.size;
-		di[i].pool_used = used;
+		di[i].pool_used = reg_pool_used(&s->reg, d);
 		di[i].page_size = d->pool.page_size;
 		di[i].hugepages = d->pool.hugepages;
 		di[i].nsegments = d->pool.nseg;
