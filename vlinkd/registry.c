@@ -33,7 +33,7 @@ static void domain_free(struct reg_domain *d, bool unlink_files)
 	free(d);
 }
 
-void reg_fini(struct registry *r)
+void reg_clear(struct registry *r)
 {
 	while (r->links) {
 		struct reg_link *l = r->links;
@@ -47,10 +47,15 @@ void reg_fini(struct registry *r)
 		r->domains = d->next;
 		domain_free(d, false);
 	}
+	r->nlinks = 0;
+}
+
+void reg_fini(struct registry *r)
+{
+	reg_clear(r);
 	free(r->pool_sizes);
 	r->pool_sizes = NULL;
 	r->npool_sizes = 0;
-	r->nlinks = 0;
 }
 
 uint64_t reg_pool_size_for(const struct registry *r, const char *domain)

@@ -73,7 +73,10 @@ struct reg_layout {
 };
 
 void reg_init(struct registry *r);
-/* Close every fd and mapping; the files stay (a restart reopens them). */
+/* Forget every link and domain, closing their fds and mappings; the files
+ * stay (a restart reopens them) and the options stay set. */
+void reg_clear(struct registry *r);
+/* reg_clear(), and free the options (pool size overrides). */
 void reg_fini(struct registry *r);
 
 uint64_t reg_pool_size_for(const struct registry *r, const char *domain);

@@ -425,19 +425,7 @@ int state_load(struct registry *r, const char *dir,
 	err = 0;
 out:
 	vlink__state__free_unpacked(st, NULL);
-	if (err) {
-		struct mem_opts keep = r->mem;
-		uint64_t ps = r->pool_size;
-		struct reg_pool_size *sizes = r->pool_sizes;
-		unsigned nsizes = r->npool_sizes;
-
-		r->pool_sizes = NULL;
-		r->npool_sizes = 0;
-		reg_fini(r);
-		r->mem = keep;
-		r->pool_size = ps;
-		r->pool_sizes = sizes;
-		r->npool_sizes = nsizes;
-	}
+	if (err)
+		reg_clear(r);
 	return err;
 }

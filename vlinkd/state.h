@@ -26,7 +26,8 @@ int state_save(const struct registry *r, const char *dir, const char *daemon_id,
 	       char *why, size_t n);
 /* Load dir/state into an empty registry, reopening each domain's files.
  * A missing file is a fresh start: 0, and a new id in daemon_id.  A corrupt
- * file is an error (the registry is left empty). */
+ * file is an error (the registry is left with no links or domains, its
+ * options as they were). */
 int state_load(struct registry *r, const char *dir,
 	       char daemon_id[STATE_ID_LEN + 1], char *why, size_t n);
 
