@@ -106,7 +106,7 @@ static int find_hugetlbfs(const struct mem_opts *o, uint64_t page, char *out, si
 	return 0;
 }
 
-static int make_file(const char *path, uint64_t size, bool huge)
+static int make_file(const char *path, uint64_t size)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	int err;
@@ -121,7 +121,6 @@ static int make_file(const char *path, uint64_t size, bool huge)
 		errno = err;
 		goto fail;
 	}
-	(void)huge;
 	return fd;
 fail:
 	err = -errno;
@@ -162,7 +161,7 @@ static int pool_files(const struct mem_opts *o, const char *dir, const char *dom
 		int fd;
 
 		snprintf(path, sizeof(path), "%s/%s.pool%u", dir, enc, p->nseg);
-		fd = make_file(path, seg < p->size - off ? seg : p->size - off, p->hugepages);
+		fd = make_file(path, seg < p->size - off ? seg : p->size - off);
 		if (fd < 0) {
 			pool_clear(p, true);
 			return fd;
@@ -302,7 +301,7 @@ int mem_region_create(const struct mem_opts *o, const char *domain, uint64_t siz
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.chan", dir, enc) >= sizeof(path))
 		return vlink_why(why, n, -ENAMETOOLONG, "path of %s's channel region is too long",
 			   domain);
-	r->fd = make_file(path, size, false);
+	r->fd = make_file(path, size);
 	if (r->fd < 0)
 		return vlink_why(why, n, r->fd, "cannot create %s: %s", path, strerror(-r->fd));
 	r->size = size;
