@@ -158,17 +158,18 @@ static int pool_files(const struct mem_opts *o, const char *dir, const char *dom
 	p->nseg = 0;
 	for (uint64_t off = 0; off < p->size; off += seg) {
 		struct mem_segment *s = &p->seg[p->nseg];
+		uint64_t size = seg < p->size - off ? seg : p->size - off;
 		int fd;
 
 		snprintf(path, sizeof(path), "%s/%s.pool%u", dir, enc, p->nseg);
-		fd = make_file(path, seg < p->size - off ? seg : p->size - off);
+		fd = make_file(path, size);
 		if (fd < 0) {
 			pool_clear(p, true);
 			return fd;
 		}
 		s->fd = fd;
 		s->pool_offset = off;
-		s->size = seg < p->size - off ? seg : p->size - off;
+		s->size = size;
 		s->path = strdup(path);
 		p->nseg++;
 		if (!s->path) {
