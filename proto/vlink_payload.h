@@ -72,4 +72,51 @@ static inline bool vlink_payload_check(const uint8_t *buf, uint32_t len, uint64_
 	return true;
 }
 
+/* The receiving side: gathers a chain of buffers into a packet, checks
+ * it, and keeps the tally (in order means each sequence number is the one
+ * after the last intact packet's). */
+struct vlink_payload_rx {
+	uint64_t got;              /* packets completed */
+	uint64_t ok, corrupt;      /* intact / not */
+	uint64_t lost;             /* sequence numbers skipped */
+	uint64_t reordered;        /* intact packets older than expected */
+	uint64_t bytes;
+	uint64_t expect;           /* the sequence number due next */
+	uint32_t len;              /* bytes of the packet gathered so far */
+	bool bad;                  /* the packet being gathered is not intact */
+	uint8_t pkt[VLINK_PAYLOAD_MAX];
+};
+
+/* One buffer of a packet.  data NULL: a buffer that could not be read
+ * (the packet counts as corrupt).  more: the packet goes on in the next
+ * buffer; otherwise it is complete and checked now. */
+static inline void vlink_payload_rx_add(struct vlink_payload_rx *rx, const void *data,
+					uint32_t len, bool more)
+{
+	uint64_t seq;
+
+	if (!data || (uint64_t)rx->len + len > sizeof(rx->pkt))
+		rx->bad = true;
+	else
+		memcpy(rx->pkt + rx->len, data, len);
+	rx->len += len;
+	if (more)
+		return;
+	rx->got++;
+	rx->bytes += rx->len;
+	if (rx->bad || !vlink_payload_check(rx->pkt, rx->len, &seq)) {
+		rx->corrupt++;
+	} else {
+		rx->ok++;
+		if (seq > rx->expect)
+			rx->lost += seq - rx->expect;
+		else if (seq < rx->expect)
+			rx->reordered++;
+		if (seq >= rx->expect)
+			rx->expect = seq + 1;
+	}
+	rx->len = 0;
+	rx->bad = false;
+}
+
 #endif

@@ -38,11 +38,7 @@ struct host {
 	uint32_t *free_bufs;       /* stack of buffer indexes at home */
 	uint32_t nfree;
 	unsigned ch;
-	/* receive side */
-	uint8_t pkt[VLINK_PAYLOAD_MAX];
-	uint32_t plen;
-	bool chain_bad;
-	uint64_t got, ok, corrupt, lost, reordered, expect;
+	struct vlink_payload_rx rx; /* receive side */
 };
 
 static double now(void)
@@ -64,26 +60,6 @@ static void take_home(struct host *h, int64_t idx)
 		h->free_bufs[h->nfree++] = (uint32_t)idx;
 }
 
-static void check_packet(struct host *h)
-{
-	uint64_t seq;
-
-	h->got++;
-	if (h->chain_bad || !vlink_payload_check(h->pkt, h->plen, &seq)) {
-		h->corrupt++;
-	} else {
-		h->ok++;
-		if (seq > h->expect)
-			h->lost += seq - h->expect;
-		else if (seq < h->expect)
-			h->reordered++;
-		if (seq >= h->expect)
-			h->expect = seq + 1;
-	}
-	h->plen = 0;
-	h->chain_bad = false;
-}
-
 /* Take back what the peer returned: done (unused) and tx (packets). */
 static unsigned reap(struct host *h, bool check)
 {
@@ -100,21 +76,15 @@ static unsigned reap(struct host *h, bool check)
 		int64_t idx = vlink_ledger_take(&h->led, &d[i], (uint16_t)h->ch);
 
 		if (idx < 0) {
-			h->chain_bad = true; /* a forged descriptor: never read */
+			/* a forged descriptor: never read, its packet is corrupt */
+			vlink_payload_rx_add(&h->rx, NULL, 0, true);
 			continue;
 		}
-		if (check) {
-			const uint8_t *p = vlink_xlate_ptr(&h->m.x, d[i].pool_offset + d[i].data_off,
-							   d[i].len);
-
-			if (!p || h->plen + d[i].len > sizeof(h->pkt))
-				h->chain_bad = true;
-			else
-				memcpy(h->pkt + h->plen, p, d[i].len);
-			h->plen += d[i].len;
-			if (!(d[i].flags & VLINK_DESC_F_MORE))
-				check_packet(h);
-		}
+		if (check)
+			vlink_payload_rx_add(&h->rx,
+					     vlink_xlate_ptr(&h->m.x, d[i].pool_offset +
+							     d[i].data_off, d[i].len),
+					     d[i].len, d[i].flags & VLINK_DESC_F_MORE);
 		take_home(h, idx);
 	}
 	return total + k;
@@ -247,7 +217,7 @@ int main(int argc, char **argv)
 		struct vlink_ring *rx = &h->m.ch[h->ch - 1].rx;
 
 		/* once everything is in, stop lending: the peer gives back */
-		if (mode == RECV && h->got < count)
+		if (mode == RECV && h->rx.got < count)
 			refill(h);
 		if (mode != RECV) {
 			if (npend) {
@@ -285,7 +255,7 @@ int main(int argc, char **argv)
 		}
 		if (progress)
 			last = now();
-		bool all_in = mode == SEND ? sent == count && !npend : h->got >= count;
+		bool all_in = mode == SEND ? sent == count && !npend : h->rx.got >= count;
 
 		if (all_in && h->led.lent && !peer_gone &&
 		    __atomic_load_n(&h->m.hdr->peer_state, __ATOMIC_ACQUIRE) == VLINK_END_DOWN) {
@@ -297,7 +267,7 @@ int main(int argc, char **argv)
 			break;
 		if (now() - last > 10) {
 			fprintf(stderr, "vlink-hostend: stuck for 10 s (sent %" PRIu64 ", got %"
-				PRIu64 ", %u buffers still lent)\n", sent, h->got, h->led.lent);
+				PRIu64 ", %u buffers still lent)\n", sent, h->rx.got, h->led.lent);
 			rc = 1;
 			break;
 		}
@@ -309,10 +279,10 @@ int main(int argc, char **argv)
 	       " (%" PRIu64 " intact, %" PRIu64 " corrupt, %" PRIu64 " lost, %" PRIu64
 	       " out of order) in %.2f s; ledger: %u of %u buffers home, %" PRIu64
 	       " bad descriptors; %u taken back unconsumed from rx/fill after the peer "
-	       "left\n", argv[3], sent, bytes, h->got, h->ok, h->corrupt, h->lost,
-	       h->reordered, now() - t0, h->led.nbufs - h->led.lent, h->led.nbufs,
+	       "left\n", argv[3], sent, bytes, h->rx.got, h->rx.ok, h->rx.corrupt, h->rx.lost,
+	       h->rx.reordered, now() - t0, h->led.nbufs - h->led.lent, h->led.nbufs,
 	       vlink_ledger_errors(&h->led), reclaimed);
-	if (mode != SEND && (h->got != count || h->ok != count || h->lost || h->reordered))
+	if (mode != SEND && (h->rx.got != count || h->rx.ok != count || h->rx.lost || h->rx.reordered))
 		rc = 1;
 	if (h->led.lent || vlink_ledger_errors(&h->led))
 		rc = 1;

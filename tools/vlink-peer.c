@@ -308,20 +308,16 @@ static int cmd_send(const struct opts *o)
 
 static int cmd_recv(const struct opts *o)
 {
-	static uint8_t pkt[VLINK_PAYLOAD_MAX];
+	static struct vlink_payload_rx rx;
 	struct vlink_guest_pkt p[BURST];
 	struct progress pr = { "recv", now(), now(), 0, o->quiet };
 	struct vlink_guest_link *l = attach(o);
-	uint64_t got = 0, ok = 0, corrupt = 0, lost = 0, reordered = 0, bytes = 0;
-	uint64_t expect = 0;
-	uint32_t plen = 0;
-	bool chain_bad = false;
 	unsigned ch = o->channel ? o->channel : 1;
 	double t0 = now(), last = t0;
 
 	if (!l)
 		return 1;
-	while (!stop && got < o->count) {
+	while (!stop && rx.got < o->count) {
 		int k = vlink_guest_rx_burst(l, ch, p, BURST);
 
 		if (k <= 0) {
@@ -331,33 +327,9 @@ static int cmd_recv(const struct opts *o)
 			continue;
 		}
 		last = now();
-		for (int i = 0; i < k; i++) {
-			/* gather a chain; a packet longer than the largest is corrupt */
-			if (plen + p[i].len > sizeof(pkt))
-				chain_bad = true;
-			else
-				memcpy(pkt + plen, p[i].data, p[i].len);
-			plen += p[i].len;
-			if (p[i].flags & VLINK_GUEST_F_MORE)
-				continue;
-			uint64_t seq;
-
-			got++;
-			bytes += plen;
-			if (chain_bad || !vlink_payload_check(pkt, plen, &seq)) {
-				corrupt++;
-			} else {
-				ok++;
-				if (seq > expect)
-					lost += seq - expect;
-				else if (seq < expect)
-					reordered++;
-				if (seq >= expect)
-					expect = seq + 1;
-			}
-			plen = 0;
-			chain_bad = false;
-		}
+		for (int i = 0; i < k; i++)
+			vlink_payload_rx_add(&rx, p[i].data, p[i].len,
+					     p[i].flags & VLINK_GUEST_F_MORE);
 		/* checked: the buffers go back */
 		for (int done = 0; done < k;) {
 			int r = vlink_guest_free(l, ch, p + done, (unsigned)(k - done));
@@ -367,15 +339,15 @@ static int cmd_recv(const struct opts *o)
 			else
 				usleep(0);
 		}
-		progress(&pr, got, bytes);
+		progress(&pr, rx.got, rx.bytes);
 	}
-	if (got < o->count && expect < o->count && !stop)
-		lost += o->count - (expect > got ? expect : got);
+	if (rx.got < o->count && rx.expect < o->count && !stop)
+		rx.lost += o->count - (rx.expect > rx.got ? rx.expect : rx.got);
 	printf("recv: %" PRIu64 " packets (%" PRIu64 " bytes) in %.2f s: %" PRIu64
 	       " intact, %" PRIu64 " corrupt, %" PRIu64 " lost, %" PRIu64 " out of order\n",
-	       got, bytes, now() - t0, ok, corrupt, lost, reordered);
+	       rx.got, rx.bytes, now() - t0, rx.ok, rx.corrupt, rx.lost, rx.reordered);
 	vlink_guest_close(l);
-	return got == o->count && ok == got && !lost && !reordered ? 0 : 1;
+	return rx.got == o->count && rx.ok == rx.got && !rx.lost && !rx.reordered ? 0 : 1;
 }
 
 static const char *state_name(uint32_t st)
