@@ -173,8 +173,9 @@ static int take(struct vlink_guest_link *l, unsigned ch, struct vlink_guest_pkt 
 	got = vlink_ring_dequeue_burst(rx ? &l->m.ch[ch - 1].rx : &l->m.ch[ch - 1].fill, d, n);
 	for (unsigned i = 0; i < got; i++) {
 		if (!rx) {
+			/* data_off of a fill buffer is the headroom the host
+			 * suggests (a DPDK host leaves RTE_PKTMBUF_HEADROOM) */
 			d[i].len = 0;
-			d[i].data_off = 0;
 			d[i].flags = 0;
 		}
 		if (!from_host(&l->m, &d[i], &pkts[k])) {

@@ -76,7 +76,11 @@ int vlink_guest_wait_host(struct vlink_guest_link *l, int timeout_ms);
 /* Receive up to n buffers on data channel ch (1..nchannels). */
 int vlink_guest_rx_burst(struct vlink_guest_link *l, unsigned ch,
 			 struct vlink_guest_pkt *pkts, unsigned n);
-/* Take up to n empty buffers for transmission (len 0, room = buffer). */
+/* Take up to n empty buffers for transmission: len 0, data at the headroom
+ * the host suggests (data_off; 0 from a plain host, RTE_PKTMBUF_HEADROOM
+ * from the DPDK PMD), room = what is left of the buffer.  The caller may
+ * move the data anywhere in the buffer by changing data and data_off
+ * together (data - data_off is the buffer's start). */
 int vlink_guest_tx_alloc(struct vlink_guest_link *l, unsigned ch,
 			 struct vlink_guest_pkt *pkts, unsigned n);
 /* Send up to n buffers (filled by the caller: data, len, flags); returns

@@ -277,6 +277,12 @@ static int cmd_send(const struct opts *o)
 		}
 		vlink_payload_fill(pkt, size, seq);
 		for (unsigned i = 0; i < need; i++) {
+			/* keep the host's headroom only where the packet fits */
+			if (need > 1 || size > have[i].room) {
+				have[i].data = (uint8_t *)have[i].data - have[i].data_off;
+				have[i].room += have[i].data_off;
+				have[i].data_off = 0;
+			}
 			uint32_t len = size - i * room < room ? size - i * room : room;
 
 			memcpy(have[i].data, pkt + (size_t)i * room, len);
