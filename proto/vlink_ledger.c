@@ -62,31 +62,57 @@ int64_t vlink_ledger_index(const struct vlink_ledger *l, uint64_t off)
 	return (int64_t)(rel >> __builtin_ctz(l->buf_size));
 }
 
-int vlink_ledger_lend(struct vlink_ledger *l, uint64_t off, uint16_t ch)
+static int lend_one(struct vlink_ledger *l, uint64_t off, uint16_t ch)
 {
 	int64_t k = vlink_ledger_index(l, off);
+	uint16_t home = 0;
 
 	if (k < 0 || ch == 0)
 		return -EINVAL;
-	if (l->owner[k])
+	if (!__atomic_compare_exchange_n(&l->owner[k], &home, ch, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
 		return -EALREADY;
-	l->owner[k] = ch;
-	l->lent++;
 	return 0;
+}
+
+int vlink_ledger_lend(struct vlink_ledger *l, uint64_t off, uint16_t ch)
+{
+	int err = lend_one(l, off, ch);
+
+	if (!err)
+		__atomic_fetch_add(&l->lent, 1, __ATOMIC_RELAXED);
+	return err;
+}
+
+int vlink_ledger_lend_burst(struct vlink_ledger *l, const struct vlink_desc *d,
+			    unsigned n, uint16_t ch)
+{
+	unsigned i;
+	int err = 0;
+
+	for (i = 0; i < n && !err; i++)
+		err = lend_one(l, d[i].pool_offset, ch);
+	if (err)
+		i--;
+	if (i)
+		__atomic_fetch_add(&l->lent, i, __ATOMIC_RELAXED);
+	return err;
 }
 
 static int64_t refuse(struct vlink_ledger *l, enum vlink_ledger_err why)
 {
-	l->errors[why]++;
+	__atomic_fetch_add(&l->errors[why], 1, __ATOMIC_RELAXED);
 	return -1;
 }
 
-int64_t vlink_ledger_take(struct vlink_ledger *l, const struct vlink_desc *d, uint16_t ch)
+/* Check one descriptor and mark its buffer home; `lent` is the caller's. */
+static int64_t take_one(struct vlink_ledger *l, const struct vlink_desc *d, uint16_t ch)
 {
 	uint64_t off = d->pool_offset;
 	uint64_t end = (uint64_t)d->data_off + d->len; /* no 32-bit wrap */
 	uint64_t rel;
 	uint64_t k;
+	uint16_t was = ch;
 
 	if (!in_area(l, off, &rel))
 		return refuse(l, VLINK_LEDGER_OUT_OF_AREA);
@@ -95,13 +121,33 @@ int64_t vlink_ledger_take(struct vlink_ledger *l, const struct vlink_desc *d, ui
 	if (end > l->buf_size)
 		return refuse(l, VLINK_LEDGER_BAD_LENGTH);
 	k = rel >> __builtin_ctz(l->buf_size);
-	if (!l->owner[k])
-		return refuse(l, VLINK_LEDGER_NOT_LENT);
-	if (l->owner[k] != ch)
-		return refuse(l, VLINK_LEDGER_WRONG_CHANNEL);
-	l->owner[k] = 0;
-	l->lent--;
-	return (int64_t)k;
+	if (__atomic_compare_exchange_n(&l->owner[k], &was, 0, false, __ATOMIC_RELAXED,
+					__ATOMIC_RELAXED))
+		return (int64_t)k;
+	return refuse(l, was ? VLINK_LEDGER_WRONG_CHANNEL : VLINK_LEDGER_NOT_LENT);
+}
+
+int64_t vlink_ledger_take(struct vlink_ledger *l, const struct vlink_desc *d, uint16_t ch)
+{
+	int64_t k = take_one(l, d, ch);
+
+	if (k >= 0)
+		__atomic_fetch_sub(&l->lent, 1, __ATOMIC_RELAXED);
+	return k;
+}
+
+unsigned vlink_ledger_take_burst(struct vlink_ledger *l, const struct vlink_desc *d,
+				 unsigned n, uint16_t ch, int64_t *idx)
+{
+	unsigned good = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		idx[i] = take_one(l, &d[i], ch);
+		good += idx[i] >= 0;
+	}
+	if (good)
+		__atomic_fetch_sub(&l->lent, good, __ATOMIC_RELAXED);
+	return good;
 }
 
 uint32_t vlink_ledger_reclaim(struct vlink_ledger *l, uint16_t ch)

@@ -7,7 +7,13 @@
  * its pool_offset is inside the area and at the start of a buffer,
  * data_off + len <= buf_size, the buffer is lent, lent to this channel, and
  * not already returned.  A bad descriptor is counted (by reason) and
- * refused; it never becomes a pointer. */
+ * refused; it never becomes a pointer.
+ *
+ * Two threads may lend and take at the same time (the PMD's rx and tx
+ * lcores share one ledger): an owner entry changes only by atomic
+ * compare-and-swap, so a buffer a hostile peer returns twice at once is
+ * taken once; `lent` and errors[] are updated atomically (relaxed), once
+ * per burst.  init, fini and reclaim are not concurrent with anything. */
 #ifndef VLINK_LEDGER_H
 #define VLINK_LEDGER_H
 
@@ -48,6 +54,20 @@ int vlink_ledger_lend(struct vlink_ledger *l, uint64_t off, uint16_t ch);
 /* Check and take back a descriptor the peer returned on channel ch: the
  * buffer index (>= 0), or -1 with the reason counted in errors[]. */
 int64_t vlink_ledger_take(struct vlink_ledger *l, const struct vlink_desc *d, uint16_t ch);
+/* The same for n descriptors: the buffer of each in idx[i] (-1 if
+ * refused); returns how many were taken. */
+unsigned vlink_ledger_take_burst(struct vlink_ledger *l, const struct vlink_desc *d,
+				 unsigned n, uint16_t ch, int64_t *idx);
+/* Lend the buffers of n descriptors (their pool_offset) on channel ch:
+ * 0, or -EINVAL/-EALREADY as vlink_ledger_lend for the first one that
+ * failed (those before it are lent, none after it). */
+int vlink_ledger_lend_burst(struct vlink_ledger *l, const struct vlink_desc *d,
+			    unsigned n, uint16_t ch);
+/* Buffers out now (safe to call from any thread). */
+static inline uint32_t vlink_ledger_lent(const struct vlink_ledger *l)
+{
+	return __atomic_load_n(&l->lent, __ATOMIC_RELAXED);
+}
 /* Take back every buffer lent on channel ch (0: on every channel), e.g.
  * after the peer died; returns how many. */
 uint32_t vlink_ledger_reclaim(struct vlink_ledger *l, uint16_t ch);

@@ -3,6 +3,7 @@
  * reason, changing nothing else), reclaim, offsets near 2^64, and a long
  * randomized run against a reference model. */
 #include <check.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -572,6 +573,92 @@ START_TEST(test_random_model)
 }
 END_TEST
 
+/* ------------------------------------------------------------ bursts */
+
+START_TEST(test_bursts)
+{
+	struct vlink_ledger l;
+	struct vlink_desc d[8];
+	int64_t idx[8];
+
+	init_std(&l);
+	for (unsigned i = 0; i < 8; i++)
+		d[i] = mk(buf(&l, i), 10, 0);
+	ck_assert_int_eq(vlink_ledger_lend_burst(&l, d, 8, 3), 0);
+	ck_assert_uint_eq(vlink_ledger_lent(&l), 8);
+	/* one already lent in the middle: those before it are lent, none after */
+	d[0] = mk(buf(&l, 20), 0, 0);
+	d[1] = mk(buf(&l, 3), 0, 0);
+	d[2] = mk(buf(&l, 21), 0, 0);
+	ck_assert_int_eq(vlink_ledger_lend_burst(&l, d, 3, 3), -EALREADY);
+	ck_assert_uint_eq(vlink_ledger_lent(&l), 9);
+	ck_assert_int_eq(vlink_ledger_index(&l, buf(&l, 21)), 21);
+	d[2].len = 1;
+	ck_assert_int_eq(vlink_ledger_take(&l, &d[2], 3), -1); /* 21 never lent */
+	ck_assert_uint_eq(l.errors[VLINK_LEDGER_NOT_LENT], 1);
+	/* take back 0..7 and 20, with a forged one and a duplicate among them */
+	for (unsigned i = 0; i < 8; i++)
+		d[i] = mk(buf(&l, i), 60, 0);
+	d[5] = mk(buf(&l, 2), 60, 0);            /* 2 twice: once refused */
+	d[6] = mk(buf(&l, 6) + 1, 60, 0);        /* misaligned */
+	ck_assert_uint_eq(vlink_ledger_take_burst(&l, d, 8, 3, idx), 6);
+	ck_assert_int_eq(idx[2], 2);
+	ck_assert_int_eq(idx[5], -1);
+	ck_assert_int_eq(idx[6], -1);
+	ck_assert_int_eq(idx[7], 7);
+	ck_assert_uint_eq(l.errors[VLINK_LEDGER_NOT_LENT], 2);
+	ck_assert_uint_eq(l.errors[VLINK_LEDGER_MISALIGNED], 1);
+	ck_assert_uint_eq(vlink_ledger_lent(&l), 3); /* 5, 6, 20 */
+	vlink_ledger_fini(&l);
+}
+END_TEST
+
+/* Two threads take back the same descriptors at once (a hostile peer
+ * returning every buffer on two rings): each buffer is taken exactly once
+ * and `lent` ends at 0. */
+#define CNBUFS 4096u
+struct racer {
+	struct vlink_ledger *l;
+	unsigned taken;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct vlink_desc d[32];
+	int64_t idx[32];
+
+	for (uint32_t k = 0; k < CNBUFS; k += 32) {
+		for (unsigned i = 0; i < 32; i++)
+			d[i] = mk(buf(r->l, k + i), 1, 0);
+		r->taken += vlink_ledger_take_burst(r->l, d, 32, 1, idx);
+	}
+	return NULL;
+}
+
+START_TEST(test_concurrent_take)
+{
+	struct vlink_ledger l;
+	struct racer a = { &l, 0 }, b = { &l, 0 };
+	pthread_t ta, tb;
+
+	for (int round = 0; round < 50; round++) {
+		ck_assert_int_eq(vlink_ledger_init(&l, BASE, (uint64_t)CNBUFS * BSIZE, BSIZE), 0);
+		for (uint32_t k = 0; k < CNBUFS; k++)
+			ck_assert_int_eq(vlink_ledger_lend(&l, buf(&l, k), 1), 0);
+		a.taken = b.taken = 0;
+		ck_assert_int_eq(pthread_create(&ta, NULL, race, &a), 0);
+		ck_assert_int_eq(pthread_create(&tb, NULL, race, &b), 0);
+		pthread_join(ta, NULL);
+		pthread_join(tb, NULL);
+		ck_assert_uint_eq(a.taken + b.taken, CNBUFS);
+		ck_assert_uint_eq(vlink_ledger_lent(&l), 0);
+		ck_assert_uint_eq(l.errors[VLINK_LEDGER_NOT_LENT], CNBUFS);
+		vlink_ledger_fini(&l);
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------------------ suite */
 
 static Suite *ledger_suite(void)
@@ -599,6 +686,11 @@ static Suite *ledger_suite(void)
 	tc = tcase_create("reclaim");
 	tcase_add_test(tc, test_reclaim);
 	tcase_add_test(tc, test_near_u64_max);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bursts");
+	tcase_add_test(tc, test_bursts);
+	tcase_add_test(tc, test_concurrent_take);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("random");
