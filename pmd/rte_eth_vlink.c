@@ -1,0 +1,836 @@
+/* net_vlink: a DPDK poll-mode driver for vlink links.
+ *
+ *   --vdev net_vlink0,link=NAME[,end=host|peer][,mode=mq|bond][,socket=PATH][,wait=S]
+ *
+ * end=host (default) is the zero-copy host end (vlink_host.c); end=peer the
+ * peer end through libvlinkguest (vlink_peer.c).  This file: devargs,
+ * attaching through vlinkd, the ethdev ops, stats, and a control thread
+ * that follows the other end's state (link status, LSC events) and, for
+ * the host end, reconnects to vlinkd in the background when it goes away. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bus_vdev_driver.h>
+#include <ethdev_vdev.h>
+#include <rte_kvargs.h>
+#include <rte_malloc.h>
+
+#include "vlink_error.h"
+#include "vlink_pmd.h"
+#include "vlink_valid.h"
+
+RTE_LOG_REGISTER_DEFAULT(vlink_logtype, NOTICE);
+
+#define ARG_LINK "link"
+#define ARG_END "end"
+#define ARG_MODE "mode"
+#define ARG_SOCKET "socket"
+#define ARG_WAIT "wait"
+
+#define WAIT_DEFAULT 5        /* seconds the probe waits for vlinkd */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+/* ------------------------------------------------------------- devargs */
+
+static int parse_args(struct pmd_internals *pv, const char *args)
+{
+	struct rte_kvargs *kv;
+	bool have_link = false;
+	int err = 0;
+
+	pv->end = VL_END_HOST;
+	pv->mode = VL_MODE_MQ;
+	pv->wait_s = WAIT_DEFAULT;
+	snprintf(pv->socket, sizeof(pv->socket), "%s", vlink_default_socket());
+	kv = rte_kvargs_parse(args ? args : "", NULL);
+	if (!kv) {
+		VLOG(ERR, pv, "cannot parse the arguments '%s' (key=value,...)", args);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < kv->count && !err; i++) {
+		const char *k = kv->pairs[i].key, *v = kv->pairs[i].value;
+		char why[256];
+		uint64_t u;
+
+		if (!v) {
+			VLOG(ERR, pv, "argument '%s' needs a value (%s=...)", k, k);
+			err = -EINVAL;
+		} else if (!strcmp(k, ARG_LINK)) {
+			err = vlink_check_name("link", v, why, sizeof(why));
+			if (err)
+				VLOG(ERR, pv, "link=%s: %s", v, why);
+			snprintf(pv->link, sizeof(pv->link), "%s", v);
+			have_link = true;
+		} else if (!strcmp(k, ARG_END)) {
+			if (!strcmp(v, "host")) {
+				pv->end = VL_END_HOST;
+			} else if (!strcmp(v, "peer")) {
+				pv->end = VL_END_PEER;
+			} else {
+				VLOG(ERR, pv, "end=%s: must be host or peer", v);
+				err = -EINVAL;
+			}
+		} else if (!strcmp(k, ARG_MODE)) {
+			if (!strcmp(v, "mq")) {
+				pv->mode = VL_MODE_MQ;
+			} else if (!strcmp(v, "bond")) {
+				pv->mode = VL_MODE_BOND;
+			} else {
+				VLOG(ERR, pv, "mode=%s: must be mq or bond", v);
+				err = -EINVAL;
+			}
+		} else if (!strcmp(k, ARG_SOCKET)) {
+			if (!*v || strlen(v) >= sizeof(pv->socket)) {
+				VLOG(ERR, pv, "socket=%s: empty or longer than %zu bytes", v,
+				     sizeof(pv->socket) - 1);
+				err = -EINVAL;
+			}
+			snprintf(pv->socket, sizeof(pv->socket), "%s", v);
+		} else if (!strcmp(k, ARG_WAIT)) {
+			if (vlink_parse_uint(v, 3600, &u)) {
+				VLOG(ERR, pv, "wait=%s: must be a number of seconds, 0 to 3600", v);
+				err = -EINVAL;
+			}
+			pv->wait_s = (unsigned)u;
+		} else {
+			VLOG(ERR, pv, "unknown argument '%s' (valid: link, end, mode, socket, wait)",
+			     k);
+			err = -EINVAL;
+		}
+	}
+	rte_kvargs_free(kv);
+	if (!err && !have_link) {
+		VLOG(ERR, pv, "missing argument link=NAME (the vlink link to attach)");
+		err = -EINVAL;
+	}
+	if (!err && pv->end == VL_END_PEER && pv->mode == VL_MODE_BOND) {
+		VLOG(ERR, pv, "mode=bond is for the host end; the peer end is mq only");
+		err = -EINVAL;
+	}
+	return err;
+}
+
+/* ------------------------------------------------------------- attaching */
+
+static int attach_link(struct pmd_internals *pv, struct vlink_client *cl,
+		       struct vlink_reply *rep)
+{
+	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+	Vlink__AttachLink am = VLINK__ATTACH_LINK__INIT;
+	int err;
+
+	am.link = pv->link;
+	am.end = VLINK__END__END_HOST;
+	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
+	env.attach_link = &am;
+	err = vlink_client_call(cl, &env, rep, 10000);
+	if (err)
+		return err;
+	if (rep->env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP) {
+		vlink_reply_clear(rep);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* Remember which files are mapped, to know them again after a reconnect. */
+static int note_files(struct pmd_internals *pv, const Vlink__LinkMap *lm, const int *fds,
+		      bool compare)
+{
+	unsigned n = (unsigned)lm->n_segments;
+
+	if (compare && n != pv->nseg)
+		return -ESTALE;
+	for (unsigned i = 0; i <= n; i++) {
+		int fd = i < n ? fds[lm->segments[i]->fd_index] : fds[lm->region->fd_index];
+		uint64_t off = i < n ? lm->segments[i]->pool_offset : 0;
+		struct stat st;
+
+		if (fstat(fd, &st))
+			return -errno;
+		if (!compare) {
+			pv->seg_dev[i] = st.st_dev;
+			pv->seg_ino[i] = st.st_ino;
+			pv->seg_off[i] = off;
+		} else if (pv->seg_dev[i] != st.st_dev || pv->seg_ino[i] != st.st_ino ||
+			   pv->seg_off[i] != off) {
+			return -ESTALE;
+		}
+	}
+	pv->nseg = n;
+	return 0;
+}
+
+static int host_attach(struct pmd_internals *pv, char *why, size_t n)
+{
+	struct vlink_reply rep;
+	int err;
+
+	err = vlink_client_open(&pv->cl, pv->socket, VLINK__ROLE__ROLE_HOST, "net_vlink",
+				(int)pv->wait_s * 1000, why, n);
+	if (err)
+		return err;
+	err = attach_link(pv, pv->cl, &rep);
+	if (err) {
+		vlink_why(why, n, err, "vlinkd refused to attach link '%s': %s", pv->link,
+			  err == -EPROTO ? "unexpected answer" : vlink_client_error(pv->cl));
+		goto err_close;
+	}
+	err = vlink_linkmem_map(&pv->m, rep.env->link_map, rep.fds, rep.nfds, true, why, n);
+	if (err)
+		goto err_rep;
+	err = note_files(pv, rep.env->link_map, rep.fds, false);
+	if (err) {
+		vlink_why(why, n, err, "cannot stat the link's files");
+		goto err_unmap;
+	}
+	vlink_reply_clear(&rep); /* the mappings hold the memory */
+	pv->nch = pv->m.nch;
+	pv->buf_size = pv->m.buf_size;
+	memcpy(pv->mac.addr_bytes, pv->m.hdr->mac, RTE_ETHER_ADDR_LEN);
+	err = vl_host_setup(pv, why, n);
+	if (err)
+		goto err_unmap_only;
+	return 0;
+
+err_unmap:
+	vlink_reply_clear(&rep);
+err_unmap_only:
+	vlink_linkmem_unmap(&pv->m);
+	goto err_close;
+err_rep:
+	vlink_reply_clear(&rep);
+err_close:
+	vlink_client_close(pv->cl);
+	pv->cl = NULL;
+	return err;
+}
+
+/* vlinkd came back: attach again, and keep the mapping if it is the same
+ * memory (it is, unless the daemon lost its state). */
+static int host_reattach(struct pmd_internals *pv, char *why, size_t n)
+{
+	struct vlink_client *cl;
+	struct vlink_reply rep;
+	int err;
+
+	err = vlink_client_open(&cl, pv->socket, VLINK__ROLE__ROLE_HOST, "net_vlink", 0,
+				why, n);
+	if (err)
+		return err;
+	err = attach_link(pv, cl, &rep);
+	if (err) {
+		vlink_why(why, n, err, "vlinkd refused to attach link '%s' again: %s", pv->link,
+			  err == -EPROTO ? "unexpected answer" : vlink_client_error(cl));
+		vlink_client_close(cl);
+		return err;
+	}
+	err = note_files(pv, rep.env->link_map, rep.fds, true);
+	vlink_reply_clear(&rep);
+	if (err) {
+		vlink_client_close(cl);
+		return vlink_why(why, n, err, "vlinkd now has other memory for link '%s' (its "
+				 "state was lost?): this port keeps the old memory; restart it "
+				 "to use the new", pv->link);
+	}
+	pv->cl = cl;
+	return 0;
+}
+
+/* ------------------------------------------------------- link & control */
+
+static uint32_t other_state(const struct pmd_internals *pv)
+{
+	if (pv->end == VL_END_PEER)
+		return vlink_guest_host_up(pv->g) ? VLINK_END_UP : VLINK_END_DOWN;
+	return __atomic_load_n(&pv->m.hdr->peer_state, __ATOMIC_ACQUIRE);
+}
+
+static int vl_link_update(struct rte_eth_dev *dev, int wait)
+{
+	struct pmd_internals *pv = dev->data->dev_private;
+	struct rte_eth_link link = {
+		.link_speed = RTE_ETH_SPEED_NUM_100G,
+		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
+		.link_autoneg = RTE_ETH_LINK_FIXED,
+	};
+
+	(void)wait;
+	link.link_status = pv->started && other_state(pv) == VLINK_END_UP ?
+			   RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN;
+	return rte_eth_linkstatus_set(dev, &link);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void ctl_link(struct pmd_internals *pv)
+{
+	struct rte_eth_dev *dev = pv->dev;
+	int before = dev->data->dev_link.link_status;
+
+	vl_link_update(dev, 0);
+	if (dev->data->dev_link.link_status != before) {
+		VLOG(INFO, pv, "link %s", dev->data->dev_link.link_status ? "up" : "down");
+		if (dev->data->dev_conf.intr_conf.lsc)
+			rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+	}
+}
+
+/* Host end: watch the daemon connection; when it breaks, reconnect with
+ * backoff.  The data path never needs the daemon. */
+static void ctl_daemon(struct pmd_internals *pv, uint64_t *next_try, unsigned *backoff)
+{
+	struct vlink_reply ev;
+	char why[512];
+	int err;
+
+	if (pv->cl) {
+		err = vlink_client_event(pv->cl, &ev, 100);
+		if (!err) {
+			vlink_reply_clear(&ev);
+			return;
+		}
+		if (err == -ETIMEDOUT)
+			return;
+		VLOG(WARNING, pv, "lost vlinkd (%s); traffic goes on, reconnecting in the "
+		     "background", vlink_strerror(err));
+		vlink_client_close(pv->cl);
+		pv->cl = NULL;
+		pv->daemon_losses++;
+		*backoff = BACKOFF_MIN_MS;
+		*next_try = now_ms() + *backoff;
+		return;
+	}
+	rte_delay_us_sleep(100 * 1000);
+	if (now_ms() < *next_try)
+		return;
+	err = host_reattach(pv, why, sizeof(why));
+	if (!err) {
+		pv->reconnects++;
+		VLOG(NOTICE, pv, "vlinkd is back: link '%s' re-attached, same memory, "
+		     "nothing remapped", pv->link);
+		return;
+	}
+	if (err != -ENOENT && err != -ECONNREFUSED && *backoff == BACKOFF_MIN_MS)
+		VLOG(WARNING, pv, "reconnecting: %s", why);
+	*backoff = RTE_MIN(*backoff * 2, (unsigned)BACKOFF_MAX_MS);
+	*next_try = now_ms() + *backoff;
+}
+
+static void *ctl_main(void *arg)
+{
+	struct pmd_internals *pv = arg;
+	uint64_t next_try = 0;
+	unsigned backoff = BACKOFF_MIN_MS;
+
+	while (!pv->ctl_stop) {
+		ctl_link(pv);
+		if (pv->end == VL_END_HOST)
+			ctl_daemon(pv, &next_try, &backoff);
+		else
+			rte_delay_us_sleep(100 * 1000);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ ethdev ops */
+
+static int vl_configure(struct rte_eth_dev *dev)
+{
+	struct pmd_internals *pv = dev->data->dev_private;
+	uint16_t nq = RTE_MAX(dev->data->nb_rx_queues, dev->data->nb_tx_queues);
+
+	if (pv->mode == VL_MODE_MQ && nq < pv->nch)
+		VLOG(WARNING, pv, "%u queue(s) for %u data channels: channels %u-%u unused "
+		     "(mq mode maps queue i to channel i + 1)", nq, pv->nch, nq + 1, pv->nch);
+	return 0;
+}
+
+static int vl_infos_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
+{
+	struct pmd_internals *pv = dev->data->dev_private;
+	uint16_t nq = pv->mode == VL_MODE_MQ ? (uint16_t)pv->nch : 1;
+
+	info->max_mac_addrs = 1;
+	info->max_rx_pktlen = VL_MAX_CHAIN * pv->buf_size;
+	info->min_mtu = RTE_ETHER_MIN_MTU;
+	info->max_mtu = 9000;
+	info->max_rx_queues = nq;
+	info->max_tx_queues = nq;
+	info->min_rx_bufsize = 0;
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	info->speed_capa = RTE_ETH_LINK_SPEED_FIXED;
+	info->rx_desc_lim.nb_max = VLINK_RING_MAX;
+	info->tx_desc_lim.nb_max = VLINK_RING_MAX;
+	info->default_rxportconf.ring_size = (uint16_t)RTE_MIN(pv->m.ring_size ? pv->m.ring_size :
+							       1024u, 4096u);
+	return 0;
+}
+
+static int vl_start(struct rte_eth_dev *dev)
+{
+	struct pmd_internals *pv = dev->data->dev_private;
+
+	pv->started = true;
+	if (pv->end == VL_END_HOST)
+		__atomic_store_n(&pv->m.hdr->host_state, VLINK_END_UP, __ATOMIC_RELEASE);
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
+		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
+		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+	return vl_link_update(dev, 0);
+}
+
+static void queues_flush(struct rte_eth_dev *dev)
+{
+	struct pmd_internals *pv = dev->data->dev_private;
+
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++) {
+		struct vl_queue *q = dev->data->rx_queues[i];
+
+		if (q && pv->end == VL_END_PEER)
+			vl_peer_queue_flush(q);
+		else if (q)
+			vl_queue_drop_chains(q);
+	}
+	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++) {
+		struct vl_queue *q = dev->data->tx_queues[i];
+
+		if (q && pv->end == VL_END_PEER)
+			vl_peer_queue_flush(q);
+	}
+}
+
+static int vl_stop(struct rte_eth_dev *dev)
+{
+	struct pmd_internals *pv = dev->data->dev_private;
+
+	pv->started = false;
+	if (pv->end == VL_END_HOST)
+		__atomic_store_n(&pv->m.hdr->host_state, VLINK_END_DOWN, __ATOMIC_RELEASE);
+	queues_flush(dev);
+	if (pv->end == VL_END_HOST)
+		vl_host_drain(pv);
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
+		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
+		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	return vl_link_update(dev, 0);
+}
+
+static int queue_setup(struct rte_eth_dev *dev, uint16_t qid, unsigned socket,
+		       struct rte_mempool *mp, bool rx)
+{
+	struct pmd_internals *pv = dev->data->dev_private;
+	void **slot = rx ? &dev->data->rx_queues[qid] : &dev->data->tx_queues[qid];
+	struct vl_queue *q;
+
+	if (pv->mode == VL_MODE_MQ && qid >= pv->nch) {
+		VLOG(ERR, pv, "queue %u: the link has %u data channel(s)", qid, pv->nch);
+		return -EINVAL;
+	}
+	q = rte_zmalloc_socket("vlink_queue", sizeof(*q), RTE_CACHE_LINE_SIZE, (int)socket);
+	if (!q)
+		return -ENOMEM;
+	q->pv = pv;
+	q->qid = qid;
+	q->port = dev->data->port_id;
+	q->rx = rx;
+	q->mp = mp;
+	if (pv->mode == VL_MODE_MQ) {
+		q->nch = 1;
+		q->ch[0] = (uint16_t)(qid + 1);
+	} else {
+		q->nch = pv->nch;
+		for (unsigned i = 0; i < pv->nch; i++)
+			q->ch[i] = (uint16_t)(i + 1);
+	}
+	*slot = q;
+	return 0;
+}
+
+static int vl_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc,
+			     unsigned socket, const struct rte_eth_rxconf *conf,
+			     struct rte_mempool *mp)
+{
+	(void)nb_desc;
+	(void)conf;
+	return queue_setup(dev, qid, socket, mp, true);
+}
+
+static int vl_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc,
+			     unsigned socket, const struct rte_eth_txconf *conf)
+{
+	(void)nb_desc;
+	(void)conf;
+	return queue_setup(dev, qid, socket, NULL, false);
+}
+
+static void vl_queue_release(struct rte_eth_dev *dev, uint16_t qid, bool rx)
+{
+	struct pmd_internals *pv = dev->data->dev_private;
+	void **slot = rx ? &dev->data->rx_queues[qid] : &dev->data->tx_queues[qid];
+	struct vl_queue *q = *slot;
+
+	if (!q)
+		return;
+	if (pv->end == VL_END_PEER)
+		vl_peer_queue_flush(q);
+	else
+		vl_queue_drop_chains(q);
+	rte_free(q);
+	*slot = NULL;
+}
+
+static void vl_rx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
+{
+	vl_queue_release(dev, qid, true);
+}
+
+static void vl_tx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
+{
+	vl_queue_release(dev, qid, false);
+}
+
+static int vl_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *s)
+{
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++) {
+		const struct vl_queue *q = dev->data->rx_queues[i];
+
+		if (!q)
+			continue;
+		s->ipackets += q->st.pkts;
+		s->ibytes += q->st.bytes;
+		s->ierrors += q->st.bad_desc + q->st.dropped;
+		s->rx_nombuf += q->st.nombuf;
+		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+			s->q_ipackets[i] = q->st.pkts;
+			s->q_ibytes[i] = q->st.bytes;
+			s->q_errors[i] = q->st.bad_desc + q->st.dropped;
+		}
+	}
+	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++) {
+		const struct vl_queue *q = dev->data->tx_queues[i];
+
+		if (!q)
+			continue;
+		s->opackets += q->st.pkts;
+		s->obytes += q->st.bytes;
+		s->oerrors += q->st.dropped;
+		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+			s->q_opackets[i] = q->st.pkts;
+			s->q_obytes[i] = q->st.bytes;
+		}
+	}
+	return 0;
+}
+
+static void reset_queues(struct rte_eth_dev *dev)
+{
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
+		if (dev->data->rx_queues[i])
+			memset(&((struct vl_queue *)dev->data->rx_queues[i])->st, 0,
+			       sizeof(struct vl_qstats));
+	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
+		if (dev->data->tx_queues[i])
+			memset(&((struct vl_queue *)dev->data->tx_queues[i])->st, 0,
+			       sizeof(struct vl_qstats));
+}
+
+static int vl_stats_reset(struct rte_eth_dev *dev)
+{
+	reset_queues(dev);
+	return 0;
+}
+
+/* Extended stats: per-queue counters, then the port's. */
+enum { QX_RX_BAD, QX_RX_NOMBUF, QX_RX_DROPPED, QX_TX_COPIES, QX_TX_RING_FULL,
+       QX_TX_NOMBUF, QX_N };
+static const char *const qx_names[QX_N] = {
+	"rx_q%u_bad_desc", "rx_q%u_nombuf", "rx_q%u_dropped",
+	"tx_q%u_copies", "tx_q%u_ring_full", "tx_q%u_nobuf",
+};
+static const char *const ledger_names[VLINK_LEDGER_NERR] = {
+	"bad_desc_out_of_area", "bad_desc_misaligned", "bad_desc_bad_length",
+	"bad_desc_not_lent", "bad_desc_wrong_channel",
+};
+#define PX_N (4 + VLINK_LEDGER_NERR) /* reconnects, daemon_losses,
+					buffers_lent, ring_bad_index, ledger */
+
+static unsigned nxstats(const struct rte_eth_dev *dev)
+{
+	return (unsigned)RTE_MAX(dev->data->nb_rx_queues, dev->data->nb_tx_queues) * QX_N + PX_N;
+}
+
+static uint64_t qx_value(const struct rte_eth_dev *dev, unsigned q, unsigned k)
+{
+	const struct vl_queue *rq = q < dev->data->nb_rx_queues ? dev->data->rx_queues[q] : NULL;
+	const struct vl_queue *tq = q < dev->data->nb_tx_queues ? dev->data->tx_queues[q] : NULL;
+
+	switch (k) {
+	case QX_RX_BAD: return rq ? rq->st.bad_desc : 0;
+	case QX_RX_NOMBUF: return rq ? rq->st.nombuf : 0;
+	case QX_RX_DROPPED: return rq ? rq->st.dropped : 0;
+	case QX_TX_COPIES: return tq ? tq->st.copies : 0;
+	case QX_TX_RING_FULL: return tq ? tq->st.ring_full : 0;
+	default: return tq ? tq->st.nombuf : 0;
+	}
+}
+
+static uint64_t px_value(const struct pmd_internals *pv, unsigned k)
+{
+	uint64_t bad = 0;
+
+	switch (k) {
+	case 0: return pv->reconnects;
+	case 1: return pv->daemon_losses;
+	case 2: return pv->end == VL_END_HOST ? vlink_ledger_lent(&pv->led) : 0;
+	case 3:
+		if (pv->end == VL_END_HOST) {
+			for (unsigned c = 0; c < pv->nch; c++)
+				bad += pv->m.ch[c].rx.bad_index + pv->m.ch[c].done.bad_index +
+				       pv->m.ch[c].fill.bad_index + pv->m.ch[c].tx.bad_index;
+		} else {
+			struct vlink_guest_stats gs;
+
+			vlink_guest_stats(pv->g, &gs);
+			bad = gs.bad_index;
+		}
+		return bad;
+	default:
+		return pv->end == VL_END_HOST ?
+		       __atomic_load_n(&pv->led.errors[k - 4], __ATOMIC_RELAXED) : 0;
+	}
+}
+
+static int vl_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
+			       unsigned size)
+{
+	unsigned n = nxstats(dev), i = 0;
+	uint16_t nq = RTE_MAX(dev->data->nb_rx_queues, dev->data->nb_tx_queues);
+	static const char *const px[4] = { "reconnects", "daemon_losses", "buffers_lent",
+					   "ring_bad_index" };
+
+	if (!names || size < n)
+		return (int)n;
+	for (unsigned q = 0; q < nq; q++)
+		for (unsigned k = 0; k < QX_N; k++, i++)
+			snprintf(names[i].name, sizeof(names[i].name), qx_names[k], q);
+	for (unsigned k = 0; k < PX_N; k++, i++)
+		snprintf(names[i].name, sizeof(names[i].name), "%s",
+			 k < 4 ? px[k] : ledger_names[k - 4]);
+	return (int)n;
+}
+
+static int vl_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs, unsigned size)
+{
+	struct pmd_internals *pv = dev->data->dev_private;
+	unsigned n = nxstats(dev), i = 0;
+	uint16_t nq = RTE_MAX(dev->data->nb_rx_queues, dev->data->nb_tx_queues);
+
+	if (!xs || size < n)
+		return (int)n;
+	for (unsigned q = 0; q < nq; q++)
+		for (unsigned k = 0; k < QX_N; k++, i++) {
+			xs[i].id = i;
+			xs[i].value = qx_value(dev, q, k);
+		}
+	for (unsigned k = 0; k < PX_N; k++, i++) {
+		xs[i].id = i;
+		xs[i].value = px_value(pv, k);
+	}
+	return (int)n;
+}
+
+static int vl_promisc(struct rte_eth_dev *dev)
+{
+	(void)dev;
+	return 0; /* a point-to-point link: every packet is for us */
+}
+
+static int vl_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
+{
+	(void)dev;
+	return mtu <= 9000 ? 0 : -EINVAL;
+}
+
+static int vl_close(struct rte_eth_dev *dev);
+
+static const struct eth_dev_ops vl_ops = {
+	.dev_configure = vl_configure,
+	.dev_infos_get = vl_infos_get,
+	.dev_start = vl_start,
+	.dev_stop = vl_stop,
+	.dev_close = vl_close,
+	.rx_queue_setup = vl_rx_queue_setup,
+	.tx_queue_setup = vl_tx_queue_setup,
+	.rx_queue_release = vl_rx_queue_release,
+	.tx_queue_release = vl_tx_queue_release,
+	.link_update = vl_link_update,
+	.stats_get = vl_stats_get,
+	.stats_reset = vl_stats_reset,
+	.xstats_get = vl_xstats_get,
+	.xstats_get_names = vl_xstats_get_names,
+	.xstats_reset = vl_stats_reset,
+	.promiscuous_enable = vl_promisc,
+	.promiscuous_disable = vl_promisc,
+	.allmulticast_enable = vl_promisc,
+	.allmulticast_disable = vl_promisc,
+	.mtu_set = vl_mtu_set,
+};
+
+/* ---------------------------------------------------------- probe/close */
+
+static void release(struct pmd_internals *pv)
+{
+	if (pv->ctl_running) {
+		pv->ctl_stop = true;
+		pthread_join(pv->ctl, NULL);
+		pv->ctl_running = false;
+	}
+	if (pv->end == VL_END_HOST && pv->mp) {
+		unsigned home;
+		uint32_t lent;
+
+		vl_host_drain(pv);
+		home = rte_mempool_avail_count(pv->mp);
+		lent = vlink_ledger_lent(&pv->led);
+		VLOG(NOTICE, pv, "closed: %u of %u buffers home, %u of %u mbufs in the pool, "
+		     "%" PRIu64 " bad descriptors", pv->led.nbufs - lent, pv->led.nbufs, home,
+		     pv->led.nbufs, vlink_ledger_errors(&pv->led));
+		if (lent)
+			VLOG(WARNING, pv, "%u buffer(s) still held by the peer end, which is %s",
+			     lent, other_state(pv) == VLINK_END_UP ? "up" : "down");
+		vl_host_teardown(pv);
+	}
+	if (pv->m.region)
+		vlink_linkmem_unmap(&pv->m);
+	if (pv->g)
+		vlink_guest_close(pv->g);
+	pv->g = NULL;
+	vlink_client_close(pv->cl);
+	pv->cl = NULL;
+}
+
+static int vl_close(struct rte_eth_dev *dev)
+{
+	struct pmd_internals *pv = dev->data->dev_private;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY || !pv)
+		return 0;
+	if (pv->started)
+		vl_stop(dev);
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
+		vl_rx_queue_release(dev, i);
+	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
+		vl_tx_queue_release(dev, i);
+	release(pv);
+	dev->data->mac_addrs = NULL; /* points into dev_private */
+	return 0;
+}
+
+static int vl_probe(struct rte_vdev_device *vdev)
+{
+	const char *name = rte_vdev_device_name(vdev);
+	struct rte_eth_dev *dev;
+	struct pmd_internals *pv;
+	char why[512], tname[RTE_MAX_THREAD_NAME_LEN], mac[RTE_ETHER_ADDR_FMT_SIZE];
+	int err;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		RTE_LOG(ERR, PMD, "net_vlink: %s: secondary processes are not supported\n", name);
+		return -ENOTSUP;
+	}
+	dev = rte_eth_vdev_allocate(vdev, sizeof(*pv));
+	if (!dev)
+		return -ENOMEM;
+	pv = dev->data->dev_private;
+	pv->dev = dev;
+	pv->port = dev->data->port_id;
+	snprintf(pv->devname, sizeof(pv->devname), "%s", name);
+	err = parse_args(pv, rte_vdev_device_args(vdev));
+	if (err)
+		goto err_dev;
+
+	if (pv->end == VL_END_HOST) {
+		err = host_attach(pv, why, sizeof(why));
+	} else {
+		err = vlink_guest_open_socket(&pv->g, pv->socket, pv->link, (int)pv->wait_s * 1000,
+					      why, sizeof(why));
+		if (!err) {
+			const struct vlink_guest_info *gi = vlink_guest_info(pv->g);
+
+			pv->nch = gi->nchannels;
+			pv->buf_size = gi->buf_size;
+			rte_ether_unformat_addr(gi->mac, &pv->mac);
+		}
+	}
+	if (err) {
+		VLOG(ERR, pv, "%s", why);
+		goto err_dev;
+	}
+
+	dev->data->mac_addrs = &pv->mac;
+	dev->data->dev_flags |= RTE_ETH_DEV_INTR_LSC | RTE_ETH_DEV_AUTOFILL_QUEUE_XSTATS;
+	dev->dev_ops = &vl_ops;
+	dev->rx_pkt_burst = pv->end == VL_END_HOST ? vl_host_rx : vl_peer_rx;
+	dev->tx_pkt_burst = pv->end == VL_END_HOST ? vl_host_tx : vl_peer_tx;
+
+	snprintf(tname, sizeof(tname), "vlink-ctl-%u", pv->port);
+	err = rte_ctrl_thread_create(&pv->ctl, tname, NULL, ctl_main, pv) ? -EAGAIN : 0;
+	if (err) {
+		VLOG(ERR, pv, "cannot start the control thread");
+		goto err_release;
+	}
+	pv->ctl_running = true;
+	rte_eth_dev_probing_finish(dev);
+	rte_ether_format_addr(mac, sizeof(mac), &pv->mac);
+	VLOG(NOTICE, pv, "%s end of link '%s' (MAC %s, %u data channel(s), %s mode) on port %u",
+	     pv->end == VL_END_HOST ? "host" : "peer", pv->link, mac, pv->nch,
+	     pv->mode == VL_MODE_MQ ? "mq" : "bond", pv->port);
+	return 0;
+
+err_release:
+	release(pv);
+err_dev:
+	dev->data->mac_addrs = NULL;
+	rte_eth_dev_release_port(dev);
+	return err;
+}
+
+static int vl_remove(struct rte_vdev_device *vdev)
+{
+	struct rte_eth_dev *dev = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
+
+	if (!dev)
+		return 0;
+	vl_close(dev);
+	rte_eth_dev_release_port(dev);
+	return 0;
+}
+
+static struct rte_vdev_driver vl_driver = {
+	.probe = vl_probe,
+	.remove = vl_remove,
+};
+
+RTE_PMD_REGISTER_VDEV(net_vlink, vl_driver);
+RTE_PMD_REGISTER_ALIAS(net_vlink, eth_vlink);
+RTE_PMD_REGISTER_PARAM_STRING(net_vlink,
+	"link=<name> "
+	"end=host|peer "
+	"mode=mq|bond "
+	"socket=<path> "
+	"wait=<seconds>");

@@ -1,0 +1,526 @@
+/* The host end's data path.
+ *
+ * Every buffer of the link is the data buffer of exactly one mbuf of an
+ * extbuf pool (headers in this process's private memory, data in the
+ * domain's pool), so a buffer index and its mbuf are one table lookup
+ * apart both ways.  Lending a buffer to the peer means keeping its mbuf
+ * out of the pool until the buffer comes home:
+ *
+ *   tx lcore: app mbufs -> rx ring (zero copy if from our pool, else copied
+ *             into pool mbufs); done ring -> mbufs back to the pool
+ *   rx lcore: pool mbufs -> fill ring; tx ring -> mbufs to the app
+ *
+ * so each ring has one producer and one consumer thread.  The ledger is
+ * shared by both lcores (it is safe for that) and checks every descriptor
+ * the peer returns before its mbuf is touched. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_memcpy.h>
+
+#include "vlink_error.h"
+#include "vlink_pmd.h"
+
+static inline uint64_t buf_off(const struct pmd_internals *pv, const struct rte_mbuf *m)
+{
+	return vlink_xlate_off(&pv->m.x, m->buf_addr);
+}
+
+static void index_mbuf(struct rte_mempool *mp, void *arg, void *obj, unsigned i)
+{
+	struct pmd_internals *pv = arg;
+	struct rte_mbuf *m = obj;
+	int64_t k = vlink_ledger_index(&pv->led, buf_off(pv, m));
+
+	(void)mp;
+	(void)i;
+	if (k >= 0)
+		pv->mbuf_of[k] = m;
+}
+
+int vl_host_setup(struct pmd_internals *pv, char *why, size_t n)
+{
+	struct rte_pktmbuf_extmem ext[VLINK_XLATE_MAX_SEGS];
+	const struct vlink_xlate *x = &pv->m.x;
+	uint64_t off = pv->m.buf_offset, end = pv->m.buf_offset + pv->m.buf_area;
+	unsigned next = 0, cache;
+	char name[RTE_MEMPOOL_NAMESIZE];
+	int err;
+
+	err = vlink_ledger_init(&pv->led, pv->m.buf_offset, pv->m.buf_area, pv->m.buf_size);
+	if (err)
+		return vlink_why(why, n, err, "bad buffer area in the link map");
+	/* one piece of external memory per segment the buffer area crosses */
+	while (off < end) {
+		const struct vlink_xlate_seg *s = NULL;
+		uint64_t piece;
+
+		for (unsigned i = 0; i < x->nseg; i++)
+			if (off >= x->seg[i].pool_offset &&
+			    off - x->seg[i].pool_offset < x->seg[i].size)
+				s = &x->seg[i];
+		if (!s || next == VLINK_XLATE_MAX_SEGS) {
+			err = vlink_why(why, n, -EINVAL, "buffer area not covered by the pool");
+			goto err_ledger;
+		}
+		piece = RTE_MIN(end, s->pool_offset + s->size) - off;
+		if (piece % pv->m.buf_size) {
+			err = vlink_why(why, n, -EINVAL, "a buffer straddles two segments");
+			goto err_ledger;
+		}
+		ext[next].buf_ptr = (uint8_t *)s->addr + (off - s->pool_offset);
+		ext[next].buf_iova = RTE_BAD_IOVA;
+		ext[next].buf_len = piece;
+		ext[next].elt_size = (uint16_t)pv->m.buf_size;
+		next++;
+		off += piece;
+	}
+	pv->mbuf_of = rte_zmalloc("vlink_mbuf_of", sizeof(*pv->mbuf_of) * pv->led.nbufs, 0);
+	if (!pv->mbuf_of) {
+		err = vlink_why(why, n, -ENOMEM, "out of memory");
+		goto err_ledger;
+	}
+	snprintf(name, sizeof(name), "vlink%u_mbufs", pv->port);
+	cache = RTE_MIN(256u, pv->led.nbufs / 4);
+	pv->mp = rte_pktmbuf_pool_create_extbuf(name, pv->led.nbufs, cache, 0,
+						(uint16_t)pv->m.buf_size, rte_socket_id(),
+						ext, next);
+	if (!pv->mp) {
+		err = vlink_why(why, n, -rte_errno, "cannot create the mbuf pool %s: %s", name,
+				rte_strerror(rte_errno));
+		goto err_table;
+	}
+	rte_mempool_obj_iter(pv->mp, index_mbuf, pv);
+	for (uint32_t k = 0; k < pv->led.nbufs; k++) {
+		if (!pv->mbuf_of[k]) {
+			err = vlink_why(why, n, -EINVAL, "buffer %u has no mbuf", k);
+			goto err_pool;
+		}
+	}
+	return 0;
+
+err_pool:
+	rte_mempool_free(pv->mp);
+	pv->mp = NULL;
+err_table:
+	rte_free(pv->mbuf_of);
+	pv->mbuf_of = NULL;
+err_ledger:
+	vlink_ledger_fini(&pv->led);
+	return err;
+}
+
+void vl_host_teardown(struct pmd_internals *pv)
+{
+	rte_mempool_free(pv->mp);
+	pv->mp = NULL;
+	rte_free(pv->mbuf_of);
+	pv->mbuf_of = NULL;
+	vlink_ledger_fini(&pv->led);
+}
+
+static inline bool peer_up(const struct pmd_internals *pv)
+{
+	return __atomic_load_n(&pv->m.hdr->peer_state, __ATOMIC_ACQUIRE) == VLINK_END_UP;
+}
+
+/* Put home the mbufs of buffers that came back (idx from the ledger). */
+static void put_home(struct pmd_internals *pv, const int64_t *idx, unsigned k)
+{
+	struct rte_mbuf *home[VL_BURST];
+	unsigned j = 0;
+
+	for (unsigned i = 0; i < k; i++) {
+		struct rte_mbuf *m;
+
+		if (idx[i] < 0)
+			continue;
+		m = pv->mbuf_of[idx[i]];
+		/* a segment of a chain we sent: it comes home on its own */
+		m->next = NULL;
+		m->nb_segs = 1;
+		home[j++] = m;
+	}
+	if (j)
+		rte_mempool_put_bulk(pv->mp, (void **)home, j);
+}
+
+/* Done ring: buffers the peer has finished with. */
+static void reap(struct vl_queue *q, uint16_t ch, unsigned max_bursts)
+{
+	struct pmd_internals *pv = q->pv;
+	struct vlink_ring *r = &pv->m.ch[ch - 1].done;
+	struct vlink_desc d[VL_BURST];
+	int64_t idx[VL_BURST];
+
+	for (unsigned b = 0; b < max_bursts; b++) {
+		unsigned k = vlink_ring_dequeue_burst(r, d, VL_BURST);
+
+		if (!k)
+			break;
+		q->st.bad_desc += k - vlink_ledger_take_burst(&pv->led, d, k, ch, idx);
+		put_home(pv, idx, k);
+		if (k < VL_BURST)
+			break;
+	}
+}
+
+/* Keep VL_FILL_STOCK empty buffers on fill for the peer to send in (not a
+ * whole ring: a peer that only receives would hold them all); they carry
+ * the mbuf's headroom as data_off, a hint the peer may use. */
+static void refill(struct vl_queue *q, uint16_t ch)
+{
+	struct pmd_internals *pv = q->pv;
+	struct vlink_ring *r = &pv->m.ch[ch - 1].fill;
+	struct rte_mbuf *mb[VL_BURST];
+	struct vlink_desc d[VL_BURST];
+	unsigned used = r->size - vlink_ring_free_count(r);
+	unsigned stock = RTE_MIN(r->size, (uint32_t)VL_FILL_STOCK), room;
+
+	if (used + VL_REFILL > stock)
+		return;
+	room = RTE_MIN(stock - used, (unsigned)VL_BURST);
+	if (rte_pktmbuf_alloc_bulk(pv->mp, mb, room)) {
+		room = VL_REFILL;
+		if (rte_pktmbuf_alloc_bulk(pv->mp, mb, room)) {
+			q->st.nombuf++;
+			return;
+		}
+	}
+	for (unsigned i = 0; i < room; i++) {
+		d[i].pool_offset = buf_off(pv, mb[i]);
+		d[i].len = 0;
+		d[i].flags = 0;
+		d[i].data_off = mb[i]->data_off;
+	}
+	/* fresh from the pool, so never lent: all are lent, and all fit */
+	room = vlink_ledger_lend_burst(&pv->led, d, room, ch);
+	vlink_ring_enqueue_burst(r, d, room);
+}
+
+static void chain_end(struct vl_queue *q, struct vl_chain *c, struct rte_mbuf **out,
+		      uint16_t *nout)
+{
+	if (c->head && !c->bad && c->head->pkt_len > 0) {
+		out[(*nout)++] = c->head;
+	} else {
+		if (c->head)
+			rte_pktmbuf_free(c->head);
+		q->st.dropped++;
+	}
+	c->head = c->tail = NULL;
+	c->bad = false;
+}
+
+/* Tx ring: the peer's packets, in buffers we lent on fill (or on rx, when
+ * it reflects).  At most n descriptors, so at most n packets. */
+static uint16_t rx_chan(struct vl_queue *q, unsigned ci, struct rte_mbuf **out, uint16_t n)
+{
+	struct pmd_internals *pv = q->pv;
+	uint16_t ch = q->ch[ci];
+	struct vl_chain *c = &q->chain[ci];
+	struct vlink_desc d[VL_BURST];
+	int64_t idx[VL_BURST];
+	uint16_t nout = 0;
+	unsigned k;
+
+	if (peer_up(pv))
+		refill(q, ch);
+	k = vlink_ring_dequeue_burst(&pv->m.ch[ch - 1].tx, d, RTE_MIN(n, (uint16_t)VL_BURST));
+	if (!k)
+		return 0;
+	q->st.bad_desc += k - vlink_ledger_take_burst(&pv->led, d, k, ch, idx);
+	for (unsigned i = 0; i < k; i++) {
+		if (idx[i] >= 0) {
+			struct rte_mbuf *m = pv->mbuf_of[idx[i]];
+
+			rte_pktmbuf_reset(m);
+			m->data_off = d[i].data_off;
+			m->data_len = (uint16_t)d[i].len;
+			m->pkt_len = d[i].len;
+			m->port = q->port;
+			if (!c->head) {
+				c->head = c->tail = m;
+			} else if (c->head->nb_segs >= VL_MAX_CHAIN) {
+				rte_pktmbuf_free(m);
+				c->bad = true;
+			} else {
+				c->tail->next = m;
+				c->tail = m;
+				c->head->nb_segs++;
+				c->head->pkt_len += d[i].len;
+			}
+		} else {
+			c->bad = true; /* a forged piece: the packet is lost */
+		}
+		if (!(d[i].flags & VLINK_DESC_F_MORE))
+			chain_end(q, c, out, &nout);
+	}
+	return nout;
+}
+
+uint16_t vl_host_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vl_queue *q = qp;
+	uint16_t nout = 0;
+
+	for (unsigned t = 0; t < q->nch && nout < n; t++) {
+		unsigned ci = q->next;
+
+		q->next = ci + 1 == q->nch ? 0 : ci + 1;
+		nout += rx_chan(q, ci, pkts + nout, n - nout);
+	}
+	q->st.pkts += nout;
+	for (uint16_t i = 0; i < nout; i++)
+		q->st.bytes += pkts[i]->pkt_len;
+	return nout;
+}
+
+void vl_queue_drop_chains(struct vl_queue *q)
+{
+	for (unsigned i = 0; i < q->nch; i++) {
+		if (q->chain[i].head)
+			rte_pktmbuf_free(q->chain[i].head);
+		q->chain[i].head = q->chain[i].tail = NULL;
+		q->chain[i].bad = false;
+	}
+}
+
+/* Can the packet go as it is: every segment ours and referenced once? */
+static bool zero_copy(const struct pmd_internals *pv, const struct rte_mbuf *m)
+{
+	for (const struct rte_mbuf *s = m; s; s = s->next)
+		if (s->pool != pv->mp || rte_mbuf_refcnt_read(s) != 1 ||
+		    RTE_MBUF_CLONED(s) || rte_mbuf_ext_refcnt_read(s->shinfo) != 1)
+			return false;
+	return true;
+}
+
+static unsigned copy_need(const struct pmd_internals *pv, const struct rte_mbuf *m)
+{
+	return m->pkt_len ? (m->pkt_len + pv->buf_size - 1) / pv->buf_size : 1;
+}
+
+/* Copy packet m into `need` fresh pool buffers, data at offset 0. */
+static int copy_in(struct pmd_internals *pv, const struct rte_mbuf *m, unsigned need,
+		   struct vlink_desc *d)
+{
+	struct rte_mbuf *mb[VL_MAX_CHAIN];
+	const struct rte_mbuf *s = m;
+	uint32_t soff = 0, left = m->pkt_len;
+
+	if (rte_pktmbuf_alloc_bulk(pv->mp, mb, need))
+		return -ENOBUFS;
+	for (unsigned j = 0; j < need; j++) {
+		uint32_t len = RTE_MIN(left, pv->buf_size), got = 0;
+		uint8_t *dst = mb[j]->buf_addr;
+
+		while (got < len && s) {
+			uint32_t c = RTE_MIN((uint32_t)s->data_len - soff, len - got);
+
+			rte_memcpy(dst + got, rte_pktmbuf_mtod_offset(s, uint8_t *, soff), c);
+			got += c;
+			soff += c;
+			if (soff == s->data_len) {
+				s = s->next;
+				soff = 0;
+			}
+		}
+		d[j].pool_offset = buf_off(pv, mb[j]);
+		d[j].len = got;
+		d[j].flags = j + 1 < need ? VLINK_DESC_F_MORE : 0;
+		d[j].data_off = 0;
+		left -= got;
+	}
+	return 0;
+}
+
+/* Lend and publish staged descriptors (the room was counted). */
+static void flush(struct vl_queue *q, uint16_t ch, struct vlink_desc *d, unsigned nd)
+{
+	struct pmd_internals *pv = q->pv;
+	unsigned j;
+
+	if (!nd)
+		return;
+	j = vlink_ledger_lend_burst(&pv->led, d, nd, ch);
+	if (j < nd) {
+		/* the application sent an mbuf it had already sent: that
+		 * buffer is out once and its second descriptor never goes */
+		unsigned bad = 1;
+
+		for (unsigned i = j + 1; i < nd; i++) {
+			if (vlink_ledger_lend(&pv->led, d[i].pool_offset, ch) == 0)
+				d[j++] = d[i];
+			else
+				bad++;
+		}
+		VLOG(ERR, pv, "tx: %u buffer(s) sent while already lent (mbuf sent twice?)", bad);
+		nd = j;
+	}
+	vlink_ring_enqueue_burst(&pv->m.ch[ch - 1].rx, d, nd);
+}
+
+uint16_t vl_host_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vl_queue *q = qp;
+	struct pmd_internals *pv = q->pv;
+	struct vlink_desc d[VL_BURST];
+	unsigned nd = 0, room = 0, cur = UINT32_MAX;
+	uint64_t bytes = 0;
+	uint16_t i;
+
+	for (unsigned c = 0; c < q->nch; c++)
+		reap(q, q->ch[c], 4);
+	if (!peer_up(pv))
+		return 0; /* nobody to send to: the application drops */
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		unsigned ci = q->nch == 1 ? 0 : vl_flow_hash(m) % q->nch;
+		bool zc = zero_copy(pv, m);
+		uint32_t len = m->pkt_len;
+		unsigned need = zc ? m->nb_segs : copy_need(pv, m);
+
+		if (ci != cur) {
+			if (cur != UINT32_MAX)
+				flush(q, q->ch[cur], d, nd);
+			nd = 0;
+			cur = ci;
+			room = vlink_ring_free_count(&pv->m.ch[q->ch[ci] - 1].rx);
+		}
+		if (need > VL_MAX_CHAIN) { /* larger than any link MTU */
+			rte_pktmbuf_free(m);
+			q->st.dropped++;
+			continue;
+		}
+		if (nd + need > VL_BURST) {
+			flush(q, q->ch[cur], d, nd);
+			room -= nd;
+			nd = 0;
+		}
+		if (need > room - nd) {
+			q->st.ring_full++;
+			break;
+		}
+		if (zc) {
+			for (struct rte_mbuf *s = m; s; s = s->next) {
+				d[nd].pool_offset = buf_off(pv, s);
+				d[nd].len = s->data_len;
+				d[nd].flags = s->next ? VLINK_DESC_F_MORE : 0;
+				d[nd].data_off = s->data_off;
+				nd++;
+			}
+		} else {
+			if (copy_in(pv, m, need, d + nd)) {
+				q->st.nombuf++;
+				break;
+			}
+			nd += need;
+			q->st.copies++;
+			rte_pktmbuf_free(m);
+		}
+		bytes += len;
+	}
+	if (cur != UINT32_MAX)
+		flush(q, q->ch[cur], d, nd);
+	q->st.pkts += i;
+	q->st.bytes += bytes;
+	return i;
+}
+
+void vl_host_drain(struct pmd_internals *pv)
+{
+	struct vlink_desc d[VL_BURST];
+	int64_t idx[VL_BURST];
+
+	for (unsigned ch = 1; ch <= pv->nch; ch++) {
+		struct vlink_linkmem_chan *c = &pv->m.ch[ch - 1];
+		struct vlink_ring *back[2] = { &c->done, &c->tx };
+		struct vlink_ring *out[2] = { &c->rx, &c->fill };
+		unsigned k;
+
+		for (int r = 0; r < 2; r++) {
+			while ((k = vlink_ring_dequeue_burst(back[r], d, VL_BURST)) > 0) {
+				vlink_ledger_take_burst(&pv->led, d, k, (uint16_t)ch, idx);
+				put_home(pv, idx, k);
+			}
+		}
+		/* what a departed peer never took is still in rx and fill */
+		if (peer_up(pv))
+			continue;
+		for (int r = 0; r < 2; r++) {
+			while ((k = vlink_ring_retract(out[r], d, VL_BURST)) > 0) {
+				for (unsigned i = 0; i < k; i++) {
+					d[i].len = 0;
+					d[i].data_off = 0;
+				}
+				vlink_ledger_take_burst(&pv->led, d, k, (uint16_t)ch, idx);
+				put_home(pv, idx, k);
+				if (k < VL_BURST)
+					break;
+			}
+		}
+	}
+}
+
+static inline uint32_t mix(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	return h ^ (h >> 16);
+}
+
+/* A flow's packets always take the same channel, so bond mode keeps each
+ * flow in order: IP addresses, protocol and ports, else the MACs. */
+uint32_t vl_flow_hash(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = m->data_len, h = 0, w;
+	uint16_t type;
+
+	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
+		return m->hash.rss;
+	if (len < sizeof(struct rte_ether_hdr))
+		return 0;
+	memcpy(&type, p + 12, 2);
+	p += sizeof(struct rte_ether_hdr);
+	len -= sizeof(struct rte_ether_hdr);
+	if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) && len >= 20) {
+		const struct rte_ipv4_hdr *ip = (const void *)p;
+		uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
+
+		h = ip->src_addr ^ ip->dst_addr ^ ip->next_proto_id;
+		if ((ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) &&
+		    !(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK |
+							     RTE_IPV4_HDR_MF_FLAG)) &&
+		    ihl >= 20 && len >= ihl + 4) {
+			memcpy(&w, p + ihl, 4);
+			h ^= w;
+		}
+	} else if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) && len >= 40) {
+		const struct rte_ipv6_hdr *ip = (const void *)p;
+
+		for (int i = 0; i < 32; i += 4) {
+			memcpy(&w, ip->src_addr + i, 4);
+			h ^= mix(w + (uint32_t)i);
+		}
+		h ^= ip->proto;
+		if ((ip->proto == IPPROTO_TCP || ip->proto == IPPROTO_UDP) && len >= 44) {
+			memcpy(&w, p + 40, 4);
+			h ^= w;
+		}
+	} else {
+		const uint8_t *e = rte_pktmbuf_mtod(m, const uint8_t *);
+
+		for (int i = 0; i < 12; i += 4) {
+			memcpy(&w, e + i, 4);
+			h ^= mix(w + (uint32_t)i);
+		}
+	}
+	return mix(h);
+}

@@ -1,0 +1,128 @@
+/* net_vlink: internal structures shared by the PMD's files (not installed).
+ *
+ * rte_eth_vlink.c  probe/remove, devargs, ethdev ops, stats, the control
+ *                  thread (link state, daemon reconnect)
+ * vlink_host.c     the host end's data path: zero-copy over the link's pool
+ * vlink_peer.c     the peer end's data path, through libvlinkguest */
+#ifndef VLINK_PMD_H
+#define VLINK_PMD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ethdev_driver.h>
+#include <rte_mbuf.h>
+
+#include "vlink_client.h"
+#include "vlink_guest.h"
+#include "vlink_ledger.h"
+#include "vlink_linkmem.h"
+
+extern int vlink_logtype;
+#define VLOG(level, pv, fmt, ...) \
+	rte_log(RTE_LOG_##level, vlink_logtype, "net_vlink: %s: " fmt "\n", \
+		(pv)->devname, ##__VA_ARGS__)
+
+#define VL_BURST 64          /* descriptors handled per ring operation */
+#define VL_REFILL 32         /* stock fill by at least this many */
+#define VL_FILL_STOCK 256    /* empty buffers kept on fill */
+#define VL_MAX_CHAIN 16      /* buffers in one packet (9000 B / 2 KiB) */
+
+enum vl_end { VL_END_HOST, VL_END_PEER };
+enum vl_mode { VL_MODE_MQ, VL_MODE_BOND };
+
+/* Counters of one queue.  Written by the lcore polling the queue only. */
+struct vl_qstats {
+	uint64_t pkts, bytes;
+	uint64_t bad_desc;       /* rx: descriptors refused by the ledger */
+	uint64_t nombuf;         /* rx: no mbuf to stock fill / copy into */
+	uint64_t copies;         /* tx: packets copied (not from the link's pool) */
+	uint64_t ring_full;      /* tx: bursts cut short by a full ring */
+	uint64_t dropped;        /* rx: packets dropped (a bad chain, too long) */
+};
+
+struct pmd_internals;
+
+/* A partial packet: the chain of a channel whose last descriptor has not
+ * arrived yet. */
+struct vl_chain {
+	struct rte_mbuf *head, *tail;
+	bool bad;                /* drop it when it ends */
+};
+
+struct vl_queue {
+	struct pmd_internals *pv;
+	uint16_t qid;
+	uint16_t port;
+	bool rx;
+	unsigned nch;            /* channels this queue serves */
+	uint16_t ch[VLINK_NCHANNELS_MAX]; /* their ids (1-based) */
+	unsigned next;           /* rx: round robin over ch[] */
+	struct rte_mempool *mp;  /* rx, peer end: where copies go */
+	struct vl_chain chain[VLINK_NCHANNELS_MAX]; /* rx: per ch[] index */
+	/* peer end, tx: buffers taken from fill, not yet used */
+	struct vlink_guest_pkt stash[VL_BURST];
+	unsigned nstash;
+	unsigned nout;           /* of which the first nout are filled, unsent */
+	/* peer end, rx: buffers to give back that done had no room for */
+	struct vlink_guest_pkt give[VL_BURST * 2];
+	unsigned ngive;
+	struct vl_qstats st;
+};
+
+struct pmd_internals {
+	char devname[RTE_DEV_NAME_MAX_LEN];
+	char link[VLINK_NAME_MAX + 1];
+	char socket[108];
+	enum vl_end end;
+	enum vl_mode mode;
+	unsigned wait_s;          /* probe: how long to wait for vlinkd */
+	uint16_t port;
+	struct rte_eth_dev *dev;
+	struct rte_ether_addr mac;
+	unsigned nch;             /* the link's data channels */
+	uint32_t buf_size;
+	bool started;
+
+	/* host end */
+	struct vlink_client *cl;  /* NULL while vlinkd is away */
+	struct vlink_linkmem m;
+	struct vlink_ledger led;
+	struct rte_mempool *mp;   /* extbuf pool over the link's buffers */
+	struct rte_mbuf **mbuf_of; /* buffer index -> its mbuf */
+	unsigned nseg;            /* what is mapped, to recognise it again */
+	dev_t seg_dev[VLINK_XLATE_MAX_SEGS + 1];
+	ino_t seg_ino[VLINK_XLATE_MAX_SEGS + 1];
+	uint64_t seg_off[VLINK_XLATE_MAX_SEGS + 1];
+
+	/* peer end */
+	struct vlink_guest_link *g;
+
+	/* control thread */
+	pthread_t ctl;
+	bool ctl_running;
+	volatile bool ctl_stop;
+	uint64_t reconnects;      /* times vlinkd came back and we re-attached */
+	uint64_t daemon_losses;
+	uint32_t other_state;     /* last seen state of the other end */
+};
+
+/* vlink_host.c */
+int vl_host_setup(struct pmd_internals *pv, char *why, size_t n);
+void vl_host_teardown(struct pmd_internals *pv);
+uint16_t vl_host_rx(void *q, struct rte_mbuf **pkts, uint16_t n);
+uint16_t vl_host_tx(void *q, struct rte_mbuf **pkts, uint16_t n);
+/* Take back what came home on done and tx (no lcore may be polling). */
+void vl_host_drain(struct pmd_internals *pv);
+void vl_queue_drop_chains(struct vl_queue *q);
+uint32_t vl_flow_hash(const struct rte_mbuf *m);
+
+/* vlink_peer.c */
+uint16_t vl_peer_rx(void *q, struct rte_mbuf **pkts, uint16_t n);
+uint16_t vl_peer_tx(void *q, struct rte_mbuf **pkts, uint16_t n);
+/* Give back everything the queue holds (stash, pending, chains). */
+void vl_peer_queue_flush(struct vl_queue *q);
+
+#endif
