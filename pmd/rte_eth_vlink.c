@@ -390,7 +390,8 @@ static int vl_start(struct rte_eth_dev *dev)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
 		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
-	return vl_link_update(dev, 0);
+	vl_link_update(dev, 0); /* -1 only says "unchanged" */
+	return 0;
 }
 
 static void queues_flush(struct rte_eth_dev *dev)
@@ -427,7 +428,8 @@ static int vl_stop(struct rte_eth_dev *dev)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
 		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
-	return vl_link_update(dev, 0);
+	vl_link_update(dev, 0);
+	return 0;
 }
 
 static int queue_setup(struct rte_eth_dev *dev, uint16_t qid, unsigned socket,

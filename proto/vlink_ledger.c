@@ -84,19 +84,16 @@ int vlink_ledger_lend(struct vlink_ledger *l, uint64_t off, uint16_t ch)
 	return err;
 }
 
-int vlink_ledger_lend_burst(struct vlink_ledger *l, const struct vlink_desc *d,
-			    unsigned n, uint16_t ch)
+unsigned vlink_ledger_lend_burst(struct vlink_ledger *l, const struct vlink_desc *d,
+				 unsigned n, uint16_t ch)
 {
-	unsigned i;
-	int err = 0;
+	unsigned i = 0;
 
-	for (i = 0; i < n && !err; i++)
-		err = lend_one(l, d[i].pool_offset, ch);
-	if (err)
-		i--;
+	while (i < n && lend_one(l, d[i].pool_offset, ch) == 0)
+		i++;
 	if (i)
 		__atomic_fetch_add(&l->lent, i, __ATOMIC_RELAXED);
-	return err;
+	return i;
 }
 
 static int64_t refuse(struct vlink_ledger *l, enum vlink_ledger_err why)

@@ -58,10 +58,10 @@ int64_t vlink_ledger_take(struct vlink_ledger *l, const struct vlink_desc *d, ui
  * refused); returns how many were taken. */
 unsigned vlink_ledger_take_burst(struct vlink_ledger *l, const struct vlink_desc *d,
 				 unsigned n, uint16_t ch, int64_t *idx);
-/* Lend the buffers of n descriptors (their pool_offset) on channel ch:
- * 0, or -EINVAL/-EALREADY as vlink_ledger_lend for the first one that
- * failed (those before it are lent, none after it). */
-int vlink_ledger_lend_burst(struct vlink_ledger *l, const struct vlink_desc *d,
+/* Lend the buffers of n descriptors (their pool_offset) on channel ch, in
+ * order, stopping at the first that vlink_ledger_lend would refuse;
+ * returns how many were lent (n if all). */
+unsigned vlink_ledger_lend_burst(struct vlink_ledger *l, const struct vlink_desc *d,
 			    unsigned n, uint16_t ch);
 /* Buffers out now (safe to call from any thread). */
 static inline uint32_t vlink_ledger_lent(const struct vlink_ledger *l)
