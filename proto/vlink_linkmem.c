@@ -9,10 +9,10 @@
 
 static void unmap_all(struct vlink_linkmem *l)
 {
-	for (unsigned i = 0; i < l->nseg; i++)
+	for (unsigned i = 0; i < l->nseg && !l->borrowed; i++)
 		munmap(l->seg_map[i], l->seg_size[i]);
 	l->nseg = 0;
-	if (l->region)
+	if (l->region && !l->borrowed)
 		munmap(l->region, l->region_size);
 	l->region = NULL;
 }
@@ -25,6 +25,7 @@ int vlink_linkmem_map(struct vlink_linkmem *l, const Vlink__LinkMap *m, const in
 	uint64_t stride = 0, end;
 	int err;
 
+	l->borrowed = false;
 	err = vlink_msg_check_map(m->pool_size, m->n_segments, m->segments, m->region,
 				  nfds, why, n);
 	if (err)
@@ -125,4 +126,95 @@ void vlink_linkmem_unmap(struct vlink_linkmem *l)
 	vlink_xlate_fini(&l->x);
 	unmap_all(l);
 	l->hdr = NULL;
+}
+
+int vlink_linkmem_from_bars(struct vlink_linkmem *l, void *pool, uint64_t pool_size,
+			    void *region, uint64_t region_size,
+			    const struct vlink_link_entry *e, const char *domain, bool host,
+			    char *why, size_t n)
+{
+	struct vlink_xlate_seg seg = { 0, pool_size, pool };
+	char name[VLINK_SHM_NAME_LEN + 1];
+	uint64_t end;
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	l->borrowed = true;
+	memcpy(name, e->name, VLINK_SHM_NAME_LEN);
+	name[VLINK_SHM_NAME_LEN] = '\0';
+	err = vlink_check_name("link name", name, why, n);
+	if (err)
+		return err;
+	if (!pool || !region || region_size < VLINK_REGION_HDR_SIZE)
+		return vlink_why(why, n, -EINVAL, "link %s: no pool or channel region", name);
+	if (e->nchannels == 0 || e->nchannels > VLINK_NCHANNELS_MAX ||
+	    e->ring_size < VLINK_RING_MIN || e->ring_size > VLINK_RING_MAX ||
+	    (e->ring_size & (e->ring_size - 1)) ||
+	    e->ring_stride != vlink_ring_stride(e->ring_size) || e->buf_size < 64 ||
+	    (e->buf_size & (e->buf_size - 1)) || e->buf_area == 0 ||
+	    e->buf_area % e->buf_size || e->buf_offset > pool_size ||
+	    e->buf_area > pool_size - e->buf_offset)
+		return vlink_why(why, n, -EINVAL, "link %s: layout does not fit its memory "
+				 "(%u channels, ring %u, stride %u, buffers of %u B at %llu + "
+				 "%llu in a pool of %llu B)", name, e->nchannels, e->ring_size,
+				 e->ring_stride, e->buf_size, (unsigned long long)e->buf_offset,
+				 (unsigned long long)e->buf_area, (unsigned long long)pool_size);
+	end = vlink_ring_offset(e->ring_size, e->nchannels + 1u, VLINK_RING_RX);
+	if (e->hdr_offset % 64 || e->hdr_offset < VLINK_REGION_HDR_SIZE ||
+	    e->hdr_offset > region_size || end > region_size - e->hdr_offset)
+		return vlink_why(why, n, -EINVAL, "link %s: header or rings outside the channel "
+				 "region (%llu + %llu of %llu B)", name,
+				 (unsigned long long)e->hdr_offset, (unsigned long long)end,
+				 (unsigned long long)region_size);
+	err = vlink_xlate_init(&l->x, pool_size, &seg, 1);
+	if (err)
+		return vlink_why(why, n, err, "cannot index the pool: %s", vlink_strerror(err));
+	l->region = region;
+	l->region_size = region_size;
+	l->nseg = 1;
+	l->seg_map[0] = pool;
+	l->seg_size[0] = pool_size;
+	for (unsigned i = 0; i < e->nchannels; i++) {
+		struct vlink_ring *r[4] = { &l->ch[i].rx, &l->ch[i].done, &l->ch[i].fill,
+					    &l->ch[i].tx };
+		const bool prod[4] = { host, !host, host, !host };
+
+		for (int k = 0; k < 4; k++) {
+			uint64_t off = e->hdr_offset +
+				       vlink_ring_offset(e->ring_size, i + 1, (enum vlink_ring_id)k);
+
+			err = vlink_ring_attach(r[k], l->region + off, e->ring_size, prod[k]);
+			if (err) {
+				vlink_why(why, n, err, "link %s: bad ring", name);
+				goto fail;
+			}
+		}
+	}
+	l->hdr = (struct vlink_link_hdr *)(l->region + e->hdr_offset);
+	if (__atomic_load_n(&l->hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC ||
+	    l->hdr->version != VLINK_SHM_VERSION) {
+		err = vlink_why(why, n, -EPROTO, "link %s: header: bad magic or layout version",
+				name);
+		goto fail;
+	}
+	if (l->hdr->nchannels != e->nchannels || l->hdr->ring_size != e->ring_size ||
+	    l->hdr->buf_size != e->buf_size || l->hdr->buf_offset != e->buf_offset ||
+	    l->hdr->buf_area != e->buf_area) {
+		err = vlink_why(why, n, -EPROTO, "link %s: header and link table disagree",
+				name);
+		goto fail;
+	}
+	l->nch = e->nchannels;
+	l->buf_offset = e->buf_offset;
+	l->buf_area = e->buf_area;
+	l->buf_size = e->buf_size;
+	l->ring_size = e->ring_size;
+	snprintf(l->name, sizeof(l->name), "%.*s", VLINK_NAME_MAX, name);
+	vlink_mac_format(e->mac, l->mac);
+	snprintf(l->domain, sizeof(l->domain), "%s", domain ? domain : "");
+	return 0;
+
+fail:
+	vlink_linkmem_unmap(l);
+	return err;
 }

@@ -37,6 +37,8 @@ struct vlink_linkmem {
 	char name[VLINK_NAME_MAX + 1];
 	char mac[VLINK_MAC_STRLEN];
 	char domain[VLINK_NAME_MAX + 1];
+	bool borrowed;              /* vlink_linkmem_from_bars: the mappings
+				       are the caller's, unmap leaves them */
 };
 
 /* Map a LinkMap (its fds are not consumed: the mappings hold the memory,
@@ -44,6 +46,25 @@ struct vlink_linkmem {
 int vlink_linkmem_map(struct vlink_linkmem *m, const Vlink__LinkMap *lm, const int *fds,
 		      unsigned nfds, bool host, char *why, size_t n);
 void vlink_linkmem_unmap(struct vlink_linkmem *m);
+
+/* The same for memory someone else has mapped already: a guest's pci-vlink
+ * BAR2 (the domain's pool as one piece, pool offset == offset in the
+ * mapping) and BAR4 (the channel region), and the link's entry from the
+ * region's link table.  `e` must be a private copy of the entry (read
+ * under the table's sequence lock), not the live one; pool_size and
+ * region_size are how much of each mapping holds the pool and the region
+ * (the device's POOL_SIZE and REGION_SIZE registers), pool_size a multiple
+ * of 2 MiB.  The entry is checked as vlink_linkmem_map checks a LinkMap
+ * (sizes, alignment, every ring and the link header inside the region,
+ * the buffers inside the pool, the header's magic and version); ring
+ * offsets follow the layout of vlink_shm.h.  `domain` (may be NULL) is
+ * only copied into m->domain.  vlink_linkmem_unmap() then drops the index
+ * and leaves the mappings to the caller.  0 or a negative errno with why
+ * filled. */
+int vlink_linkmem_from_bars(struct vlink_linkmem *m, void *pool, uint64_t pool_size,
+			    void *region, uint64_t region_size,
+			    const struct vlink_link_entry *e, const char *domain, bool host,
+			    char *why, size_t n);
 
 /* Is `off` the start of one of this link's buffers? */
 static inline bool vlink_linkmem_is_buf(const struct vlink_linkmem *m, uint64_t off)
