@@ -9,16 +9,10 @@
 #include "vlink_client.h"
 #include "vlink_error.h"
 #include "vlink_guest.h"
+#include "vlink_guest_int.h"
 #include "vlink_linkmem.h"
 
 #define BURST_MAX 64
-
-struct vlink_guest_link {
-	struct vlink_client *cl;        /* socket mode: the daemon connection */
-	struct vlink_guest_info info;
-	struct vlink_linkmem m;
-	struct vlink_guest_stats st[VLINK_NCHANNELS_MAX];
-};
 
 int vlink_guest_open_socket(struct vlink_guest_link **out, const char *socket,
 			    const char *link, int timeout_ms, char *why, size_t n)
@@ -104,12 +98,15 @@ void vlink_guest_close(struct vlink_guest_link *l)
 {
 	if (!l)
 		return;
-	if (l->m.hdr) {
+	/* a dead link's memory may be another link's by now: leave it */
+	if (l->m.hdr && !l->dead && !l->observer) {
 		give_back(l);
 		__atomic_store_n(&l->m.hdr->peer_state, VLINK_END_DOWN, __ATOMIC_RELEASE);
 	}
 	vlink_linkmem_unmap(&l->m);
 	vlink_client_close(l->cl);
+	if (l->pci)
+		vlink_guest_pci_close(l);
 	free(l);
 }
 
@@ -128,7 +125,17 @@ int vlink_guest_wait_host(struct vlink_guest_link *l, int timeout_ms)
 	struct timespec t0, t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!vlink_guest_host_up(l)) {
+	for (;;) {
+		if (l->dead)
+			return l->dead;
+		if (l->pci) {
+			int err = vlink_guest_pci_poll(l);
+
+			if (err < 0 && err != -EAGAIN)
+				return err;
+		}
+		if (!l->unmapped && vlink_guest_host_up(l))
+			break;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (timeout_ms >= 0 && (t.tv_sec - t0.tv_sec) * 1000 +
 		    (t.tv_nsec - t0.tv_nsec) / 1000000 >= timeout_ms)
@@ -164,9 +171,13 @@ static int take(struct vlink_guest_link *l, unsigned ch, struct vlink_guest_pkt 
 	struct vlink_desc d[BURST_MAX];
 	struct vlink_guest_stats *st;
 	unsigned got, k = 0;
+	int gate;
 
 	if (ch < 1 || ch > l->m.nch)
 		return -EINVAL;
+	gate = vlink_guest_gate(l);
+	if (gate)
+		return gate < 0 ? gate : 0;
 	st = &l->st[ch - 1];
 	if (n > BURST_MAX)
 		n = BURST_MAX;
@@ -211,9 +222,13 @@ static int give(struct vlink_guest_link *l, unsigned ch, const struct vlink_gues
 	struct vlink_desc d[BURST_MAX];
 	struct vlink_guest_stats *st;
 	unsigned k, sent;
+	int gate;
 
 	if (ch < 1 || ch > l->m.nch)
 		return -EINVAL;
+	gate = vlink_guest_gate(l);
+	if (gate)
+		return gate < 0 ? gate : 0;
 	st = &l->st[ch - 1];
 	if (n > BURST_MAX)
 		n = BURST_MAX;
@@ -278,4 +293,46 @@ void vlink_guest_stats(const struct vlink_guest_link *l, struct vlink_guest_stat
 		s->bad_index += r->rx.bad_index + r->done.bad_index + r->fill.bad_index +
 				r->tx.bad_index;
 	}
+}
+
+int vlink_guest_poll(struct vlink_guest_link *l)
+{
+	if (l->dead)
+		return l->dead;
+	if (l->pci)
+		return vlink_guest_pci_poll(l);
+	/* socket mode: the daemon clears a deleted link's header magic */
+	if (__atomic_load_n(&l->m.hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC)
+		l->dead = -ENOLINK;
+	return l->dead;
+}
+
+void vlink_guest_state(const struct vlink_guest_link *l, struct vlink_guest_state *s)
+{
+	const struct vlink_link_hdr *h = l->m.hdr;
+
+	s->host_state = __atomic_load_n(&h->host_state, __ATOMIC_ACQUIRE);
+	s->host_epoch = __atomic_load_n(&h->host_epoch, __ATOMIC_ACQUIRE);
+	s->peer_state = __atomic_load_n(&h->peer_state, __ATOMIC_ACQUIRE);
+	s->peer_ack_epoch = __atomic_load_n(&h->peer_ack_epoch, __ATOMIC_ACQUIRE);
+}
+
+int vlink_guest_ring_state(const struct vlink_guest_link *l, unsigned ch,
+			   struct vlink_guest_ring_state r[4])
+{
+	const struct vlink_linkmem_chan *c;
+	const struct vlink_ring *rings[4];
+
+	if (ch < 1 || ch > l->m.nch)
+		return -EINVAL;
+	c = &l->m.ch[ch - 1];
+	rings[0] = &c->rx;
+	rings[1] = &c->done;
+	rings[2] = &c->fill;
+	rings[3] = &c->tx;
+	for (int k = 0; k < 4; k++) {
+		r[k].head = __atomic_load_n(&rings[k]->hdr->head, __ATOMIC_ACQUIRE);
+		r[k].tail = __atomic_load_n(&rings[k]->hdr->tail, __ATOMIC_ACQUIRE);
+	}
+	return 0;
 }

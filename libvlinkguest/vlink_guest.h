@@ -9,8 +9,10 @@
  * Two ways to reach a link, one data path:
  *  - socket mode: attach through vlinkd (a container, a test, a host
  *    process): vlink_guest_open_socket();
- *  - guest mode: the pci-vlink device inside a VM (comes with the QEMU
- *    device).
+ *  - guest mode: the pci-vlink device inside a VM, through sysfs:
+ *    vlink_guest_open_pci().
+ * After the open, both modes run exactly the same code (vlink_linkmem, the
+ * rings, the checks on every descriptor).
  *
  * Every function returns 0 (or a count) on success and a negative errno on
  * failure; vlink_strerror() turns it into text.  A handle is used by one
@@ -63,6 +65,63 @@ struct vlink_guest_info {
  * went wrong on failure (may be NULL). */
 int vlink_guest_open_socket(struct vlink_guest_link **out, const char *socket,
 			    const char *link, int timeout_ms, char *why, size_t n);
+/* Guest mode: open the peer end of `link` on a pci-vlink device (PCI
+ * vendor 0x1234, device 0x564c) inside a VM.  `dev` chooses the device:
+ *   NULL            every pci-vlink device under /sys/bus/pci/devices, in
+ *                   address order: the first whose domain has the link;
+ *   "0000:00:04.0"  the device at that PCI address ("00:04.0" also works);
+ *   a path ('/')    a device directory (one with a `vendor` file), or a
+ *                   directory of device directories to search (the tests
+ *                   use a tree of plain files that looks like sysfs).
+ * Steps: enable the device (write 1 to `enable` if it reads 0); mmap
+ * resource0 (the registers; MAGIC and VERSION are checked), wait up to
+ * timeout_ms (-1: forever) for STATUS MAPPED, note GENERATION, read
+ * POOL_SIZE and REGION_SIZE; mmap resource2 (the domain's pool, whole:
+ * pool offset == BAR offset) and resource4 (the channel region, whole);
+ * copy the link table under its sequence lock (retried while the daemon
+ * writes it); find the link by name; take an exclusive lock on the link
+ * (an OFD lock on its header's bytes of resource4: a second open in the
+ * guest gets -EBUSY, and the lock goes with the process); build the same
+ * struct vlink_linkmem as socket mode (vlink_linkmem_from_bars: every
+ * ring and buffer checked to lie inside the BARs) and set peer_state up.
+ *
+ * The handle then watches the device (vlink_guest_poll()): after every
+ * GENERATION change (daemon reconnect, link created or deleted) it
+ * re-reads the link table.  The BARs are the same guest-physical ranges
+ * across such changes, so an unchanged link keeps working with the same
+ * mappings; a deleted link makes every call return -ENOLINK, a link whose
+ * layout or rings changed under it (deleted and created again, memory
+ * lost) -ESTALE: close it and open again.
+ *
+ * Errors: -ENODEV (no pci-vlink device, or not one at `dev`), -ENOENT (no
+ * such link in the device's domain), -ETIMEDOUT (not MAPPED in time),
+ * -EPROTO (bad magic or version), -EBUSY (open by another process), -EACCES
+ * / -EPERM (not root), -EINVAL (a link table entry that does not fit the
+ * BARs); why[] names the device and the reason. */
+int vlink_guest_open_pci(struct vlink_guest_link **out, const char *dev,
+			 const char *link, int timeout_ms, char *why, size_t n);
+/* The same without becoming the peer end: no lock, peer_state untouched,
+ * the data path refused with -EPERM; for watching a link that another
+ * process serves (vlink_guest_state(), vlink_guest_ring_state()). */
+int vlink_guest_observe_pci(struct vlink_guest_link **out, const char *dev,
+			    const char *link, int timeout_ms, char *why, size_t n);
+
+/* Check that the link is still there and the same.  Guest mode: reads the
+ * device's GENERATION register (one MMIO read); when it changed, waits for
+ * the link table to be stable, finds the link again, compares its entry
+ * (offsets, sizes, channels) with the one opened, checks its header magic
+ * and that the indices this end publishes in shared memory are still the
+ * ones it wrote (a recreated link starts from zero).  Socket mode: checks
+ * the link header's magic (cleared when the link is deleted).
+ * Returns 0 (nothing changed), 1 (the generation changed and the link is
+ * unchanged: it goes on working with the same mappings), -EAGAIN (the
+ * device's memory is not mapped just now: the data path returns 0 until
+ * it is), -ENOLINK (the link was deleted), -ESTALE (it changed under us).
+ * The data path calls it by itself once every 1024 calls and
+ * vlink_guest_wait_host() on every round; a program that may sit idle
+ * without calling either can call it, say, once a second. */
+int vlink_guest_poll(struct vlink_guest_link *l);
+
 /* Detach: the peer end goes down.  Buffers still held are lost to the
  * host until it reclaims them. */
 void vlink_guest_close(struct vlink_guest_link *l);
@@ -97,5 +156,65 @@ int vlink_guest_reflect(struct vlink_guest_link *l, unsigned ch,
 			const struct vlink_guest_pkt *pkts, unsigned n);
 
 void vlink_guest_stats(const struct vlink_guest_link *l, struct vlink_guest_stats *s);
+
+/* Both ends' state from the link header (enum: 0 down, 1 up, 2 resetting). */
+struct vlink_guest_state {
+	uint32_t host_state, host_epoch;
+	uint32_t peer_state, peer_ack_epoch;
+};
+void vlink_guest_state(const struct vlink_guest_link *l, struct vlink_guest_state *s);
+/* The free-running indices of data channel ch's rings, in the order rx,
+ * done, fill, tx, as now published in shared memory (head: what the
+ * producer has put in, tail: what the consumer has taken).  0 or -EINVAL. */
+struct vlink_guest_ring_state {
+	uint32_t head, tail;
+};
+int vlink_guest_ring_state(const struct vlink_guest_link *l, unsigned ch,
+			   struct vlink_guest_ring_state r[4]);
+
+/* A pci-vlink device's registers (BAR0), read now. */
+struct vlink_guest_dev {
+	char addr[64];           /* its sysfs directory name (PCI address) */
+	char path[256];          /* its sysfs directory */
+	uint32_t version;        /* VERSION */
+	uint32_t status;         /* STATUS: VLINK_GUEST_DEV_* bits */
+	uint32_t generation;     /* GENERATION: +1 after each DomainMap */
+	uint32_t connects;       /* CONNECTS: connections to vlinkd so far */
+	uint32_t nsegments;      /* NSEGMENTS: pool segments behind BAR2 */
+	uint64_t pool_size;      /* POOL_SIZE: bytes of BAR2 that hold the pool */
+	uint64_t region_size;    /* REGION_SIZE: bytes of BAR4 that hold rings */
+	uint64_t bar2_size, bar4_size; /* sizes of resource2 and resource4 */
+	char domain[33];         /* DOMAIN: the vm_domain property */
+	/* vlink_guest_dev_info() on an open handle only: */
+	uint32_t seen_generation; /* the generation the handle last validated */
+	uint64_t refreshes;      /* generation changes it went through */
+};
+
+#define VLINK_GUEST_DEV_CONNECTED 1u  /* connected to vlinkd */
+#define VLINK_GUEST_DEV_MAPPED    2u  /* BAR2/BAR4 hold the domain's memory */
+#define VLINK_GUEST_DEV_ERROR     4u  /* the device reported an error */
+
+/* The pci-vlink devices `dev` designates (as for vlink_guest_open_pci; NULL:
+ * all), up to max of them into out[]; returns how many there are (which
+ * may be more than max), or a negative errno (-ENODEV: none). */
+int vlink_guest_list_devices(const char *dev, struct vlink_guest_dev *out, unsigned max,
+			     char *why, size_t n);
+/* The registers of an open guest-mode handle's device, with the handle's
+ * view of them; -ENOTSUP in socket mode. */
+int vlink_guest_dev_info(const struct vlink_guest_link *l, struct vlink_guest_dev *d);
+
+/* One link of a device's link table (vlink_guest_list_pci). */
+struct vlink_guest_listed {
+	struct vlink_guest_info info;
+	char dev[64];            /* PCI address of the device it was found on */
+	uint32_t host_state;     /* from its header: 0 down, 1 up, 2 resetting */
+	uint32_t peer_state;
+};
+/* Guest mode: the links of the domains of the devices `dev` designates
+ * (as for vlink_guest_open_pci), read from each device's link table
+ * (waiting up to timeout_ms for MAPPED), in table order per device; up to
+ * max into out[]; returns how many there are, or a negative errno. */
+int vlink_guest_list_pci(const char *dev, struct vlink_guest_listed *out, unsigned max,
+			 int timeout_ms, char *why, size_t n);
 
 #endif

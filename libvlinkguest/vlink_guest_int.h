@@ -1,0 +1,60 @@
+/* libvlinkguest internals shared by socket mode (vlink_guest.c) and guest
+ * mode (vlink_guest_pci.c).  Not installed. */
+#ifndef VLINK_GUEST_INT_H
+#define VLINK_GUEST_INT_H
+
+#include <errno.h>
+
+#include "vlink_guest.h"
+#include "vlink_linkmem.h"
+
+/* Guest mode polls the device's GENERATION register from the data path
+ * once every this many calls (rx_burst, tx_alloc, tx_burst, free,
+ * reflect), and on every vlink_guest_poll() and wait_host() round. */
+#define VLINK_GUEST_POLL_CALLS 1024
+
+struct vlink_guest_pci;
+
+struct vlink_guest_link {
+	struct vlink_client *cl;        /* socket mode: the daemon connection */
+	struct vlink_guest_pci *pci;    /* guest mode: the device */
+	struct vlink_guest_info info;
+	struct vlink_linkmem m;
+	struct vlink_guest_stats st[VLINK_NCHANNELS_MAX];
+	int dead;                       /* a negative errno once the link is gone
+					   (deleted, or its memory rebuilt under
+					   it): every call returns it */
+	bool observer;                  /* read-only handle: no data path */
+	bool unmapped;                  /* guest mode: the device's memory is
+					   not mapped right now (data path
+					   returns 0 until it is) */
+	unsigned calls;                 /* data-path calls since the last poll */
+};
+
+/* Guest mode: poll the device, updating l->dead and l->unmapped; returns
+ * vlink_guest_poll()'s value. */
+int vlink_guest_pci_poll(struct vlink_guest_link *l);
+void vlink_guest_pci_close(struct vlink_guest_link *l);
+
+/* The data path's gate: 0 to go on, 1 to return 0 packets (the memory is
+ * not mapped just now), or a negative errno (dead, or an observer). */
+static inline int vlink_guest_gate(struct vlink_guest_link *l)
+{
+	if (l->dead)
+		return l->dead;
+	if (l->observer)
+		return -EPERM;
+	if (l->pci && (++l->calls >= VLINK_GUEST_POLL_CALLS || l->unmapped)) {
+		int err;
+
+		l->calls = 0;
+		err = vlink_guest_pci_poll(l);
+		if (err < 0 && err != -EAGAIN)
+			return err;
+		if (l->unmapped)
+			return 1;
+	}
+	return 0;
+}
+
+#endif

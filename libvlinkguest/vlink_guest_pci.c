@@ -1,0 +1,762 @@
+/* libvlinkguest guest mode: the pci-vlink device through sysfs.
+ *
+ * The device (docs/pci-vlink.md): BAR0 registers, BAR2 the domain's pool
+ * (pool offset == BAR offset), BAR4 the channel region with the link
+ * table.  Everything here is about finding the memory and watching it;
+ * once found, the link is a struct vlink_linkmem like in socket mode and
+ * vlink_guest.c's data path runs unchanged. */
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vlink_error.h"
+#include "vlink_guest.h"
+#include "vlink_guest_int.h"
+#include "vlink_linkmem.h"
+
+#define PCI_SYSFS "/sys/bus/pci/devices"
+#define VLINK_PCI_VENDOR 0x1234
+#define VLINK_PCI_DEVICE 0x564c
+#define MAX_DEVS 16
+
+/* BAR0 registers (32-bit, little-endian, read-only) */
+#define REG_MAGIC       0x00
+#define REG_VERSION     0x04
+#define REG_STATUS      0x08
+#define REG_GENERATION  0x0c
+#define REG_POOL_LO     0x10
+#define REG_POOL_HI     0x14
+#define REG_REGION_LO   0x18
+#define REG_REGION_HI   0x1c
+#define REG_NSEGMENTS   0x20
+#define REG_CONNECTS    0x24
+#define REG_DOMAIN      0x40
+#define REG_DOMAIN_LEN  32
+#define REG_SPAN        0x60
+#define DEV_MAGIC       0x4b4e4c56u
+#define DEV_VERSION     1
+
+/* how long a link table may stay odd (being written) before we give up */
+#define TABLE_WAIT_MS 2000
+
+struct vlink_guest_pci {
+	char path[PATH_MAX];
+	char addr[64];
+	int fd0, fd2, fd4;
+	const volatile uint32_t *regs;
+	size_t regs_map;
+	uint8_t *pool, *region;       /* whole BAR2 and BAR4 mappings */
+	uint64_t bar2_size, bar4_size;
+	uint64_t pool_size, region_size;
+	char domain[REG_DOMAIN_LEN + 1];
+	uint32_t generation;          /* the one the link was last validated at */
+	uint64_t refreshes;
+	struct vlink_link_entry entry; /* the link as opened */
+};
+
+/* dst = a "/" b, or false if that does not fit */
+static bool join(char *dst, size_t n, const char *a, const char *b)
+{
+	int k = snprintf(dst, n, "%s/%s", a, b);
+
+	return k >= 0 && (size_t)k < n;
+}
+
+/* strlcpy */
+static void copy(char *dst, size_t n, const char *src)
+{
+	size_t k = strnlen(src, n - 1);
+
+	memcpy(dst, src, k);
+	dst[k] = '\0';
+}
+
+static uint32_t reg(const struct vlink_guest_pci *p, unsigned off)
+{
+	/* one aligned 32-bit load: an MMIO read on the real device */
+	return le32toh(p->regs[off / 4]);
+}
+
+static uint64_t reg64(const struct vlink_guest_pci *p, unsigned lo)
+{
+	return reg(p, lo) | (uint64_t)reg(p, lo + 4) << 32;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static int read_file(const char *dir, const char *name, char *buf, size_t n)
+{
+	char p[PATH_MAX];
+	ssize_t k;
+	int fd;
+
+	if (!join(p, sizeof(p), dir, name))
+		return -ENAMETOOLONG;
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	k = read(fd, buf, n - 1);
+	close(fd);
+	if (k < 0)
+		return -errno;
+	buf[k] = '\0';
+	return 0;
+}
+
+static bool is_vlink_dev(const char *dir)
+{
+	char v[32], d[32];
+
+	return read_file(dir, "vendor", v, sizeof(v)) == 0 &&
+	       read_file(dir, "device", d, sizeof(d)) == 0 &&
+	       strtoul(v, NULL, 16) == VLINK_PCI_VENDOR &&
+	       strtoul(d, NULL, 16) == VLINK_PCI_DEVICE;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The device directories `dev` designates, sorted; returns how many (up to
+ * MAX_DEVS) or a negative errno.  paths[] are malloc()ed. */
+static int find_devices(const char *dev, char *paths[MAX_DEVS], char *why, size_t n)
+{
+	char dir[PATH_MAX], one[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int k = 0;
+
+	if (dev && !strchr(dev, '/')) {
+		/* a PCI address: 0000:00:04.0, or 00:04.0 in domain 0 */
+		unsigned a, b, c, f;
+		char tail;
+
+		if (sscanf(dev, "%x:%x:%x.%x%c", &a, &b, &c, &f, &tail) == 4)
+			snprintf(one, sizeof(one), PCI_SYSFS "/%04x:%02x:%02x.%x", a, b, c, f);
+		else if (sscanf(dev, "%x:%x.%x%c", &b, &c, &f, &tail) == 3)
+			snprintf(one, sizeof(one), PCI_SYSFS "/0000:%02x:%02x.%x", b, c, f);
+		else
+			return vlink_why(why, n, -EINVAL, "'%s' is not a PCI address "
+					 "(DDDD:BB:SS.F) or a sysfs path", dev);
+		dev = one;
+	}
+	snprintf(dir, sizeof(dir), "%s", dev ? dev : PCI_SYSFS);
+	if (dev) {
+		struct stat st;
+		char v[PATH_MAX];
+
+		if (join(v, sizeof(v), dir, "vendor") && stat(v, &st) == 0) {
+			if (!is_vlink_dev(dir))
+				return vlink_why(why, n, -ENODEV, "%s is not a pci-vlink device "
+						 "(vendor %04x, device %04x)", dir,
+						 VLINK_PCI_VENDOR, VLINK_PCI_DEVICE);
+			paths[0] = strdup(dir);
+			return paths[0] ? 1 : vlink_why(why, n, -ENOMEM, "out of memory");
+		}
+	}
+	d = opendir(dir);
+	if (!d)
+		return vlink_why(why, n, errno == ENOENT ? -ENODEV : -errno, "%s: %s", dir,
+				 strerror(errno));
+	while ((e = readdir(d)) && k < MAX_DEVS) {
+		char p[PATH_MAX];
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (!join(p, sizeof(p), dir, e->d_name) || !is_vlink_dev(p))
+			continue;
+		paths[k] = strdup(p);
+		if (!paths[k])
+			break;
+		k++;
+	}
+	closedir(d);
+	if (k == 0)
+		return vlink_why(why, n, -ENODEV, "no pci-vlink device (PCI %04x:%04x) in %s",
+				 VLINK_PCI_VENDOR, VLINK_PCI_DEVICE, dir);
+	qsort(paths, (size_t)k, sizeof(*paths), cmp_str);
+	return k;
+}
+
+static void free_paths(char *paths[], int k)
+{
+	for (int i = 0; i < k; i++)
+		free(paths[i]);
+}
+
+static void pci_unmap(struct vlink_guest_pci *p)
+{
+	if (p->regs)
+		munmap((void *)p->regs, p->regs_map);
+	if (p->pool)
+		munmap(p->pool, p->bar2_size);
+	if (p->region)
+		munmap(p->region, p->bar4_size);
+	if (p->fd0 >= 0)
+		close(p->fd0);
+	if (p->fd2 >= 0)
+		close(p->fd2);
+	if (p->fd4 >= 0)
+		close(p->fd4);
+	free(p);
+}
+
+static int open_res(struct vlink_guest_pci *p, int bar, int flags, uint64_t *size,
+		    char *why, size_t n)
+{
+	char path[PATH_MAX + 16];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/resource%d", p->path, bar);
+	fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return vlink_why(why, n, -errno, "%s: %s%s", path, strerror(errno),
+				 errno == EACCES || errno == EPERM ? " (guest mode needs root)" : "");
+	if (fstat(fd, &st) < 0 || st.st_size <= 0) {
+		close(fd);
+		return vlink_why(why, n, -ENODEV, "%s: no BAR %d", path, bar);
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
+static void *map_res(int fd, uint64_t size, int prot, const char *what,
+		     const struct vlink_guest_pci *p, int *err, char *why, size_t n)
+{
+	void *m = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
+
+	if (m == MAP_FAILED) {
+		*err = vlink_why(why, n, -errno, "%s: cannot map %s (%llu B): %s", p->path, what,
+				 (unsigned long long)size, strerror(errno));
+		return NULL;
+	}
+	return m;
+}
+
+/* Enable the device (memory decoding): write 1 to `enable` unless it
+ * already reads non-zero (each write of 1 is one more enable count). */
+static int enable(const char *dir, char *why, size_t n)
+{
+	char v[16], p[PATH_MAX];
+	int fd;
+
+	if (read_file(dir, "enable", v, sizeof(v)) == 0 && atoi(v) != 0)
+		return 0;
+	snprintf(p, sizeof(p), "%s/enable", dir);
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return vlink_why(why, n, -e, "%s: cannot enable the device: %s", p, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+/* Map the registers, wait for MAPPED, map BAR2 (unless !pool) and BAR4. */
+static int pci_open(struct vlink_guest_pci **out, const char *path, bool pool,
+		    int timeout_ms, char *why, size_t n)
+{
+	struct vlink_guest_pci *p = calloc(1, sizeof(*p));
+	struct timespec t0;
+	uint64_t size;
+	uint32_t st;
+	int err = 0;
+
+	*out = NULL;
+	if (!p)
+		return vlink_why(why, n, -ENOMEM, "out of memory");
+	p->fd0 = p->fd2 = p->fd4 = -1;
+	snprintf(p->path, sizeof(p->path), "%s", path);
+	snprintf(p->addr, sizeof(p->addr), "%s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+	err = enable(path, why, n);
+	if (err)
+		goto fail;
+	p->fd0 = open_res(p, 0, O_RDONLY, &size, why, n);
+	if (p->fd0 < 0) {
+		err = p->fd0;
+		goto fail;
+	}
+	if (size < REG_SPAN) {
+		err = vlink_why(why, n, -ENODEV, "%s: BAR0 is %llu B, too small for the "
+				"registers", path, (unsigned long long)size);
+		goto fail;
+	}
+	p->regs_map = size < 4096 ? (size_t)size : 4096;
+	p->regs = map_res(p->fd0, p->regs_map, PROT_READ, "BAR0", p, &err, why, n);
+	if (!p->regs)
+		goto fail;
+	if (reg(p, REG_MAGIC) != DEV_MAGIC || reg(p, REG_VERSION) != DEV_VERSION) {
+		err = vlink_why(why, n, -EPROTO, "%s: registers say magic 0x%08x version %u "
+				"(want 0x%08x version %u)", path, reg(p, REG_MAGIC),
+				reg(p, REG_VERSION), DEV_MAGIC, DEV_VERSION);
+		goto fail;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!((st = reg(p, REG_STATUS)) & VLINK_GUEST_DEV_MAPPED)) {
+		if (timeout_ms >= 0 && ms_since(&t0) >= timeout_ms) {
+			err = vlink_why(why, n, -ETIMEDOUT, "%s: the device's memory is not "
+					"mapped after %d ms (status 0x%x: %s%s)", path, timeout_ms,
+					st, st & VLINK_GUEST_DEV_CONNECTED ? "connected to vlinkd" :
+					"not connected to vlinkd",
+					st & VLINK_GUEST_DEV_ERROR ? ", error" : "");
+			goto fail;
+		}
+		usleep(10000);
+	}
+	/* the generation first: a change after this is seen by the next poll */
+	p->generation = reg(p, REG_GENERATION);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	p->pool_size = reg64(p, REG_POOL_LO);
+	p->region_size = reg64(p, REG_REGION_LO);
+	for (int i = 0; i < REG_DOMAIN_LEN / 4; i++) {
+		uint32_t w = htole32(reg(p, REG_DOMAIN + 4 * (unsigned)i));
+
+		memcpy(p->domain + 4 * i, &w, 4);
+	}
+	p->domain[REG_DOMAIN_LEN] = '\0';
+	p->fd4 = open_res(p, 4, O_RDWR, &p->bar4_size, why, n);
+	if (p->fd4 < 0) {
+		err = p->fd4;
+		goto fail;
+	}
+	if (p->region_size < VLINK_REGION_HDR_SIZE || p->region_size > p->bar4_size) {
+		err = vlink_why(why, n, -EPROTO, "%s: REGION_SIZE %llu does not fit BAR4 "
+				"(%llu B)", path, (unsigned long long)p->region_size,
+				(unsigned long long)p->bar4_size);
+		goto fail;
+	}
+	p->region = map_res(p->fd4, p->bar4_size, PROT_READ | PROT_WRITE, "BAR4", p, &err,
+			    why, n);
+	if (!p->region)
+		goto fail;
+	if (pool) {
+		p->fd2 = open_res(p, 2, O_RDWR, &p->bar2_size, why, n);
+		if (p->fd2 < 0) {
+			err = p->fd2;
+			goto fail;
+		}
+		if (p->pool_size == 0 || p->pool_size > p->bar2_size) {
+			err = vlink_why(why, n, -EPROTO, "%s: POOL_SIZE %llu does not fit BAR2 "
+					"(%llu B)", path, (unsigned long long)p->pool_size,
+					(unsigned long long)p->bar2_size);
+			goto fail;
+		}
+		p->pool = map_res(p->fd2, p->bar2_size, PROT_READ | PROT_WRITE, "BAR2", p,
+				  &err, why, n);
+		if (!p->pool)
+			goto fail;
+	}
+	*out = p;
+	return 0;
+
+fail:
+	pci_unmap(p);
+	return err;
+}
+
+/* Copy the region header (with the link table) under its sequence lock. */
+static int read_table(const struct vlink_guest_pci *p, struct vlink_region_hdr *h,
+		      char *why, size_t n)
+{
+	const struct vlink_region_hdr *live = (const struct vlink_region_hdr *)p->region;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		uint32_t g1 = __atomic_load_n(&live->generation, __ATOMIC_ACQUIRE), g2;
+
+		if (!(g1 & 1)) {
+			memcpy(h, live, sizeof(*h));
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			g2 = __atomic_load_n(&live->generation, __ATOMIC_RELAXED);
+			if (g1 == g2)
+				break;
+		}
+		if (ms_since(&t0) >= TABLE_WAIT_MS)
+			return vlink_why(why, n, -EAGAIN, "%s: the link table stayed busy for "
+					 "%d ms (generation %u)", p->path, TABLE_WAIT_MS, g1);
+		usleep(100);
+	}
+	if (h->magic != VLINK_SHM_MAGIC || h->version != VLINK_SHM_VERSION)
+		return vlink_why(why, n, -EPROTO, "%s: the channel region (BAR4) has magic "
+				 "0x%08x version %u, not a vlink region", p->path, h->magic,
+				 h->version);
+	return 0;
+}
+
+static const struct vlink_link_entry *find_entry(const struct vlink_region_hdr *h,
+						 const char *name)
+{
+	for (unsigned i = 0; i < VLINK_MAX_LINKS; i++) {
+		const struct vlink_link_entry *e = &h->links[i];
+
+		if ((e->flags & VLINK_LINK_F_USED) &&
+		    !strncmp(e->name, name, sizeof(e->name)) && strlen(name) < sizeof(e->name))
+			return e;
+	}
+	return NULL;
+}
+
+static bool same_layout(const struct vlink_link_entry *a, const struct vlink_link_entry *b)
+{
+	return a->nchannels == b->nchannels && a->ring_size == b->ring_size &&
+	       a->buf_size == b->buf_size && a->ring_stride == b->ring_stride &&
+	       a->hdr_offset == b->hdr_offset && a->buf_offset == b->buf_offset &&
+	       a->buf_area == b->buf_area && !memcmp(a->mac, b->mac, 6);
+}
+
+static void fill_info(struct vlink_guest_info *i, const struct vlink_link_entry *e,
+		      const char *domain)
+{
+	char mac[VLINK_MAC_STRLEN];
+
+	memset(i, 0, sizeof(*i));
+	memcpy(i->name, e->name, VLINK_NAME_MAX);
+	i->name[VLINK_NAME_MAX] = '\0';
+	vlink_mac_format(e->mac, mac);
+	snprintf(i->mac, sizeof(i->mac), "%s", mac);
+	snprintf(i->domain, sizeof(i->domain), "%s", domain);
+	i->nchannels = e->nchannels;
+	i->ring_size = e->ring_size;
+	i->buf_size = e->buf_size;
+}
+
+/* the domain: the DOMAIN register, or the region's if that is empty */
+static const char *domain_of(const struct vlink_guest_pci *p, const struct vlink_region_hdr *h,
+			     char buf[VLINK_SHM_NAME_LEN + 1])
+{
+	if (p->domain[0])
+		return p->domain;
+	snprintf(buf, VLINK_SHM_NAME_LEN + 1, "%.*s", VLINK_SHM_NAME_LEN, h->domain);
+	return buf;
+}
+
+static int open_pci(struct vlink_guest_link **out, const char *dev, const char *link,
+		    int timeout_ms, bool observer, char *why, size_t n)
+{
+	char *paths[MAX_DEVS], dom[VLINK_SHM_NAME_LEN + 1], seen[256] = "";
+	struct vlink_region_hdr *h;
+	struct vlink_guest_link *l = NULL;
+	struct vlink_guest_pci *p = NULL;
+	const struct vlink_link_entry *e = NULL;
+	int k, err = 0;
+
+	*out = NULL;
+	err = vlink_check_name("link name", link, why, n);
+	if (err)
+		return err;
+	h = malloc(sizeof(*h));
+	if (!h)
+		return vlink_why(why, n, -ENOMEM, "out of memory");
+	k = find_devices(dev, paths, why, n);
+	if (k < 0) {
+		free(h);
+		return k;
+	}
+	for (int i = 0; i < k && !e; i++) {
+		err = pci_open(&p, paths[i], true, timeout_ms, why, n);
+		if (err)
+			break;
+		err = read_table(p, h, why, n);
+		if (err)
+			break;
+		e = find_entry(h, link);
+		if (!e) {
+			size_t len = strlen(seen);
+
+			snprintf(seen + len, sizeof(seen) - len, "%s%s (domain %s, %u link(s))",
+				 len ? ", " : "", p->addr, domain_of(p, h, dom), h->nlinks);
+			pci_unmap(p);
+			p = NULL;
+		}
+	}
+	free_paths(paths, k);
+	if (!err && !e)
+		err = vlink_why(why, n, -ENOENT, "no link named '%s' on %s", link, seen);
+	if (!err) {
+		p->entry = *e;
+		l = calloc(1, sizeof(*l));
+		if (!l)
+			err = vlink_why(why, n, -ENOMEM, "out of memory");
+	}
+	if (err) {
+		if (p)
+			pci_unmap(p);
+		free(h);
+		return err;
+	}
+	l->pci = p;
+	l->observer = observer;
+	if (!observer) {
+		/* one peer end per link in this guest: a write lock on the
+		 * link header's bytes of BAR4, dropped when the process goes */
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+				    .l_start = (off_t)e->hdr_offset, .l_len = VLINK_LINK_HDR_SIZE };
+
+		if (fcntl(p->fd4, F_OFD_SETLK, &fl) < 0) {
+			err = errno == EAGAIN || errno == EACCES ?
+			      vlink_why(why, n, -EBUSY, "link %s is already open in this guest "
+					"(another process holds its peer end)", link) :
+			      vlink_why(why, n, -errno, "%s: cannot lock link %s: %s", p->path,
+					link, strerror(errno));
+			goto fail;
+		}
+	}
+	err = vlink_linkmem_from_bars(&l->m, p->pool, p->pool_size, p->region, p->region_size,
+				      &p->entry, domain_of(p, h, dom), false, why, n);
+	if (err)
+		goto fail;
+	free(h);
+	fill_info(&l->info, &p->entry, l->m.domain);
+	if (!observer)
+		__atomic_store_n(&l->m.hdr->peer_state, VLINK_END_UP, __ATOMIC_RELEASE);
+	*out = l;
+	return 0;
+
+fail:
+	free(h);
+	pci_unmap(p);
+	free(l);
+	return err;
+}
+
+int vlink_guest_open_pci(struct vlink_guest_link **out, const char *dev, const char *link,
+			 int timeout_ms, char *why, size_t n)
+{
+	return open_pci(out, dev, link, timeout_ms, false, why, n);
+}
+
+int vlink_guest_observe_pci(struct vlink_guest_link **out, const char *dev,
+			    const char *link, int timeout_ms, char *why, size_t n)
+{
+	return open_pci(out, dev, link, timeout_ms, true, why, n);
+}
+
+void vlink_guest_pci_close(struct vlink_guest_link *l)
+{
+	pci_unmap(l->pci);
+	l->pci = NULL;
+}
+
+/* Are the indices this end publishes still the ones it wrote?  (Only this
+ * end writes them; after a link is recreated, or its memory lost and
+ * reinitialised, they read 0.) */
+static bool own_indices_intact(const struct vlink_guest_link *l)
+{
+	for (unsigned i = 0; i < l->m.nch; i++) {
+		const struct vlink_linkmem_chan *c = &l->m.ch[i];
+
+		if (__atomic_load_n(&c->rx.hdr->tail, __ATOMIC_RELAXED) != c->rx.mine ||
+		    __atomic_load_n(&c->fill.hdr->tail, __ATOMIC_RELAXED) != c->fill.mine ||
+		    __atomic_load_n(&c->done.hdr->head, __ATOMIC_RELAXED) != c->done.mine ||
+		    __atomic_load_n(&c->tx.hdr->head, __ATOMIC_RELAXED) != c->tx.mine)
+			return false;
+	}
+	return true;
+}
+
+int vlink_guest_pci_poll(struct vlink_guest_link *l)
+{
+	struct vlink_guest_pci *p = l->pci;
+	const struct vlink_link_entry *e;
+	struct vlink_region_hdr *h;
+	uint32_t gen, st;
+
+	if (l->dead)
+		return l->dead;
+	st = reg(p, REG_STATUS);
+	if (!(st & VLINK_GUEST_DEV_MAPPED) || reg(p, REG_MAGIC) != DEV_MAGIC) {
+		l->unmapped = true;
+		return -EAGAIN;
+	}
+	gen = reg(p, REG_GENERATION);
+	if (gen == p->generation && !l->unmapped) {
+		/* cheap: the header is in BAR4 (memory, not registers) */
+		if (__atomic_load_n(&l->m.hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC)
+			l->dead = -ENOLINK;
+		return l->dead;
+	}
+	/* the generation moved (only after the new mapping was in place):
+	 * read the table again */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	h = malloc(sizeof(*h));
+	if (!h || read_table(p, h, NULL, 0)) {
+		free(h);
+		l->unmapped = true; /* busy, or not ours right now: try again */
+		return -EAGAIN;
+	}
+	l->unmapped = false;
+	e = find_entry(h, l->m.name);
+	if (!e || __atomic_load_n(&l->m.hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC)
+		l->dead = -ENOLINK;
+	else if (!same_layout(e, &p->entry) || !own_indices_intact(l) ||
+		 reg64(p, REG_POOL_LO) < l->m.buf_offset + l->m.buf_area ||
+		 reg64(p, REG_REGION_LO) < p->region_size)
+		l->dead = -ESTALE;
+	free(h);
+	if (l->dead)
+		return l->dead;
+	p->generation = gen;
+	p->refreshes++;
+	return 1;
+}
+
+static void dev_regs(const struct vlink_guest_pci *p, struct vlink_guest_dev *d)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->addr, sizeof(d->addr), "%s", p->addr);
+	copy(d->path, sizeof(d->path), p->path);
+	d->version = reg(p, REG_VERSION);
+	d->status = reg(p, REG_STATUS);
+	d->generation = reg(p, REG_GENERATION);
+	d->connects = reg(p, REG_CONNECTS);
+	d->nsegments = reg(p, REG_NSEGMENTS);
+	d->pool_size = reg64(p, REG_POOL_LO);
+	d->region_size = reg64(p, REG_REGION_LO);
+	for (int i = 0; i < REG_DOMAIN_LEN / 4; i++) {
+		uint32_t w = htole32(reg(p, REG_DOMAIN + 4 * (unsigned)i));
+
+		memcpy(d->domain + 4 * i, &w, 4);
+	}
+	d->domain[REG_DOMAIN_LEN] = '\0';
+}
+
+int vlink_guest_dev_info(const struct vlink_guest_link *l, struct vlink_guest_dev *d)
+{
+	if (!l->pci)
+		return -ENOTSUP;
+	dev_regs(l->pci, d);
+	d->bar2_size = l->pci->bar2_size;
+	d->bar4_size = l->pci->bar4_size;
+	d->seen_generation = l->pci->generation;
+	d->refreshes = l->pci->refreshes;
+	return 0;
+}
+
+/* Registers only: BAR0 (and the sizes of resource2/4), no waiting. */
+static int probe(const char *path, struct vlink_guest_dev *d, char *why, size_t n)
+{
+	struct vlink_guest_pci *p = calloc(1, sizeof(*p));
+	char r[PATH_MAX + 16];
+	struct stat st;
+	uint64_t size = 0;
+	int err;
+
+	if (!p)
+		return vlink_why(why, n, -ENOMEM, "out of memory");
+	p->fd0 = p->fd2 = p->fd4 = -1;
+	snprintf(p->path, sizeof(p->path), "%s", path);
+	snprintf(p->addr, sizeof(p->addr), "%s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+	err = enable(path, why, n);
+	if (!err) {
+		p->fd0 = open_res(p, 0, O_RDONLY, &size, why, n);
+		err = p->fd0 < 0 ? p->fd0 : 0;
+	}
+	if (!err && size < REG_SPAN)
+		err = vlink_why(why, n, -ENODEV, "%s: BAR0 too small", path);
+	if (!err) {
+		p->regs_map = size < 4096 ? (size_t)size : 4096;
+		p->regs = map_res(p->fd0, p->regs_map, PROT_READ, "BAR0", p, &err, why, n);
+	}
+	if (!err) {
+		dev_regs(p, d);
+		snprintf(r, sizeof(r), "%s/resource2", path);
+		d->bar2_size = stat(r, &st) == 0 ? (uint64_t)st.st_size : 0;
+		snprintf(r, sizeof(r), "%s/resource4", path);
+		d->bar4_size = stat(r, &st) == 0 ? (uint64_t)st.st_size : 0;
+		if (reg(p, REG_MAGIC) != DEV_MAGIC)
+			err = vlink_why(why, n, -EPROTO, "%s: bad magic 0x%08x", path,
+					reg(p, REG_MAGIC));
+	}
+	pci_unmap(p);
+	return err;
+}
+
+int vlink_guest_list_devices(const char *dev, struct vlink_guest_dev *out, unsigned max,
+			     char *why, size_t n)
+{
+	char *paths[MAX_DEVS];
+	int k = find_devices(dev, paths, why, n), err = 0;
+
+	if (k < 0)
+		return k;
+	for (int i = 0; i < k && !err; i++) {
+		struct vlink_guest_dev d;
+
+		err = probe(paths[i], &d, why, n);
+		if (!err && (unsigned)i < max)
+			out[i] = d;
+	}
+	free_paths(paths, k);
+	return err ? err : k;
+}
+
+int vlink_guest_list_pci(const char *dev, struct vlink_guest_listed *out, unsigned max,
+			 int timeout_ms, char *why, size_t n)
+{
+	char *paths[MAX_DEVS], dom[VLINK_SHM_NAME_LEN + 1];
+	struct vlink_region_hdr *h;
+	int k, err = 0;
+	unsigned total = 0;
+
+	h = malloc(sizeof(*h));
+	if (!h)
+		return vlink_why(why, n, -ENOMEM, "out of memory");
+	k = find_devices(dev, paths, why, n);
+	if (k < 0) {
+		free(h);
+		return k;
+	}
+	for (int i = 0; i < k && !err; i++) {
+		struct vlink_guest_pci *p;
+
+		err = pci_open(&p, paths[i], false, timeout_ms, why, n);
+		if (err)
+			break;
+		err = read_table(p, h, why, n);
+		for (unsigned j = 0; !err && j < VLINK_MAX_LINKS; j++) {
+			const struct vlink_link_entry *e = &h->links[j];
+			struct vlink_guest_listed *o;
+			const struct vlink_link_hdr *lh;
+
+			if (!(e->flags & VLINK_LINK_F_USED))
+				continue;
+			if (total++ >= max)
+				continue;
+			o = &out[total - 1];
+			fill_info(&o->info, e, domain_of(p, h, dom));
+			snprintf(o->dev, sizeof(o->dev), "%s", p->addr);
+			o->host_state = o->peer_state = VLINK_END_DOWN;
+			if (e->hdr_offset % 64 == 0 && e->hdr_offset >= VLINK_REGION_HDR_SIZE &&
+			    e->hdr_offset + VLINK_LINK_HDR_SIZE <= p->region_size) {
+				lh = (const struct vlink_link_hdr *)(p->region + e->hdr_offset);
+				o->host_state = __atomic_load_n(&lh->host_state, __ATOMIC_ACQUIRE);
+				o->peer_state = __atomic_load_n(&lh->peer_state, __ATOMIC_ACQUIRE);
+			}
+		}
+		pci_unmap(p);
+	}
+	free_paths(paths, k);
+	free(h);
+	return err ? err : (int)total;
+}
