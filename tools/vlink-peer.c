@@ -24,6 +24,8 @@ static volatile sig_atomic_t stop;
 
 struct opts {
 	const char *socket;
+	bool pci;                  /* guest mode (--pci) */
+	const char *pci_dev;       /* --pci=ADDR or path; NULL: find it */
 	const char *link;
 	unsigned channel;          /* 0: every channel (echo) */
 	uint64_t count;            /* 0: no limit */
@@ -49,11 +51,13 @@ static double now(void)
 }
 
 static const char usage[] =
-	"Usage: vlink-peer [--socket PATH] COMMAND [OPTIONS]\n"
-	"The peer end of a vlink link (socket mode, through vlinkd).\n"
+	"Usage: vlink-peer [--socket PATH | --pci[=ADDR]] COMMAND [OPTIONS]\n"
+	"The peer end of a vlink link: through vlinkd (socket mode, the default)\n"
+	"or, inside a VM, through the pci-vlink device (guest mode, --pci).\n"
 	"\n"
 	"Commands:\n"
-	"  list                     the links vlinkd knows\n"
+	"  list                     the links vlinkd knows (guest mode: the links\n"
+	"                           in the device's link table)\n"
 	"  echo LINK                send every received packet straight back\n"
 	"                           (zero copy), on every data channel\n"
 	"  send LINK --count N --size S[-MAX] [--rate R]\n"
@@ -65,8 +69,13 @@ static const char usage[] =
 	"                           what each ring has carried (read from the\n"
 	"                           link's memory: works while another process\n"
 	"                           is the peer)\n"
+	"  device                   guest mode: the device's registers (status,\n"
+	"                           generation, connects, sizes, domain)\n"
 	"\n"
 	"Options:\n"
+	"  -p, --pci[=ADDR]         guest mode: the pci-vlink device at PCI address\n"
+	"                           ADDR (0000:00:04.0) or sysfs path ADDR; without\n"
+	"                           ADDR, the first device whose domain has the link\n"
 	"  -s, --socket PATH        vlinkd's socket (default $VLINK_SOCKET or\n"
 	"                           " VLINK_DEFAULT_SOCKET ")\n"
 	"  -c, --channel N          data channel for send/recv (default 1); for\n"
@@ -81,7 +90,9 @@ static const char usage[] =
 	"  -q, --quiet              no progress lines\n"
 	"  -h, --help               this text\n"
 	"\n"
-	"A progress line goes to stderr every second; the summary to stdout.\n"
+	"A progress line goes to stderr every second; the summary to stdout.  In\n"
+	"guest mode a line also says when the device's generation changed (vlinkd\n"
+	"reconnected, links changed) and the link was found unchanged.\n"
 	"Exit status: 0 done (recv: every packet, in order, intact), 1 failed,\n"
 	"2 usage error.\n";
 
@@ -114,12 +125,22 @@ static int parse_sizes(const char *s, struct opts *o)
 	return 0;
 }
 
+/* what libvlinkguest's "link gone" errors mean */
+static const char *gone_text(int err)
+{
+	return err == -ENOLINK ? "the link was deleted" :
+	       err == -ESTALE ? "the link changed under us (deleted and created again, or "
+				"its memory rebuilt): open it again" : vlink_strerror(err);
+}
+
 static struct vlink_guest_link *attach(const struct opts *o)
 {
 	struct vlink_guest_link *l;
 	char why[512];
-	int err = vlink_guest_open_socket(&l, o->socket, o->link, (int)o->wait * 1000, why,
-					  sizeof(why));
+	int err = o->pci ? vlink_guest_open_pci(&l, o->pci_dev, o->link, (int)o->wait * 1000,
+						why, sizeof(why)) :
+			   vlink_guest_open_socket(&l, o->socket, o->link, (int)o->wait * 1000,
+						   why, sizeof(why));
 
 	if (err) {
 		fprintf(stderr, "vlink-peer: cannot attach to link %s: %s\n", o->link, why);
@@ -138,8 +159,11 @@ static struct vlink_guest_link *attach(const struct opts *o)
 			vlink_guest_info(l)->ring_size, vlink_guest_info(l)->buf_size);
 	err = vlink_guest_wait_host(l, (int)o->wait * 1000);
 	if (err) {
-		fprintf(stderr, "vlink-peer: the host end of %s did not come up in %u s\n",
-			o->link, o->wait);
+		if (err == -ETIMEDOUT)
+			fprintf(stderr, "vlink-peer: the host end of %s did not come up in %u s\n",
+				o->link, o->wait);
+		else
+			fprintf(stderr, "vlink-peer: link %s: %s\n", o->link, gone_text(err));
 		vlink_guest_close(l);
 		return NULL;
 	}
@@ -151,25 +175,56 @@ struct progress {
 	double start, last;
 	uint64_t last_n;
 	bool quiet;
+	struct vlink_guest_link *l;
+	uint64_t refreshes;        /* guest mode: generation changes reported */
+	int dead;                  /* the link went away (a negative errno) */
 };
 
-static void progress(struct progress *p, uint64_t n, uint64_t bytes)
+static int link_gone(struct progress *p, int err)
 {
-	double t = now();
+	if (!p->dead)
+		fprintf(stderr, "vlink-peer: link %s: %s\n",
+			p->l ? vlink_guest_info(p->l)->name : "?", gone_text(err));
+	p->dead = err;
+	return err;
+}
 
-	if (p->quiet || t - p->last < 1.0)
-		return;
-	fprintf(stderr, "vlink-peer %s: %" PRIu64 " packets, %.0f pkt/s, %.1f MB total\n",
-		p->what, n, (double)(n - p->last_n) / (t - p->last), bytes / 1e6);
+/* Once a second: the progress line, and a look at the link (guest mode:
+ * the device's generation).  Returns 0, or the error that ended the link
+ * (also kept in p->dead). */
+static int progress(struct progress *p, uint64_t n, uint64_t bytes)
+{
+	struct vlink_guest_dev d;
+	double t = now();
+	int err;
+
+	if (t - p->last < 1.0)
+		return p->dead;
+	if (!p->quiet)
+		fprintf(stderr, "vlink-peer %s: %" PRIu64 " packets, %.0f pkt/s, %.1f MB total\n",
+			p->what, n, (double)(n - p->last_n) / (t - p->last), bytes / 1e6);
 	p->last = t;
 	p->last_n = n;
+	if (!p->l)
+		return 0;
+	err = vlink_guest_poll(p->l);
+	if (err < 0 && err != -EAGAIN)
+		return link_gone(p, err);
+	if (vlink_guest_dev_info(p->l, &d) == 0 && d.refreshes != p->refreshes) {
+		p->refreshes = d.refreshes;
+		fprintf(stderr, "vlink-peer: device %s generation %u (connects %u): link %s "
+			"checked, unchanged\n", d.addr, d.seen_generation, d.connects,
+			vlink_guest_info(p->l)->name);
+	}
+	return 0;
 }
 
 static int cmd_echo(const struct opts *o)
 {
 	struct vlink_guest_pkt pend[64][BURST];
 	unsigned npend[64] = { 0 };
-	struct progress pr = { "echo", now(), now(), 0, o->quiet };
+	struct progress pr = { .what = "echo", .start = now(), .last = now(),
+				.quiet = o->quiet };
 	struct vlink_guest_link *l = attach(o);
 	struct vlink_guest_stats st;
 	unsigned lo, hi;
@@ -177,23 +232,28 @@ static int cmd_echo(const struct opts *o)
 
 	if (!l)
 		return 1;
+	pr.l = l;
 	lo = o->channel ? o->channel : 1;
 	hi = o->channel ? o->channel : vlink_guest_info(l)->nchannels;
 	/* n counts descriptors: a chained packet is several */
-	while (!stop && (!o->count || n < o->count)) {
+	while (!stop && !pr.dead && (!o->count || n < o->count)) {
 		bool idle = true;
 
-		for (unsigned ch = lo; ch <= hi; ch++) {
+		for (unsigned ch = lo; ch <= hi && !pr.dead; ch++) {
 			struct vlink_guest_pkt *p = pend[ch - 1];
 			int k;
 
 			if (npend[ch - 1] == 0) {
 				k = vlink_guest_rx_burst(l, ch, p, BURST);
+				if (k < 0)
+					link_gone(&pr, k);
 				if (k <= 0)
 					continue;
 				npend[ch - 1] = (unsigned)k;
 			}
 			k = vlink_guest_reflect(l, ch, p, npend[ch - 1]);
+			if (k < 0)
+				link_gone(&pr, k);
 			if (k > 0) {
 				idle = false;
 				n += (unsigned)k;
@@ -207,14 +267,14 @@ static int cmd_echo(const struct opts *o)
 		progress(&pr, n, st.tx_bytes);
 	}
 	/* what was received and not yet sent back goes back unsent */
-	for (unsigned ch = lo; ch <= hi; ch++)
+	for (unsigned ch = lo; ch <= hi && !pr.dead; ch++)
 		if (npend[ch - 1])
 			vlink_guest_free(l, ch, pend[ch - 1], npend[ch - 1]);
 	vlink_guest_stats(l, &st);
 	printf("echo: %" PRIu64 " descriptors (%" PRIu64 " bytes) sent back, %" PRIu64
 	       " bad descriptors\n", st.tx_pkts, st.tx_bytes, st.bad_desc);
 	vlink_guest_close(l);
-	return 0;
+	return pr.dead ? 1 : 0;
 }
 
 static uint32_t size_of(const struct opts *o, uint64_t seq)
@@ -230,7 +290,8 @@ static int cmd_send(const struct opts *o)
 	static uint8_t pkt[VLINK_PAYLOAD_MAX];
 	struct vlink_guest_pkt have[BURST * 2], out[64];
 	unsigned nhave = 0, nout = 0, ch = o->channel ? o->channel : 1;
-	struct progress pr = { "send", now(), now(), 0, o->quiet };
+	struct progress pr = { .what = "send", .start = now(), .last = now(),
+				.quiet = o->quiet };
 	struct vlink_guest_link *l = attach(o);
 	struct vlink_guest_stats st;
 	double t0 = now(), last_progress = t0;
@@ -239,12 +300,19 @@ static int cmd_send(const struct opts *o)
 
 	if (!l)
 		return 1;
+	pr.l = l;
 	room = vlink_guest_info(l)->buf_size;
 	while (!stop && (seq < o->count || nout)) {
+		if (progress(&pr, seq, bytes))
+			break;
 		/* what the tx ring did not take goes first, in order */
 		if (nout) {
 			int k = vlink_guest_tx_burst(l, ch, out, nout);
 
+			if (k < 0) {
+				link_gone(&pr, k);
+				break;
+			}
 			if (k > 0) {
 				nout -= (unsigned)k;
 				memmove(out, out + k, nout * sizeof(*out));
@@ -265,10 +333,14 @@ static int cmd_send(const struct opts *o)
 			int k = vlink_guest_tx_alloc(l, ch, have + nhave,
 						     sizeof(have) / sizeof(have[0]) - nhave);
 
+			if (k < 0)
+				link_gone(&pr, k);
 			if (k <= 0)
 				break;
 			nhave += (unsigned)k;
 		}
+		if (pr.dead)
+			break;
 		if (nhave < need) {
 			if (now() - last_progress > o->timeout)
 				break;
@@ -295,9 +367,8 @@ static int cmd_send(const struct opts *o)
 		seq++;
 		bytes += size;
 		last_progress = now();
-		progress(&pr, seq, bytes);
 	}
-	if (nhave)
+	if (nhave && !pr.dead)
 		vlink_guest_free(l, ch, have, nhave);
 	vlink_guest_stats(l, &st);
 	printf("send: %" PRIu64 " packets (%" PRIu64 " bytes) in %.2f s, %" PRIu64
@@ -306,7 +377,8 @@ static int cmd_send(const struct opts *o)
 	if (seq < o->count || nout) {
 		fprintf(stderr, "vlink-peer: send stopped after %" PRIu64 " of %" PRIu64
 			" packets (%s)\n", seq, o->count,
-			stop ? "interrupted" : "no buffers or ring space for too long");
+			stop ? "interrupted" : pr.dead ? gone_text(pr.dead) :
+			"no buffers or ring space for too long");
 		return 1;
 	}
 	return 0;
@@ -316,17 +388,26 @@ static int cmd_recv(const struct opts *o)
 {
 	static struct vlink_payload_rx rx;
 	struct vlink_guest_pkt p[BURST];
-	struct progress pr = { "recv", now(), now(), 0, o->quiet };
+	struct progress pr = { .what = "recv", .start = now(), .last = now(),
+				.quiet = o->quiet };
 	struct vlink_guest_link *l = attach(o);
 	unsigned ch = o->channel ? o->channel : 1;
 	double t0 = now(), last = t0;
 
 	if (!l)
 		return 1;
+	pr.l = l;
 	while (!stop && rx.got < o->count) {
-		int k = vlink_guest_rx_burst(l, ch, p, BURST);
+		int k;
 
-		if (k <= 0) {
+		if (progress(&pr, rx.got, rx.bytes))
+			break;
+		k = vlink_guest_rx_burst(l, ch, p, BURST);
+		if (k < 0) {
+			link_gone(&pr, k);
+			break;
+		}
+		if (k == 0) {
 			if (now() - last > o->timeout)
 				break;
 			usleep(0);
@@ -340,12 +421,15 @@ static int cmd_recv(const struct opts *o)
 		for (int done = 0; done < k;) {
 			int r = vlink_guest_free(l, ch, p + done, (unsigned)(k - done));
 
+			if (r < 0) {
+				link_gone(&pr, r);
+				break;
+			}
 			if (r > 0)
 				done += r;
 			else
 				usleep(0);
 		}
-		progress(&pr, rx.got, rx.bytes);
 	}
 	if (rx.got < o->count && rx.expect < o->count && !stop)
 		rx.lost += o->count - (rx.expect > rx.got ? rx.expect : rx.got);
@@ -361,6 +445,54 @@ static const char *state_name(uint32_t st)
 	return st == VLINK_END_UP ? "up" : st == VLINK_END_RESETTING ? "resetting" : "down";
 }
 
+static void print_rings(unsigned ch, const struct vlink_guest_ring_state r[4],
+			uint32_t ring_size)
+{
+	static const char *const names[4] = { "rx", "done", "fill", "tx" };
+
+	for (int k = 0; k < 4; k++)
+		printf("%-8u %-5s %12u %12u %8u%s\n", ch, names[k], r[k].head, r[k].tail,
+		       r[k].head - r[k].tail,
+		       r[k].head - r[k].tail > ring_size ? "  (corrupt)" : "");
+}
+
+/* stats in guest mode: the link's memory through the device, as an
+ * observer (the peer end may be another process in this guest) */
+static int cmd_stats_pci(const struct opts *o)
+{
+	struct vlink_guest_link *l;
+	const struct vlink_guest_info *i;
+	struct vlink_guest_state s;
+	struct vlink_guest_dev d;
+	char why[512];
+	int err = vlink_guest_observe_pci(&l, o->pci_dev, o->link, (int)o->wait * 1000, why,
+					  sizeof(why));
+
+	if (err) {
+		fprintf(stderr, "vlink-peer: cannot observe link %s: %s\n", o->link, why);
+		return 1;
+	}
+	i = vlink_guest_info(l);
+	vlink_guest_dev_info(l, &d);
+	vlink_guest_state(l, &s);
+	printf("link %s (domain %s, %s): %u data channel(s), ring %u, buffers of %u B; "
+	       "device %s generation %u\n", i->name, i->domain, i->mac, i->nchannels,
+	       i->ring_size, i->buf_size, d.addr, d.generation);
+	printf("host end: %s, epoch %u; peer end: %s, acked epoch %u\n",
+	       state_name(s.host_state), s.host_epoch, state_name(s.peer_state),
+	       s.peer_ack_epoch);
+	printf("%-8s %-5s %12s %12s %8s   (descriptors, 32-bit counters)\n", "channel",
+	       "ring", "produced", "consumed", "waiting");
+	for (unsigned ch = 1; ch <= i->nchannels; ch++) {
+		struct vlink_guest_ring_state r[4];
+
+		vlink_guest_ring_state(l, ch, r);
+		print_rings(ch, r, i->ring_size);
+	}
+	vlink_guest_close(l);
+	return 0;
+}
+
 /* The free-running ring indices are the link's counters: rx head is what
  * the host has sent, rx tail what the peer has taken, and so on. */
 static int cmd_stats(const struct opts *o)
@@ -371,9 +503,12 @@ static int cmd_stats(const struct opts *o)
 	struct vlink_client *c;
 	struct vlink_reply rep;
 	char why[512];
-	int err = vlink_client_open(&c, o->socket, VLINK__ROLE__ROLE_ADMIN, "vlink-peer stats",
-				    (int)o->wait * 1000, why, sizeof(why));
+	int err;
 
+	if (o->pci)
+		return cmd_stats_pci(o);
+	err = vlink_client_open(&c, o->socket, VLINK__ROLE__ROLE_ADMIN, "vlink-peer stats",
+				(int)o->wait * 1000, why, sizeof(why));
 	if (err) {
 		fprintf(stderr, "vlink-peer: %s\n", why);
 		return 1;
@@ -426,6 +561,54 @@ static int cmd_stats(const struct opts *o)
 	return 0;
 }
 
+static int cmd_list_pci(const struct opts *o)
+{
+	static struct vlink_guest_listed ls[64 * 16];
+	const unsigned max = sizeof(ls) / sizeof(ls[0]);
+	char why[512];
+	int k = vlink_guest_list_pci(o->pci_dev, ls, max, (int)o->wait * 1000, why,
+				     sizeof(why));
+
+	if (k < 0) {
+		fprintf(stderr, "vlink-peer: %s\n", why);
+		return 1;
+	}
+	for (int i = 0; i < k && (unsigned)i < max; i++)
+		printf("%-32s %-16s %s %u channel(s) host %s peer %s device %s\n",
+		       ls[i].info.name, ls[i].info.domain, ls[i].info.mac, ls[i].info.nchannels,
+		       state_name(ls[i].host_state), state_name(ls[i].peer_state), ls[i].dev);
+	return 0;
+}
+
+static const char *status_text(uint32_t st, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s%s", st & VLINK_GUEST_DEV_CONNECTED ? "connected" : "disconnected",
+		 st & VLINK_GUEST_DEV_MAPPED ? ",mapped" : ",unmapped",
+		 st & VLINK_GUEST_DEV_ERROR ? ",error" : "");
+	return buf;
+}
+
+/* the device's registers, one line per device, key=value */
+static int cmd_device(const struct opts *o)
+{
+	struct vlink_guest_dev d[16];
+	char why[512], st[64];
+	int k = vlink_guest_list_devices(o->pci_dev, d, 16, why, sizeof(why));
+
+	if (k < 0) {
+		fprintf(stderr, "vlink-peer: %s\n", why);
+		return 1;
+	}
+	for (int i = 0; i < k && i < 16; i++)
+		printf("device %s domain=%s status=%s generation=%u connects=%u pool=%" PRIu64
+		       " segments=%u region=%" PRIu64 " bar2=%" PRIu64 " bar4=%" PRIu64
+		       " version=%u\n", d[i].addr, d[i].domain[0] ? d[i].domain : "-",
+		       status_text(d[i].status, st, sizeof(st)), d[i].generation, d[i].connects,
+		       d[i].pool_size, d[i].nsegments, d[i].region_size, d[i].bar2_size,
+		       d[i].bar4_size, d[i].version);
+	return 0;
+}
+
 static int cmd_list(const struct opts *o)
 {
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
@@ -433,9 +616,12 @@ static int cmd_list(const struct opts *o)
 	struct vlink_client *c;
 	struct vlink_reply rep;
 	char why[512];
-	int err = vlink_client_open(&c, o->socket, VLINK__ROLE__ROLE_PEER, "vlink-peer",
-				    (int)o->wait * 1000, why, sizeof(why));
+	int err;
 
+	if (o->pci)
+		return cmd_list_pci(o);
+	err = vlink_client_open(&c, o->socket, VLINK__ROLE__ROLE_PEER, "vlink-peer",
+				(int)o->wait * 1000, why, sizeof(why));
 	if (err) {
 		fprintf(stderr, "vlink-peer: %s\n", why);
 		return 1;
@@ -466,6 +652,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "pci", optional_argument, NULL, 'p' },
 		{ "channel", required_argument, NULL, 'c' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "size", required_argument, NULL, 'z' },
@@ -482,9 +669,13 @@ int main(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:c:n:z:r:t:w:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:p::c:n:z:r:t:w:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.socket = optarg; break;
+		case 'p':
+			o.pci = true;
+			o.pci_dev = optarg && *optarg ? optarg : NULL;
+			break;
 		case 'c':
 			if (vlink_parse_uint(optarg, VLINK_NCHANNELS_MAX, &v) || v == 0)
 				return usage_error("--channel wants 1-64, not '%s'", optarg);
@@ -522,11 +713,19 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("no command%s", "");
 	cmd = argv[optind++];
+	if (o.pci && o.socket)
+		return usage_error("--pci (guest mode) and --socket (socket mode) exclude each "
+				   "other%s", "");
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(cmd, "list"))
 		return optind == argc ? cmd_list(&o) : usage_error("list takes no link%s", "");
+	if (!strcmp(cmd, "device")) {
+		if (!o.pci)
+			return usage_error("device is for guest mode: add --pci[=ADDR]%s", "");
+		return optind == argc ? cmd_device(&o) : usage_error("device takes no link%s", "");
+	}
 	if (strcmp(cmd, "echo") && strcmp(cmd, "send") && strcmp(cmd, "recv") &&
 	    strcmp(cmd, "stats"))
 		return usage_error("unknown command '%s'", cmd);
