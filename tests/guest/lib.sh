@@ -1,0 +1,195 @@
+# Shared by the guest-mode tests (tests/guest/*.sh), sourced after
+# tests/integration/lib.sh (private vlinkd, ok/not_ok, cleanup).
+#
+# Environment: VLINK_QEMU (default: BUILDDIR/qemu/qemu-system-x86_64),
+# VLINK_KERNEL (default: the newest vmlinuz-* in $VLINK_CACHE/kernel,
+# VLINK_CACHE default /var/cache/vlink), VLINK_ACCEL (tcg, the default;
+# kvm; or auto: KVM if a probe guest boots with it within 30 s, else TCG),
+# VLINK_HOST_END (hostend: tests/vlink-hostend, the default),
+# VLINK_GUEST_TIMEOUT (seconds a guest may live, default 900).
+HOSTEND="$BUILDDIR/tests/vlink-hostend"
+PEER="$BUILDDIR/tools/vlink-peer"
+PEER_STATIC="$BUILDDIR/tools/vlink-peer-static"
+QEMU=${VLINK_QEMU:-$BUILDDIR/qemu/qemu-system-x86_64}
+QEMU_PID=
+ACCEL=${VLINK_ACCEL:-tcg}
+
+# QEMU goes too, whatever happens (the integration cleanup does the rest)
+guest_cleanup() {
+	for f in "$T"/*.qemu.pid; do
+		[ -e "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+	done
+	return 0
+}
+trap 'guest_cleanup; cleanup' EXIT
+
+# expect_line FILE REGEX DESCRIPTION
+expect_line() {
+	if grep -Eq -- "$2" "$1"; then ok "$3"; else not_ok "$3"; sed 's/^/    /' "$1"; fi
+}
+
+# The host end of a link.  One function, so that another host end (the
+# DPDK PMD under dpdk-testpmd) can take its place: VLINK_HOST_END chooses.
+#   host_end LINK send|recv|pingpong COUNT SIZE[-MAX] CHANNEL
+# Exit 0 only if every packet was intact and in order (recv, pingpong) and
+# every buffer it lent came back; prints the tests/vlink-hostend summary
+# line ("hostend MODE: sent N ..., received N (N intact, ...) ...;
+# ledger: B of B buffers home, 0 bad descriptors; ...").
+host_end() {
+	case ${VLINK_HOST_END:-hostend} in
+	hostend) "$HOSTEND" "$SOCK" "$@" ;;
+	*) echo "host_end: unknown VLINK_HOST_END '$VLINK_HOST_END'" >&2; return 2 ;;
+	esac
+}
+
+# set_reg FILE OFFSET VALUE: a 32-bit little-endian register of a fake BAR0
+set_reg() {
+	python3 -c "import struct; f = open('$1', 'r+b'); f.seek($2); f.write(struct.pack('<I', $3))"
+}
+
+# fake_pci_dev DIR DOMAIN: a fake pci-vlink device in DIR made of plain
+# files: registers in resource0, the domain's pool file (one segment) as
+# resource2, its channel-region file as resource4.
+fake_pci_dev() {
+	dir=$1 dom=$2
+	chan=$(ls "$T"/shm/vlink-*/"$dom.chan" 2>/dev/null | head -n1)
+	pool=$(ls "$T"/shm/vlink-*/"$dom.pool0" "$T"/run/hugepages-*/vlink-*/"$dom.pool0" 2>/dev/null |
+		head -n1)
+	if [ -z "$chan" ] || [ -z "$pool" ]; then
+		not_ok "fake device: no files of domain $dom under $T"; return 1
+	fi
+	if ls "$(dirname "$pool")/$dom.pool1" >/dev/null 2>&1; then
+		not_ok "fake device: domain $dom has more than one pool segment"; return 1
+	fi
+	mkdir -p "$dir"
+	echo 0x1234 >"$dir/vendor"; echo 0x564c >"$dir/device"; echo 0 >"$dir/enable"
+	ln -sf "$pool" "$dir/resource2"
+	ln -sf "$chan" "$dir/resource4"
+	python3 - "$dir/resource0" "$(stat -L -c %s "$pool")" "$(stat -L -c %s "$chan")" "$dom" <<'PY'
+import struct, sys
+path, pool, region, dom = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+r = bytearray(4096)
+struct.pack_into('<IIIIIIIIII', r, 0, 0x4b4e4c56, 1, 3, 1, pool & 0xffffffff, pool >> 32,
+                 region & 0xffffffff, region >> 32, 1, 1)
+r[0x40:0x40 + len(dom)] = dom.encode()
+open(path, 'wb').write(r)
+PY
+}
+
+# wait_peer_up LINK [SECONDS]: until the link's peer end is up (seen from
+# the host through vlinkd, as an observer)
+wait_peer_up() {
+	i=0 lim=$((${2:-30} * 10))
+	while ! "$PEER" --socket "$SOCK" stats "$1" 2>/dev/null | grep -q "peer end: up"; do
+		i=$((i + 1))
+		[ $i -lt $lim ] || return 1
+		sleep 0.1
+	done
+}
+
+# --- real guests ---------------------------------------------------------
+
+# find_kernel: the Debian kernel scripts/install-deps.sh unpacked
+find_kernel() {
+	if [ -n "${VLINK_KERNEL:-}" ]; then echo "$VLINK_KERNEL"; return; fi
+	ls "${VLINK_CACHE:-/var/cache/vlink}"/kernel/vmlinuz-* 2>/dev/null | sort -V | tail -n1
+}
+
+# need_vm: QEMU (with pci-vlink), the kernel, the static vlink-peer; a
+# missing one is a failure, not a skip
+need_vm() {
+	KERNEL=$(find_kernel)
+	missing=
+	[ -x "$QEMU" ] || missing="$missing QEMU at $QEMU (make qemu, or VLINK_QEMU);"
+	[ -n "$KERNEL" ] && [ -r "$KERNEL" ] ||
+		missing="$missing a kernel in ${VLINK_CACHE:-/var/cache/vlink}/kernel (scripts/install-deps.sh, or VLINK_KERNEL);"
+	[ -x "$PEER_STATIC" ] || missing="$missing $PEER_STATIC (make tools/vlink-peer-static);"
+	if [ -n "$missing" ]; then
+		not_ok "guest test prerequisites: missing$missing"
+		finish
+	fi
+	if ! "$QEMU" -device help 2>/dev/null | grep -q '"pci-vlink"'; then
+		not_ok "$QEMU has no pci-vlink device"
+		finish
+	fi
+	"$SRCDIR/tests/guest/mkinitramfs.sh" "$T/initramfs.cpio.gz" "$PEER_STATIC" \
+		>"$T/mkinitramfs.log" 2>&1 ||
+		{ not_ok "mkinitramfs: $(cat "$T/mkinitramfs.log")"; finish; }
+}
+
+# run_qemu NAME ACCEL COMMAND [QEMU ARGS...]: a guest in the background,
+# console in $T/NAME.serial, pid in $T/NAME.qemu.pid; sets QEMU_PID
+run_qemu() {
+	name=$1 accel=$2 c64=$(printf '%s' "$3" | base64 -w0)
+	shift 3
+	# bounded: a guest that never powers off is killed here or by the trap
+	timeout -s KILL "${VLINK_GUEST_TIMEOUT:-900}" "$QEMU" \
+		-L /usr/share/seabios -L /usr/share/qemu \
+		-machine pc -accel "$accel" -m 512 -smp 1 -nodefaults -no-user-config \
+		-display none -monitor none -no-reboot \
+		-serial "file:$T/$name.serial" -pidfile "$T/$name.qemu.pid" \
+		-kernel "$KERNEL" -initrd "$T/initramfs.cpio.gz" \
+		-append "console=ttyS0 panic=-1 quiet vlink.cmd64=$c64" \
+		"$@" >"$T/$name.qemu.log" 2>&1 &
+	QEMU_PID=$!
+	BG_PIDS="$BG_PIDS $QEMU_PID"
+	BOOT_T0=$(date +%s.%N)
+}
+
+# pick_accel: ACCEL from VLINK_ACCEL; auto: a probe guest with KVM (no
+# device, 30 s at most: a KVM guest can hang on some hosts), else TCG
+pick_accel() {
+	[ "$ACCEL" = auto ] || return 0
+	ACCEL=tcg
+	[ -w /dev/kvm ] || return 0
+	run_qemu kvmprobe kvm true
+	if wait_serial kvmprobe "^VLINK-GUEST: exit 0" 30; then
+		ACCEL=kvm
+	fi
+	kill -9 "$(cat "$T/kvmprobe.qemu.pid" 2>/dev/null)" 2>/dev/null
+	wait "$QEMU_PID" 2>/dev/null
+	echo "# accelerator: $ACCEL (KVM probe $( [ $ACCEL = kvm ] && echo booted || echo failed))"
+}
+
+# boot_guest DOMAIN NAME COMMAND: start a VM (in the background) with a
+# pci-vlink device of DOMAIN on our vlinkd's socket, running COMMAND (a
+# shell command line) in the guest; its serial console goes to
+# $T/NAME.serial.  Sets QEMU_PID.
+boot_guest() {
+	run_qemu "$2" "$ACCEL" "$3" -chardev "socket,id=vl0,path=$SOCK,reconnect=1" \
+		-device "pci-vlink,chardev=vl0,vm_domain=$1"
+}
+
+# wait_serial NAME REGEX SECONDS: until the guest's console shows REGEX
+wait_serial() {
+	i=0 lim=$(($3 * 10))
+	while ! grep -Eq -- "$2" "$T/$1.serial" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -ge $lim ] || ! kill -0 "$QEMU_PID" 2>/dev/null; then
+			grep -Eq -- "$2" "$T/$1.serial" 2>/dev/null && return 0
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# wait_guest_exit SECONDS: QEMU gone (the guest powered off); 0 if it did
+wait_guest_exit() {
+	i=0 lim=$(($1 * 10))
+	while kill -0 "$QEMU_PID" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt $lim ] || return 1
+		sleep 0.1
+	done
+	wait "$QEMU_PID" 2>/dev/null
+	QEMU_PID=
+}
+
+# elapsed: seconds since boot_guest, one decimal
+elapsed() { echo "$(date +%s.%N) $BOOT_T0" | awk '{ printf "%.1f", $1 - $2 }'; }
+
+# show_serial NAME: the guest's console and QEMU's output, indented
+show_serial() {
+	echo "--- guest console ($1) ---"; sed 's/^/    /' "$T/$1.serial" 2>/dev/null
+	echo "--- QEMU ($1) ---"; sed 's/^/    /' "$T/$1.qemu.log" 2>/dev/null
+}
