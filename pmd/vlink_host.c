@@ -433,7 +433,7 @@ uint16_t vl_host_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 
 void vl_host_drain(struct pmd_internals *pv)
 {
-	struct vlink_desc d[VL_BURST];
+	struct vlink_desc d[VL_BURST], *all;
 	int64_t idx[VL_BURST];
 
 	for (unsigned ch = 1; ch <= pv->nch; ch++) {
@@ -448,21 +448,29 @@ void vl_host_drain(struct pmd_internals *pv)
 				put_home(pv, idx, k);
 			}
 		}
-		/* what a departed peer never took is still in rx and fill */
+		/* what a departed peer never took is still in rx and fill:
+		 * take it back whole (a partial retract would move nothing) */
 		if (peer_up(pv))
 			continue;
+		all = rte_malloc("vlink_retract", sizeof(*all) * pv->m.ring_size, 0);
+		if (!all) {
+			VLOG(ERR, pv, "out of memory taking back channel %u's buffers", ch);
+			continue;
+		}
 		for (int r = 0; r < 2; r++) {
-			while ((k = vlink_ring_retract(out[r], d, VL_BURST)) > 0) {
-				for (unsigned i = 0; i < k; i++) {
-					d[i].len = 0;
-					d[i].data_off = 0;
+			k = vlink_ring_retract(out[r], all, pv->m.ring_size);
+			for (unsigned i = 0; i < k; i += VL_BURST) {
+				unsigned n = RTE_MIN(k - i, (unsigned)VL_BURST);
+
+				for (unsigned j = 0; j < n; j++) {
+					all[i + j].len = 0;
+					all[i + j].data_off = 0;
 				}
-				vlink_ledger_take_burst(&pv->led, d, k, (uint16_t)ch, idx);
-				put_home(pv, idx, k);
-				if (k < VL_BURST)
-					break;
+				vlink_ledger_take_burst(&pv->led, all + i, n, (uint16_t)ch, idx);
+				put_home(pv, idx, n);
 			}
 		}
+		rte_free(all);
 	}
 }
 

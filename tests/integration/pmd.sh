@@ -1,0 +1,273 @@
+#!/bin/sh
+# The net_vlink PMD in the real dpdk-testpmd, against real peers:
+#  - the host end with vlink-peer echo: link status, counts on both sides;
+#  - vlink-peer send -> testpmd (io) -> vlink-peer recv on a second link,
+#    both directions, 60-9000 B packets, every byte checked by recv;
+#  - the host end and the peer end of one link in one testpmd, io
+#    forwarding: counters grow, no errors, every buffer home at close;
+#  - mq with 4 data channels and 2 forwarding cores; bond mode over 4
+#    channels (flows spread over every channel);
+#  - vlinkd killed and restarted under traffic: traffic goes on, the PMD
+#    re-attaches without remapping;
+#  - bad devargs, a missing link, no daemon: the probe fails and says why.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/testpmd-lib.sh"
+need_root
+
+PEER="$BUILDDIR/tools/vlink-peer"
+COUNT=${VLINK_PMD_COUNT:-100000}
+# testpmd forwards without back-pressure: a sender faster than the
+# receiver checks bytes would overflow the rings (counted as drops)
+RATE=${VLINK_PMD_RATE:-50000}
+
+if [ ! -f "$PLUGIN" ]; then
+	not_ok "the PMD is built ($PLUGIN missing: configure found no DPDK SDK?)"
+	finish
+fi
+command -v "$TESTPMD" >/dev/null || { not_ok "dpdk-testpmd installed"; finish; }
+
+start_daemon --pool-size 256M || { not_ok "vlinkd starts"; finish; }
+ctl create-link A 02:00:00:00:0a:01 1 >/dev/null
+ctl create-link B 02:00:00:00:0b:01 1 >/dev/null
+ctl create-link C 02:00:00:00:0c:01 1 >/dev/null
+ctl create-link M 02:00:00:00:0d:01 4 >/dev/null
+ctl create-link N 02:00:00:00:0e:01 4 >/dev/null
+
+vdev() { echo "net_vlink$1,link=$2,socket=$SOCK${3:+,$3}"; }
+
+# wait_peer LINK: until a peer end is attached (what is sent before is
+# dropped: the host end sends only to a peer that is up)
+wait_peer() {
+	i=0
+	until ctl show "$1" --json >"$T/wait.json" 2>&1 &&
+	      grep -q '"peer_attached": *true' "$T/wait.json"; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		sleep 0.1
+	done
+}
+
+# --- 1. host end + vlink-peer echo -----------------------------------------
+tp_start 1 --vdev "$(vdev 0 A)"
+tp_cmd 1 "show port info 0"
+tp_wait 1 'Link status: down' && ok "link down while no peer is attached" ||
+	not_ok "link down while no peer is attached"
+"$PEER" --socket "$SOCK" echo A -q >"$T/echo.out" 2>&1 &
+ECHO=$!
+BG_PIDS="$BG_PIDS $ECHO"
+tp_wait 1 'Port 0: link state change event' && ok "LSC event when the peer attaches" ||
+	not_ok "LSC event when the peer attaches"
+tp_cmd 1 "show port info 0"
+tp_wait 1 'Link status: up' && ok "link up with the peer" || not_ok "link up with the peer"
+grep -q 'MAC address: 02:00:00:00:0A:01' "$T/tp1.log" && ok "MAC from the link description" ||
+	not_ok "MAC from the link description"
+tp_cmd 1 "set fwd rxonly"
+tp_cmd 1 "set txpkts 64"
+tp_cmd 1 "start tx_first 30" # 30 bursts of 32: 960 packets, less than a ring
+i=0
+while [ "$(tp_stat 1 0 RX-packets)" != 960 ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
+tx=$(tp_stat 1 0 TX-packets)
+rx=$(tp_stat 1 0 RX-packets)
+[ "$tx" = 960 ] && [ "$rx" = 960 ] && ok "960 sent, 960 back (testpmd TX $tx RX $rx)" ||
+	not_ok "960 sent, 960 back (testpmd TX $tx RX $rx)"
+tp_cmd 1 "stop"
+kill "$ECHO"; wait "$ECHO"
+grep -q '^echo: 960 descriptors' "$T/echo.out" && ok "the peer echoed exactly 960" ||
+	{ not_ok "the peer echoed exactly 960"; cat "$T/echo.out"; }
+tp_cmd 1 "show port info 0"
+tp_wait 1 'Link status: down' && ok "link down when the peer leaves" ||
+	not_ok "link down when the peer leaves"
+tp_quit 1
+grep -Eq 'closed: ([0-9]+) of \1 buffers home, \1 of \1 mbufs in the pool, 0 bad' "$T/tp1.log" &&
+	ok "every buffer home at close" || { not_ok "every buffer home at close"; tail "$T/tp1.log"; }
+
+# --- 2. send -> testpmd io -> recv, both directions, payloads checked ------
+tp_start 2 --vdev "$(vdev 0 A)" --vdev "$(vdev 1 B)"
+# testpmd's io forwarding drops what a full ring refuses: retry instead,
+# so that a receiver checking every byte is not outrun
+tp_cmd 2 "set fwd io retry"
+tp_cmd 2 "set burst tx delay 100 retry 10000"
+tp_cmd 2 "start"
+for dir in "A B 0 1" "B A 1 0"; do
+	set -- $dir
+	tp_cmd 2 "clear port stats all"
+	"$PEER" --socket "$SOCK" recv "$2" --count "$COUNT" -q >"$T/recv.out" 2>&1 &
+	RECV=$!
+	wait_peer "$2" || not_ok "vlink-peer recv attached $2"
+	"$PEER" --socket "$SOCK" send "$1" --count "$COUNT" --size 60-9000 \
+		--rate "$RATE" -q >"$T/send.out" 2>&1
+	src=$?
+	wait "$RECV"
+	rrc=$?
+	rx=$(tp_stat 2 "$3" RX-packets)
+	tx=$(tp_stat 2 "$4" TX-packets)
+	if [ $src = 0 ] && [ $rrc = 0 ] && [ "$rx" = "$COUNT" ] && [ "$tx" = "$COUNT" ]; then
+		ok "$1 -> $2: $COUNT packets of 60-9000 B through testpmd, all intact (port $3 RX $rx, port $4 TX $tx)"
+	else
+		not_ok "$1 -> $2: send $src recv $rrc, port $3 RX $rx, port $4 TX $tx (want $COUNT)"
+		cat "$T/send.out" "$T/recv.out"
+	fi
+	# the peers have left: wait for the PMD's control thread to see it
+	sleep 0.3
+done
+copies=$(tp_xstat 2 0 tx_q0_copies)
+[ "${copies:-0}" -gt 0 ] && ok "packets from another port's pool are copied ($copies)" ||
+	not_ok "packets from another port's pool are copied (tx_q0_copies '$copies')"
+tp_cmd 2 "stop"
+tp_quit 2
+[ "$(grep -Ec 'closed: ([0-9]+) of \1 buffers home, \1 of \1 mbufs in the pool, 0 bad' \
+	"$T/tp2.log")" = 2 ] && ok "both ports: every buffer home at close" ||
+	{ not_ok "both ports: every buffer home at close"; grep closed "$T/tp2.log"; }
+
+# --- 3. host and peer end of one link in one testpmd -----------------------
+# the peer is port 0 so that it closes first and gives back what it holds
+tp_start 3 --vdev "$(vdev 0 C end=peer)" --vdev "$(vdev 1 C)"
+tp_cmd 3 "set fwd io"
+tp_cmd 3 "start tx_first"
+sleep 1
+a0=$(tp_stat 3 0 RX-packets) a1=$(tp_stat 3 1 RX-packets)
+sleep 2
+b0=$(tp_stat 3 0 RX-packets) b1=$(tp_stat 3 1 RX-packets)
+e=$(($(tp_stat 3 0 RX-errors) + $(tp_stat 3 1 RX-errors) + $(tp_stat 3 0 TX-errors) + \
+	$(tp_stat 3 1 TX-errors)))
+if [ "$b0" -gt "$a0" ] && [ "$b1" -gt "$a1" ] && [ "$a0" -gt 0 ] && [ $e = 0 ]; then
+	ok "host + peer in one testpmd: counts grow on both ports ($a0 -> $b0, $a1 -> $b1), no errors"
+else
+	not_ok "host + peer: port 0 $a0 -> $b0, port 1 $a1 -> $b1, errors $e"
+fi
+tp_cmd 3 "stop"
+tp_quit 3
+grep -Eq 'net_vlink1: closed: ([0-9]+) of \1 buffers home, \1 of \1 mbufs in the pool, 0 bad' \
+	"$T/tp3.log" && ok "host + peer: every buffer home at port close" ||
+	{ not_ok "host + peer: every buffer home at port close"; grep closed "$T/tp3.log"; }
+
+# --- 4. mq: 4 channels, 4 queues, 2 forwarding cores ------------------------
+TP_ARGS="--rxq=4 --txq=4 --nb-cores=2" tp_start 4 --lcores 0@0,1@1,2@0 \
+	--vdev "$(vdev 0 M end=peer)" --vdev "$(vdev 1 M)"
+tp_cmd 4 "set fwd io"
+tp_cmd 4 "start tx_first"
+sleep 2
+tp_cmd 4 "stop"
+tp_wait 4 'Accumulated forward statistics' 10
+allq=yes
+for q in 0 1 2 3; do
+	v=$(tp_xstat 4 1 "rx_q${q}_packets")
+	[ "${v:-0}" -gt 0 ] || allq="no (rx_q${q}_packets '$v')"
+done
+[ "$allq" = yes ] && ok "mq: traffic on all 4 queues of the host port" || not_ok "mq: $allq"
+grep -Eq 'Logical Core 1 .*forwards packets on [1-9]' "$T/tp4.log" &&
+	grep -Eq 'Logical Core 2 .*forwards packets on [1-9]' "$T/tp4.log" &&
+	ok "mq: 2 forwarding cores served the queues" ||
+	{ not_ok "mq: 2 forwarding cores served the queues"; grep -i 'core' "$T/tp4.log" | head; }
+tp_quit 4
+grep -Eq 'net_vlink1: closed: ([0-9]+) of \1 buffers home, \1 of \1 mbufs in the pool, 0 bad' \
+	"$T/tp4.log" && ok "mq: every buffer home at close" ||
+	{ not_ok "mq: every buffer home at close"; grep closed "$T/tp4.log"; }
+
+# --- 5. bond: one queue over 4 channels, flows spread by hash --------------
+# the peer in its own testpmd, 4 queues, reflecting
+TP_ARGS="--rxq=4 --txq=4" tp_start 5 --vdev "$(vdev 0 N end=peer)"
+tp_cmd 5 "set fwd io"
+tp_cmd 5 "start"
+TP_ARGS="--txonly-multi-flow" tp_start 6 --vdev "$(vdev 0 N mode=bond)"
+tp_cmd 6 "show port info 0"
+tp_wait 6 'Max possible RX queues: 1' && ok "bond: one queue pair" || not_ok "bond: one queue pair"
+tp_cmd 6 "set fwd io"
+tp_cmd 6 "start tx_first 4"
+sleep 2
+spread=yes
+for q in 0 1 2 3; do
+	v=$(tp_xstat 5 0 "rx_q${q}_packets")
+	[ "${v:-0}" -gt 0 ] || spread="no (peer rx_q${q}_packets '$v')"
+done
+[ "$spread" = yes ] && ok "bond: flows spread over all 4 channels" || not_ok "bond: $spread"
+rx=$(tp_stat 6 0 RX-packets)
+[ "${rx:-0}" -gt 128 ] && ok "bond: the host port receives from every channel ($rx)" ||
+	not_ok "bond: the host port receives ($rx)"
+tp_cmd 6 "stop"
+tp_cmd 5 "stop"
+tp_quit 5
+tp_quit 6
+grep -Eq 'closed: ([0-9]+) of \1 buffers home, \1 of \1 mbufs in the pool, 0 bad' \
+	"$T/tp6.log" && ok "bond: every buffer home at close" ||
+	{ not_ok "bond: every buffer home at close"; grep closed "$T/tp6.log"; }
+
+# --- 6. vlinkd dies and comes back under traffic ----------------------------
+"$PEER" --socket "$SOCK" echo A -q >"$T/echo.out" 2>&1 &
+ECHO=$!
+BG_PIDS="$BG_PIDS $ECHO"
+tp_start 3 --vdev "$(vdev 0 A)"
+tp_cmd 3 "show port info 0"
+tp_wait 3 'Link status: up'
+tp_cmd 3 "set fwd io" # one port: what comes back goes out again, for ever
+tp_cmd 3 "start tx_first"
+sleep 1
+stop_daemon KILL
+a=$(tp_stat 3 0 RX-packets)
+sleep 1
+b=$(tp_stat 3 0 RX-packets)
+[ "$b" -gt "$a" ] && ok "vlinkd killed: traffic goes on ($a -> $b)" ||
+	not_ok "vlinkd killed: traffic goes on ($a -> $b)"
+start_daemon --pool-size 256M
+tp_wait 3 'vlinkd is back: link .A. re-attached, same memory' 15 &&
+	ok "the PMD re-attaches to the new vlinkd without remapping" ||
+	not_ok "the PMD re-attaches to the new vlinkd without remapping"
+c=$(tp_stat 3 0 RX-packets)
+sleep 1
+d=$(tp_stat 3 0 RX-packets)
+[ "$d" -gt "$c" ] && ok "traffic after the restart ($c -> $d)" ||
+	not_ok "traffic after the restart ($c -> $d)"
+r=$(tp_xstat 3 0 reconnects)
+[ "$r" = 1 ] && ok "xstats: reconnects 1" || not_ok "xstats: reconnects '$r', want 1"
+ctl status --json >"$T/out" && grep -q 'link A (host)' "$T/out" &&
+	ok "the new vlinkd sees the host end attached" ||
+	not_ok "the new vlinkd sees the host end attached"
+tp_cmd 3 "stop"
+tp_quit 3
+kill "$ECHO"; wait "$ECHO"
+
+# --- 7. bad input: the probe fails and says why ----------------------------
+# testpmd goes on without a device whose probe failed: the probe's failure
+# is EAL's "failed to initialize" plus our message saying why
+probe_fails() {
+	d=$1 pat=$2; shift 2
+	timeout 60 "$TESTPMD" --no-pci --no-huge -m 256 --file-prefix "vlt$$-bad" -d "$PLUGIN" \
+		"$@" -- --total-num-mbufs=2048 >"$T/out" 2>&1 </dev/null
+	rc=$?
+	if [ $rc != 124 ] && grep -q 'failed to initialize net_vlink0' "$T/out" &&
+	   grep -q 'No probed ethernet devices' "$T/out" && grep -Eq -- "$pat" "$T/out"; then
+		ok "$d"
+	else
+		not_ok "$d (exit $rc; want a failed probe and /$pat/)"
+		sed 's/^/    /' "$T/out" | head -15
+	fi
+}
+probe_fails "unknown devarg named" "unknown argument 'colour'" --vdev "$(vdev 0 A colour=red)"
+probe_fails "missing link=" "missing argument link=NAME" --vdev "net_vlink0,socket=$SOCK"
+probe_fails "bad end=" "end=middle: must be host or peer" --vdev "$(vdev 0 A end=middle)"
+probe_fails "bad mode=" "mode=ring: must be mq or bond" --vdev "$(vdev 0 A mode=ring)"
+probe_fails "bond on the peer end" "mode=bond is for the host end" \
+	--vdev "$(vdev 0 A end=peer,mode=bond)"
+probe_fails "bad link name" "link is longer than 32 characters" \
+	--vdev "net_vlink0,link=abcdefghijklmnopqrstuvwxyz0123456789,socket=$SOCK"
+probe_fails "bad wait=" "wait=soon: must be a number of seconds" --vdev "$(vdev 0 A wait=soon)"
+probe_fails "a link vlinkd does not have" "refused to attach link 'nosuch'.*no link" \
+	--vdev "$(vdev 0 nosuch)"
+probe_fails "the peer end of a missing link" "nosuch" --vdev "$(vdev 0 nosuch end=peer)"
+t0=$(date +%s)
+probe_fails "no daemon: the probe waits wait= seconds, then fails" \
+	"$T/none.sock" --vdev "net_vlink0,link=A,socket=$T/none.sock,wait=2"
+t1=$(date +%s)
+[ $((t1 - t0)) -ge 2 ] && ok "no daemon: the probe waited ($((t1 - t0)) s)" ||
+	not_ok "no daemon: the probe waited only $((t1 - t0)) s"
+ctl create-link A2 02:00:00:00:0a:02 1 >/dev/null
+"$PEER" --socket "$SOCK" echo A2 -q >/dev/null 2>&1 &
+BG_PIDS="$BG_PIDS $!"
+sleep 0.3
+probe_fails "a second peer end of one link is refused" "peer end of link 'A2' is already attached" \
+	--vdev "$(vdev 0 A2 end=peer)"
+ctl list >"$T/out" 2>&1
+grep -q A2 "$T/out" && ok "vlinkd unharmed by the refused probes" ||
+	not_ok "vlinkd unharmed by the refused probes"
+
+finish

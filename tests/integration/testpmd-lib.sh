@@ -1,0 +1,93 @@
+# dpdk-testpmd under a test's control (source after lib.sh): each instance
+# reads commands from a fifo and writes to a log in $T; its ports' counters
+# are read back with `show port stats` and parsed.
+#
+#   tp_start ID EAL-ARGS...        start testpmd (interactive) with the
+#                                  plugin, a private file prefix, no
+#                                  hugepages; EAL-ARGS are the --vdev etc.;
+#                                  TP_ARGS holds extra testpmd arguments
+#   tp_cmd ID COMMAND              send one command
+#   tp_wait ID REGEX [SECONDS]     wait until the log matches
+#   tp_stat ID PORT FIELD          the value of FIELD (RX-packets,
+#                                  TX-packets, RX-errors, TX-errors,
+#                                  RX-nombuf) from a fresh `show port stats`
+#   tp_quit ID                     quit and wait for the process
+PLUGIN="$BUILDDIR/pmd/librte_net_vlink.so"
+TESTPMD=${TESTPMD:-dpdk-testpmd}
+
+tp_start() {
+	id=$1; shift # 1..6: its fifo is held open on fd 3 + id
+	rm -f "$T/tp$id.in"
+	mkfifo "$T/tp$id.in"
+	# shellcheck disable=SC2086
+	stdbuf -oL "$TESTPMD" --no-pci --no-huge -m 512 --file-prefix "vlt$$-$id" -d "$PLUGIN" \
+		--log-level=pmd.net.vlink:info "$@" -- -i --total-num-mbufs=16384 \
+		${TP_ARGS:-} <"$T/tp$id.in" >"$T/tp$id.log" 2>&1 &
+	eval "TP_PID_$id=$!"
+	BG_PIDS="$BG_PIDS $!"
+	# hold the fifo open for writing on fd 3+id
+	eval "exec $((3 + id))>\"\$T/tp$id.in\""
+	tp_wait "$id" 'testpmd> ' 30
+}
+
+tp_cmd() { echo "$2" >&$((3 + $1)); }
+
+tp_pid() { eval "echo \$TP_PID_$1"; }
+
+tp_wait() {
+	id=$1 pat=$2 max=${3:-20}
+	i=0
+	while ! grep -Eq -- "$pat" "$T/tp$id.log"; do
+		i=$((i + 1))
+		if [ $i -gt $((max * 10)) ] || ! kill -0 "$(tp_pid "$id")" 2>/dev/null; then
+			echo "    (testpmd $id: no /$pat/ after ${max} s; its log:)"
+			tail -30 "$T/tp$id.log" | sed 's/^/    /'
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# Counting the blocks is how we know the answer to our command is complete.
+tp_stat() {
+	id=$1 port=$2 field=$3
+	n=$(grep -c 'Tx-pps:' "$T/tp$id.log")
+	tp_cmd "$id" "show port stats $port"
+	i=0
+	while [ "$(grep -c 'Tx-pps:' "$T/tp$id.log")" -le "$n" ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && { echo "?"; return 1; }
+		sleep 0.1
+	done
+	awk -v f="$field:" -v p="$port" '
+		/NIC statistics for port/ { cur = $(NF - 1) }
+		{ for (k = 1; k < NF; k++) if ($k == f && cur == p) v = $(k + 1) }
+		END { print v }' "$T/tp$id.log"
+}
+
+# tp_xstat ID PORT NAME: one extended statistic (the stats block after it
+# says the xstats are all out)
+tp_xstat() {
+	id=$1 port=$2 name=$3
+	tp_cmd "$id" "show port xstats $port"
+	tp_stat "$id" "$port" RX-packets >/dev/null
+	awk -v f="$name:" '$1 == f { v = $2 } END { print v }' "$T/tp$id.log"
+}
+
+tp_quit() {
+	id=$1
+	tp_cmd "$id" "quit"
+	eval "exec $((3 + id))>&-"
+	pid=$(tp_pid "$id")
+	i=0
+	while kill -0 "$pid" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 200 ]; then
+			kill -9 "$pid" 2>/dev/null
+			echo "    (testpmd $id did not quit in 20 s)"
+			return 1
+		fi
+		sleep 0.1
+	done
+	wait "$pid" 2>/dev/null
+}
