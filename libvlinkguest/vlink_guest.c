@@ -12,7 +12,7 @@
 #include "vlink_guest_int.h"
 #include "vlink_linkmem.h"
 
-#define BURST_MAX 64
+#define BURST_MAX VLINK_GUEST_BURST_MAX
 
 int vlink_guest_open_socket(struct vlink_guest_link **out, const char *socket,
 			    const char *link, int timeout_ms, char *why, size_t n)
@@ -126,15 +126,11 @@ int vlink_guest_wait_host(struct vlink_guest_link *l, int timeout_ms)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		if (l->dead)
-			return l->dead;
-		if (l->pci) {
-			int err = vlink_guest_pci_poll(l);
+		int err = vlink_guest_poll(l);
 
-			if (err < 0 && err != -EAGAIN)
-				return err;
-		}
-		if (!l->unmapped && vlink_guest_host_up(l))
+		if (err < 0 && err != -EAGAIN)
+			return err;
+		if (err != -EAGAIN && vlink_guest_host_up(l))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (timeout_ms >= 0 && (t.tv_sec - t0.tv_sec) * 1000 +
@@ -175,7 +171,7 @@ static int take(struct vlink_guest_link *l, unsigned ch, struct vlink_guest_pkt 
 
 	if (ch < 1 || ch > l->m.nch)
 		return -EINVAL;
-	gate = vlink_guest_gate(l);
+	gate = vlink_guest_gate(l, ch);
 	if (gate)
 		return gate < 0 ? gate : 0;
 	st = &l->st[ch - 1];
@@ -226,7 +222,7 @@ static int give(struct vlink_guest_link *l, unsigned ch, const struct vlink_gues
 
 	if (ch < 1 || ch > l->m.nch)
 		return -EINVAL;
-	gate = vlink_guest_gate(l);
+	gate = vlink_guest_gate(l, ch);
 	if (gate)
 		return gate < 0 ? gate : 0;
 	st = &l->st[ch - 1];
@@ -297,14 +293,18 @@ void vlink_guest_stats(const struct vlink_guest_link *l, struct vlink_guest_stat
 
 int vlink_guest_poll(struct vlink_guest_link *l)
 {
-	if (l->dead)
-		return l->dead;
+	int dead = __atomic_load_n(&l->dead, __ATOMIC_RELAXED);
+
+	if (dead)
+		return dead;
 	if (l->pci)
 		return vlink_guest_pci_poll(l);
 	/* socket mode: the daemon clears a deleted link's header magic */
-	if (__atomic_load_n(&l->m.hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC)
-		l->dead = -ENOLINK;
-	return l->dead;
+	if (__atomic_load_n(&l->m.hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC) {
+		__atomic_store_n(&l->dead, -ENOLINK, __ATOMIC_RELAXED);
+		return -ENOLINK;
+	}
+	return 0;
 }
 
 void vlink_guest_state(const struct vlink_guest_link *l, struct vlink_guest_state *s)

@@ -10,8 +10,14 @@
 
 /* Guest mode polls the device's GENERATION register from the data path
  * once every this many calls (rx_burst, tx_alloc, tx_burst, free,
- * reflect), and on every vlink_guest_poll() and wait_host() round. */
+ * reflect) on a channel, and on every vlink_guest_poll() and wait_host()
+ * round.  Channels may be served by different threads: the counters are
+ * per channel, `dead` and `unmapped` are read and written atomically, and
+ * one poll runs at a time (a thread that finds one running goes on). */
 #define VLINK_GUEST_POLL_CALLS 1024
+
+/* The most descriptors one data-path call moves. */
+#define VLINK_GUEST_BURST_MAX 64
 
 struct vlink_guest_pci;
 
@@ -28,7 +34,9 @@ struct vlink_guest_link {
 	bool unmapped;                  /* guest mode: the device's memory is
 					   not mapped right now (data path
 					   returns 0 until it is) */
-	unsigned calls;                 /* data-path calls since the last poll */
+	bool polling;                   /* guest mode: a poll is running */
+	unsigned calls[VLINK_NCHANNELS_MAX]; /* data-path calls per channel
+					   since that channel's last poll */
 };
 
 /* Guest mode: poll the device, updating l->dead and l->unmapped; returns
@@ -38,20 +46,23 @@ void vlink_guest_pci_close(struct vlink_guest_link *l);
 
 /* The data path's gate: 0 to go on, 1 to return 0 packets (the memory is
  * not mapped just now), or a negative errno (dead, or an observer). */
-static inline int vlink_guest_gate(struct vlink_guest_link *l)
+static inline int vlink_guest_gate(struct vlink_guest_link *l, unsigned ch)
 {
-	if (l->dead)
-		return l->dead;
+	int dead = __atomic_load_n(&l->dead, __ATOMIC_RELAXED);
+
+	if (dead)
+		return dead;
 	if (l->observer)
 		return -EPERM;
-	if (l->pci && (++l->calls >= VLINK_GUEST_POLL_CALLS || l->unmapped)) {
+	if (l->pci && (++l->calls[ch - 1] >= VLINK_GUEST_POLL_CALLS ||
+		       __atomic_load_n(&l->unmapped, __ATOMIC_RELAXED))) {
 		int err;
 
-		l->calls = 0;
+		l->calls[ch - 1] = 0;
 		err = vlink_guest_pci_poll(l);
 		if (err < 0 && err != -EAGAIN)
 			return err;
-		if (l->unmapped)
+		if (__atomic_load_n(&l->unmapped, __ATOMIC_RELAXED))
 			return 1;
 	}
 	return 0;

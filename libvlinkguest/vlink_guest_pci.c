@@ -558,43 +558,54 @@ void vlink_guest_pci_close(struct vlink_guest_link *l)
 	l->pci = NULL;
 }
 
-/* Are the indices this end publishes still the ones it wrote?  (Only this
+/* Are the indices this end publishes still the ones it wrote?  Only this
  * end writes them; after a link is recreated, or its memory lost and
- * reinitialised, they read 0.) */
+ * reinitialised, they read 0.  Another thread may be between moving its
+ * private index and publishing it, so a published index one burst behind
+ * ours is still ours.  (A link recreated under a peer that had moved at
+ * most one burst on every ring goes unnoticed here.) */
+static bool published(uint32_t mine, const uint32_t *shared)
+{
+	return mine - __atomic_load_n(shared, __ATOMIC_RELAXED) <= VLINK_GUEST_BURST_MAX;
+}
+
 static bool own_indices_intact(const struct vlink_guest_link *l)
 {
 	for (unsigned i = 0; i < l->m.nch; i++) {
 		const struct vlink_linkmem_chan *c = &l->m.ch[i];
 
-		if (__atomic_load_n(&c->rx.hdr->tail, __ATOMIC_RELAXED) != c->rx.mine ||
-		    __atomic_load_n(&c->fill.hdr->tail, __ATOMIC_RELAXED) != c->fill.mine ||
-		    __atomic_load_n(&c->done.hdr->head, __ATOMIC_RELAXED) != c->done.mine ||
-		    __atomic_load_n(&c->tx.hdr->head, __ATOMIC_RELAXED) != c->tx.mine)
+		if (!published(__atomic_load_n(&c->rx.mine, __ATOMIC_RELAXED), &c->rx.hdr->tail) ||
+		    !published(__atomic_load_n(&c->fill.mine, __ATOMIC_RELAXED),
+			       &c->fill.hdr->tail) ||
+		    !published(__atomic_load_n(&c->done.mine, __ATOMIC_RELAXED),
+			       &c->done.hdr->head) ||
+		    !published(__atomic_load_n(&c->tx.mine, __ATOMIC_RELAXED), &c->tx.hdr->head))
 			return false;
 	}
 	return true;
 }
 
-int vlink_guest_pci_poll(struct vlink_guest_link *l)
+/* One poll at a time per handle (a thread that finds one running returns
+ * what is known); the results go to l->dead and l->unmapped atomically. */
+static int pci_poll(struct vlink_guest_link *l)
 {
 	struct vlink_guest_pci *p = l->pci;
 	const struct vlink_link_entry *e;
 	struct vlink_region_hdr *h;
 	uint32_t gen, st;
+	int dead = 0;
 
-	if (l->dead)
-		return l->dead;
 	st = reg(p, REG_STATUS);
 	if (!(st & VLINK_GUEST_DEV_MAPPED) || reg(p, REG_MAGIC) != DEV_MAGIC) {
-		l->unmapped = true;
+		__atomic_store_n(&l->unmapped, true, __ATOMIC_RELAXED);
 		return -EAGAIN;
 	}
 	gen = reg(p, REG_GENERATION);
-	if (gen == p->generation && !l->unmapped) {
+	if (gen == p->generation && !__atomic_load_n(&l->unmapped, __ATOMIC_RELAXED)) {
 		/* cheap: the header is in BAR4 (memory, not registers) */
 		if (__atomic_load_n(&l->m.hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC)
-			l->dead = -ENOLINK;
-		return l->dead;
+			dead = -ENOLINK;
+		goto out;
 	}
 	/* the generation moved (only after the new mapping was in place):
 	 * read the table again */
@@ -602,23 +613,41 @@ int vlink_guest_pci_poll(struct vlink_guest_link *l)
 	h = malloc(sizeof(*h));
 	if (!h || read_table(p, h, NULL, 0)) {
 		free(h);
-		l->unmapped = true; /* busy, or not ours right now: try again */
+		/* busy, or not ours right now: the data path waits, we retry */
+		__atomic_store_n(&l->unmapped, true, __ATOMIC_RELAXED);
 		return -EAGAIN;
 	}
-	l->unmapped = false;
+	__atomic_store_n(&l->unmapped, false, __ATOMIC_RELAXED);
 	e = find_entry(h, l->m.name);
 	if (!e || __atomic_load_n(&l->m.hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC)
-		l->dead = -ENOLINK;
+		dead = -ENOLINK;
 	else if (!same_layout(e, &p->entry) || !own_indices_intact(l) ||
 		 reg64(p, REG_POOL_LO) < l->m.buf_offset + l->m.buf_area ||
 		 reg64(p, REG_REGION_LO) < p->region_size)
-		l->dead = -ESTALE;
+		dead = -ESTALE;
 	free(h);
-	if (l->dead)
-		return l->dead;
-	p->generation = gen;
-	p->refreshes++;
-	return 1;
+	if (!dead) {
+		p->generation = gen;
+		p->refreshes++;
+		return 1;
+	}
+out:
+	if (dead)
+		__atomic_store_n(&l->dead, dead, __ATOMIC_RELAXED);
+	return dead;
+}
+
+int vlink_guest_pci_poll(struct vlink_guest_link *l)
+{
+	int dead = __atomic_load_n(&l->dead, __ATOMIC_RELAXED), r;
+
+	if (dead)
+		return dead;
+	if (__atomic_exchange_n(&l->polling, true, __ATOMIC_ACQUIRE))
+		return __atomic_load_n(&l->unmapped, __ATOMIC_RELAXED) ? -EAGAIN : 0;
+	r = pci_poll(l);
+	__atomic_store_n(&l->polling, false, __ATOMIC_RELEASE);
+	return r;
 }
 
 static void dev_regs(const struct vlink_guest_pci *p, struct vlink_guest_dev *d)
