@@ -1,0 +1,916 @@
+/*
+ * pci-vlink: a vlink domain's packet memory as PCI BARs.
+ *
+ *   -chardev socket,id=vl0,path=/run/vlink/vlinkd.sock,reconnect=1
+ *   -device pci-vlink,chardev=vl0,vm_domain=NAME[,bar-size=1G][,region-size=16M]
+ *
+ * The device is a client of vlinkd (the vlink daemon).  On every connection
+ * it sends Hello and AttachDomain; the daemon answers with a DomainMap whose
+ * frame carries the domain's pool segment files and its channel region
+ * file as SCM_RIGHTS fds, and pushes a fresh DomainMap whenever the
+ * domain's link table changes.  The device maps
+ *
+ *   BAR0  4 KiB of read-only registers (below),
+ *   BAR2  the pool: a container of bar-size whose subregions are the
+ *         segments, each at its pool offset (pool offset == BAR2 offset),
+ *   BAR4  the channel region (link table, link headers, rings) at offset 0
+ *         of a container of region-size.
+ *
+ * The mappings stay when the daemon goes away: the data path never needs
+ * it.  On a reconnect the device keeps every segment that is the same file
+ * (st_dev, st_ino, size) at the same offset and maps only what changed, in
+ * one memory transaction, then bumps GENERATION.  Anything wrong in what
+ * the daemon sends is refused with a message on QEMU's error log, STATUS
+ * ERROR set and the old mapping kept; a stream that is not vlink framing is
+ * dropped (the chardev reconnects).
+ *
+ * Protocol: proto/vlink.proto, proto/vlink_frame.h and docs/pci-vlink.md
+ * in the vlink repository, whose protocol code is copied next to this file
+ * (hw/misc/vlink/) by vlink's qemu/build-qemu.sh.
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2 or later.
+ */
+#include "qemu/osdep.h"
+#include "qemu/units.h"
+#include "qemu/cutils.h"
+#include "qemu/host-utils.h"
+#include "qemu/error-report.h"
+#include "qemu/main-loop.h"
+#include "qemu/mmap-alloc.h"
+#include "qapi/error.h"
+#include "hw/pci/pci.h"
+#include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
+#include "migration/vmstate.h"
+#include "chardev/char-fe.h"
+#include "chardev/char-socket.h"
+#include "exec/memory.h"
+#include "qom/object.h"
+
+#include "vlink/vlink_msg.h"
+#include "vlink/vlink_frame.h"
+#include "vlink/vlink_valid.h"
+#include "vlink/vlink_error.h"
+#include "vlink/vlink_shm.h"
+
+#define TYPE_PCI_VLINK      "pci-vlink"
+#define TYPE_PCI_VLINK_MEM  "pci-vlink-mem"
+
+#define PCI_DEVICE_ID_VLINK 0x564c      /* "VL" */
+#define PCI_VLINK_REVISION  1
+
+/* BAR0 registers: 32-bit, little-endian, read-only.  A contract with the
+ * guest (libvlinkguest): append, never move. */
+#define VL_REG_MAGIC        0x00
+#define VL_REG_VERSION      0x04
+#define VL_REG_STATUS       0x08
+#define VL_REG_GENERATION   0x0c
+#define VL_REG_POOL_LO      0x10
+#define VL_REG_POOL_HI      0x14
+#define VL_REG_REGION_LO    0x18
+#define VL_REG_REGION_HI    0x1c
+#define VL_REG_NSEGMENTS    0x20
+#define VL_REG_CONNECTS     0x24
+#define VL_REG_DOMAIN       0x40        /* 32 bytes, NUL padded */
+#define VL_REG_DOMAIN_END   0x60
+#define VL_REGS_SIZE        0x1000
+
+#define VL_MAGIC            0x4b4e4c56  /* "VLNK" */
+#define VL_VERSION          1
+
+#define VL_STATUS_CONNECTED (1u << 0)   /* socket up, HelloReply received */
+#define VL_STATUS_MAPPED    (1u << 1)   /* BAR2/BAR4 hold the domain */
+#define VL_STATUS_ERROR     (1u << 2)   /* the last DomainMap was refused */
+
+#define VL_BAR_MIN          (2 * MiB)
+#define VL_BAR_MAX          (1 * GiB)
+#define VL_REGION_MIN       ((uint64_t)VLINK_REGION_HDR_SIZE)
+
+#define VL_ID_HELLO         1           /* request ids we send */
+#define VL_ID_ATTACH        2
+
+/* One file the device maps (a pool segment or the channel region).  It is
+ * a QOM object of its own because it owns the RAM MemoryRegion: flat views
+ * that still show the region after it left a BAR hold references to its
+ * owner, so the region is freed only once the last of them is gone. */
+typedef struct VlinkMem {
+    Object parent_obj;
+    MemoryRegion mr;
+    uint64_t offset;                    /* in the BAR */
+    uint64_t size;
+    dev_t st_dev;
+    ino_t st_ino;
+} VlinkMem;
+
+OBJECT_DECLARE_SIMPLE_TYPE(VlinkMem, PCI_VLINK_MEM)
+
+typedef struct PCIVlinkState {
+    PCIDevice parent_obj;
+
+    /* properties */
+    CharBackend chr;
+    char *domain;
+    uint64_t bar_size;
+    uint64_t region_size;
+
+    MemoryRegion regs;                  /* BAR0 */
+    MemoryRegion bar2;                  /* container: pool segments */
+    MemoryRegion bar4;                  /* container: channel region */
+
+    /* what is mapped */
+    VlinkMem *seg[VLINK_FRAME_MAX_FDS];
+    unsigned nseg;
+    VlinkMem *region;
+
+    /* registers */
+    uint32_t status;
+    uint32_t generation;
+    uint64_t pool_size;
+    uint64_t mapped_region_size;
+    uint32_t connects;
+    char domain_reg[VL_REG_DOMAIN_END - VL_REG_DOMAIN];
+
+    /* the connection */
+    bool hello;                         /* HelloReply received */
+    bool dead;                          /* bad stream, waiting for drop_bh */
+    QEMUBH *drop_bh;
+    char *last_refusal;                 /* the daemon's last Error text */
+
+    /* the frame being read */
+    uint8_t hdr[VLINK_FRAME_HDR_SIZE];
+    uint32_t hdr_got;
+    uint8_t *payload;
+    uint32_t len, got;
+    int fds[VLINK_FRAME_MAX_FDS];
+    unsigned nfds;
+} PCIVlinkState;
+
+OBJECT_DECLARE_SIMPLE_TYPE(PCIVlinkState, PCI_VLINK)
+
+static void close_fds(int *fds, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (fds[i] >= 0) {
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    }
+}
+
+static const char *domain_of(PCIVlinkState *s)
+{
+    return s->domain ? s->domain : "";
+}
+
+/* ---------------------------------------------------------------- BAR0 */
+
+static uint64_t vl_regs_read(void *opaque, hwaddr addr, unsigned size)
+{
+    PCIVlinkState *s = opaque;
+    uint32_t v;
+
+    switch (addr) {
+    case VL_REG_MAGIC:
+        return VL_MAGIC;
+    case VL_REG_VERSION:
+        return VL_VERSION;
+    case VL_REG_STATUS:
+        return s->status;
+    case VL_REG_GENERATION:
+        return s->generation;
+    case VL_REG_POOL_LO:
+        return (uint32_t)s->pool_size;
+    case VL_REG_POOL_HI:
+        return (uint32_t)(s->pool_size >> 32);
+    case VL_REG_REGION_LO:
+        return (uint32_t)s->mapped_region_size;
+    case VL_REG_REGION_HI:
+        return (uint32_t)(s->mapped_region_size >> 32);
+    case VL_REG_NSEGMENTS:
+        return s->nseg;
+    case VL_REG_CONNECTS:
+        return s->connects;
+    default:
+        if (addr >= VL_REG_DOMAIN && addr + 4 <= VL_REG_DOMAIN_END) {
+            memcpy(&v, s->domain_reg + (addr - VL_REG_DOMAIN), 4);
+            return le32_to_cpu(v);
+        }
+        return 0;
+    }
+}
+
+static void vl_regs_write(void *opaque, hwaddr addr, uint64_t val, unsigned size)
+{
+    /* read-only: writes are ignored */
+}
+
+static const MemoryRegionOps vl_regs_ops = {
+    .read = vl_regs_read,
+    .write = vl_regs_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+    },
+    .impl = {
+        .min_access_size = 4,
+        .max_access_size = 4,
+    },
+};
+
+/* ------------------------------------------------------------- logging */
+
+static void G_GNUC_PRINTF(2, 3) vl_error(PCIVlinkState *s, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    error_report("pci-vlink (domain '%s'): %s", domain_of(s), msg);
+}
+
+static void G_GNUC_PRINTF(2, 3) vl_info(PCIVlinkState *s, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    info_report("pci-vlink (domain '%s'): %s", domain_of(s), msg);
+}
+
+/* ------------------------------------------------------------- mapping */
+
+static const TypeInfo vlink_mem_info = {
+    .name = TYPE_PCI_VLINK_MEM,
+    .parent = TYPE_OBJECT,
+    .instance_size = sizeof(VlinkMem),
+};
+
+/* Map `fd` (which the new region owns on success) as a VlinkMem child of
+ * the device; NULL with errp set on failure (fd not consumed). */
+static VlinkMem *vl_mem_new(PCIVlinkState *s, const char *name, int fd, uint64_t offset,
+                            uint64_t size, const struct stat *st, Error **errp)
+{
+    VlinkMem *m = PCI_VLINK_MEM(object_new(TYPE_PCI_VLINK_MEM));
+    Error *err = NULL;
+
+    memory_region_init_ram_from_fd(&m->mr, OBJECT(m), name, size, RAM_SHARED, fd, 0, &err);
+    if (err) {
+        error_propagate_prepend(errp, err, "cannot map %s: ", name);
+        object_unref(OBJECT(m));
+        return NULL;
+    }
+    m->offset = offset;
+    m->size = size;
+    m->st_dev = st->st_dev;
+    m->st_ino = st->st_ino;
+    object_property_add_child(OBJECT(s), "vlink-mem[*]", OBJECT(m));
+    object_unref(OBJECT(m));            /* the device's child property holds it */
+    return m;
+}
+
+static bool vl_mem_same(const VlinkMem *m, uint64_t offset, uint64_t size,
+                        const struct stat *st)
+{
+    return m && m->offset == offset && m->size == size &&
+           m->st_dev == st->st_dev && m->st_ino == st->st_ino;
+}
+
+/* Check one fd of a DomainMap: a regular file (hugetlbfs, tmpfs, ...)
+ * open read-write, at least `size` bytes, whose page size divides `size`
+ * and `offset`. */
+static bool vl_check_fd(const char *what, int fd, uint64_t offset, uint64_t size,
+                        struct stat *st, Error **errp)
+{
+    int fl;
+    size_t page;
+
+    if (fstat(fd, st) < 0) {
+        error_setg_errno(errp, errno, "%s: fstat", what);
+        return false;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        error_setg(errp, "%s: the fd is not a regular file (mode 0%o)", what,
+                   (unsigned)st->st_mode & S_IFMT);
+        return false;
+    }
+    fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (fl & O_ACCMODE) != O_RDWR) {
+        error_setg(errp, "%s: the file is not open read-write", what);
+        return false;
+    }
+    if ((uint64_t)st->st_size < size) {
+        error_setg(errp, "%s: the file has %" PRIu64 " bytes, the map says %" PRIu64,
+                   what, (uint64_t)st->st_size, size);
+        return false;
+    }
+    page = qemu_fd_getpagesize(fd);
+    if (size % page || offset % page) {
+        error_setg(errp, "%s: offset %" PRIu64 " and size %" PRIu64
+                   " are not multiples of the file's page size %zu", what, offset, size, page);
+        return false;
+    }
+    return true;
+}
+
+/* Build BAR2/BAR4 from a DomainMap.  fds[] are the frame's fds: the ones
+ * the new mapping takes are set to -1, the caller closes the rest.  On
+ * failure nothing changed and errp says why. */
+static bool vl_apply_map(PCIVlinkState *s, const Vlink__DomainMap *dm, int *fds,
+                         unsigned nfds, Error **errp)
+{
+    const Vlink__ChannelRegion *reg = dm->region;
+    struct stat st[VLINK_FRAME_MAX_FDS], rst;
+    VlinkMem *next[VLINK_FRAME_MAX_FDS] = { NULL };
+    bool created[VLINK_FRAME_MAX_FDS] = { false };
+    bool kept[VLINK_FRAME_MAX_FDS] = { false };
+    VlinkMem *next_region = NULL;
+    bool region_created = false;
+    unsigned nkept = 0, i, j;
+    char why[256];
+    g_autofree char *pool_str = NULL, *reg_str = NULL;
+
+    if (strcmp(dm->domain, domain_of(s)) != 0) {
+        error_setg(errp, "the map is for domain '%.40s'", dm->domain);
+        return false;
+    }
+    if (dm->pool_size == 0 || dm->pool_size > s->bar_size) {
+        error_setg(errp, "a pool of %" PRIu64 " bytes does not fit BAR2 (bar-size=%" PRIu64 ")",
+                   dm->pool_size, s->bar_size);
+        return false;
+    }
+    if (dm->n_segments > VLINK_FRAME_MAX_FDS - 1) {
+        error_setg(errp, "%zu segments (at most %d)", dm->n_segments, VLINK_FRAME_MAX_FDS - 1);
+        return false;
+    }
+    if (vlink_msg_check_map(dm->pool_size, dm->n_segments, dm->segments, reg, nfds,
+                            why, sizeof(why))) {
+        error_setg(errp, "%s", why);
+        return false;
+    }
+    if (reg->size > s->region_size) {
+        error_setg(errp, "the channel region of %" PRIu64 " bytes does not fit BAR4 "
+                   "(region-size=%" PRIu64 "); restart QEMU with a larger region-size",
+                   reg->size, s->region_size);
+        return false;
+    }
+    for (i = 0; i < dm->n_segments; i++) {
+        const Vlink__Segment *g = dm->segments[i];
+        char what[32];
+
+        snprintf(what, sizeof(what), "segment %u", i);
+        if (!vl_check_fd(what, fds[g->fd_index], g->pool_offset, g->size, &st[i], errp)) {
+            return false;
+        }
+    }
+    if (!vl_check_fd("channel region", fds[reg->fd_index], 0, reg->size, &rst, errp)) {
+        return false;
+    }
+
+    /* keep what is the same file at the same place, map the rest */
+    for (i = 0; i < dm->n_segments; i++) {
+        const Vlink__Segment *g = dm->segments[i];
+
+        for (j = 0; j < s->nseg; j++) {
+            if (!kept[j] && vl_mem_same(s->seg[j], g->pool_offset, g->size, &st[i])) {
+                kept[j] = true;
+                next[i] = s->seg[j];
+                nkept++;
+                break;
+            }
+        }
+        if (!next[i]) {
+            g_autofree char *name = g_strdup_printf("pci-vlink.pool@0x%" PRIx64, g->pool_offset);
+
+            next[i] = vl_mem_new(s, name, fds[g->fd_index], g->pool_offset, g->size, &st[i],
+                                 errp);
+            if (!next[i]) {
+                goto undo;
+            }
+            created[i] = true;
+            fds[g->fd_index] = -1;
+        }
+    }
+    if (vl_mem_same(s->region, 0, reg->size, &rst)) {
+        next_region = s->region;
+    } else {
+        next_region = vl_mem_new(s, "pci-vlink.region", fds[reg->fd_index], 0, reg->size,
+                                 &rst, errp);
+        if (!next_region) {
+            goto undo;
+        }
+        region_created = true;
+        fds[reg->fd_index] = -1;
+    }
+
+    /* swap, atomically as far as the guest can tell */
+    memory_region_transaction_begin();
+    for (j = 0; j < s->nseg; j++) {
+        if (!kept[j]) {
+            memory_region_del_subregion(&s->bar2, &s->seg[j]->mr);
+        }
+    }
+    for (i = 0; i < dm->n_segments; i++) {
+        if (created[i]) {
+            memory_region_add_subregion(&s->bar2, next[i]->offset, &next[i]->mr);
+        }
+    }
+    if (region_created) {
+        if (s->region) {
+            memory_region_del_subregion(&s->bar4, &s->region->mr);
+        }
+        memory_region_add_subregion(&s->bar4, 0, &next_region->mr);
+    }
+    memory_region_transaction_commit();
+
+    for (j = 0; j < s->nseg; j++) {
+        if (!kept[j]) {
+            object_unparent(OBJECT(s->seg[j]));
+        }
+    }
+    if (region_created && s->region) {
+        object_unparent(OBJECT(s->region));
+    }
+    for (i = 0; i < dm->n_segments; i++) {
+        s->seg[i] = next[i];
+    }
+    s->nseg = dm->n_segments;
+    s->region = next_region;
+    s->pool_size = dm->pool_size;
+    s->mapped_region_size = reg->size;
+    s->status = (s->status | VL_STATUS_MAPPED) & ~VL_STATUS_ERROR;
+    s->generation++;                    /* last: the new mapping is in place */
+
+    pool_str = size_to_str(dm->pool_size);
+    reg_str = size_to_str(reg->size);
+    vl_info(s, "generation %u: pool %s in %zu segments (%u kept, %zu mapped), "
+            "channel region %s (%s), %zu links", s->generation, pool_str, dm->n_segments,
+            nkept, dm->n_segments - nkept, reg_str, region_created ? "mapped" : "kept",
+            dm->n_links);
+    return true;
+
+undo:
+    /* nothing is in a BAR yet: drop what was made (the fds it took are
+     * closed when its RAM block goes) */
+    for (i = 0; i < dm->n_segments; i++) {
+        if (created[i]) {
+            object_unparent(OBJECT(next[i]));
+        }
+    }
+    return false;
+}
+
+/* Remove every mapping (unrealize). */
+static void vl_unmap_all(PCIVlinkState *s)
+{
+    memory_region_transaction_begin();
+    for (unsigned j = 0; j < s->nseg; j++) {
+        memory_region_del_subregion(&s->bar2, &s->seg[j]->mr);
+    }
+    if (s->region) {
+        memory_region_del_subregion(&s->bar4, &s->region->mr);
+    }
+    memory_region_transaction_commit();
+    for (unsigned j = 0; j < s->nseg; j++) {
+        object_unparent(OBJECT(s->seg[j]));
+        s->seg[j] = NULL;
+    }
+    if (s->region) {
+        object_unparent(OBJECT(s->region));
+        s->region = NULL;
+    }
+    s->nseg = 0;
+}
+
+/* ------------------------------------------------------------ protocol */
+
+static void vl_rx_reset(PCIVlinkState *s)
+{
+    close_fds(s->fds, s->nfds);
+    s->nfds = 0;
+    g_free(s->payload);
+    s->payload = NULL;
+    s->hdr_got = 0;
+    s->len = 0;
+    s->got = 0;
+}
+
+static void vl_drop_bh(void *opaque)
+{
+    PCIVlinkState *s = opaque;
+
+    if (s->dead) {
+        qemu_chr_fe_disconnect(&s->chr);
+    }
+}
+
+/* The stream cannot be trusted any more: refuse it, forget what was read
+ * and drop the connection (from a bottom half, not from inside the
+ * chardev's read callback).  The chardev reconnects. */
+static void G_GNUC_PRINTF(2, 3) vl_drop(PCIVlinkState *s, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    vl_error(s, "bad stream from vlinkd: %s; dropping the connection", msg);
+    s->status |= VL_STATUS_ERROR;
+    vl_rx_reset(s);
+    s->dead = true;
+    qemu_bh_schedule(s->drop_bh);
+}
+
+static bool vl_send(PCIVlinkState *s, Vlink__Envelope *env)
+{
+    size_t len = vlink__envelope__get_packed_size(env);
+    g_autofree uint8_t *buf = g_malloc(VLINK_FRAME_HDR_SIZE + len);
+    uint16_t magic = cpu_to_le16(VLINK_FRAME_MAGIC);
+    uint32_t l32 = cpu_to_le32((uint32_t)len);
+
+    assert(len <= VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE);
+    memcpy(buf, &magic, 2);
+    buf[2] = VLINK_FRAME_VERSION;
+    buf[3] = 0;
+    memcpy(buf + 4, &l32, 4);
+    vlink__envelope__pack(env, buf + VLINK_FRAME_HDR_SIZE);
+    return qemu_chr_fe_write_all(&s->chr, buf, VLINK_FRAME_HDR_SIZE + len) ==
+           (int)(VLINK_FRAME_HDR_SIZE + len);
+}
+
+static void vl_send_hello(PCIVlinkState *s)
+{
+    Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+    Vlink__Hello hello = VLINK__HELLO__INIT;
+    Vlink__AttachDomain ad = VLINK__ATTACH_DOMAIN__INIT;
+
+    hello.role = VLINK__ROLE__ROLE_QEMU;
+    hello.version = VLINK_PROTOCOL_VERSION;
+    hello.client = (char *)"qemu pci-vlink";
+    env.id = VL_ID_HELLO;
+    env.msg_case = VLINK__ENVELOPE__MSG_HELLO;
+    env.hello = &hello;
+    if (!vl_send(s, &env)) {
+        vl_error(s, "cannot send Hello to vlinkd");
+        return;
+    }
+    ad.domain = s->domain;
+    env.id = VL_ID_ATTACH;
+    env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_DOMAIN;
+    env.attach_domain = &ad;
+    if (!vl_send(s, &env)) {
+        vl_error(s, "cannot send AttachDomain to vlinkd");
+    }
+}
+
+static void vl_on_error(PCIVlinkState *s, uint32_t id, const Vlink__Error *e)
+{
+    g_autofree char *text = g_strdup_printf("vlinkd refused %s: %.200s (%s)",
+                                            id == VL_ID_HELLO ? "Hello" :
+                                            id == VL_ID_ATTACH ? "AttachDomain" : "a request",
+                                            e->message,
+                                            vlink_strerror((int)MIN(e->code, 4095u)));
+
+    if (id == VL_ID_ATTACH || id == VL_ID_HELLO) {
+        s->status |= VL_STATUS_ERROR;
+    }
+    /* the same refusal on every reconnect is said once */
+    if (!s->last_refusal || strcmp(s->last_refusal, text) != 0) {
+        vl_error(s, "%s", text);
+        g_free(s->last_refusal);
+        s->last_refusal = g_steal_pointer(&text);
+    }
+}
+
+/* One complete frame: payload in s->payload (s->len bytes), its fds in
+ * s->fds.  Every fd is used or closed here. */
+static void vl_frame(PCIVlinkState *s)
+{
+    Vlink__Envelope *env = vlink__envelope__unpack(NULL, s->len, s->payload);
+    Error *err = NULL;
+
+    if (!env || env->msg_case == VLINK__ENVELOPE__MSG__NOT_SET) {
+        vl_error(s, "refused an undecodable message from vlinkd (%u bytes, %u fd(s))",
+                 s->len, s->nfds);
+        s->status |= VL_STATUS_ERROR;
+        goto out;
+    }
+    if (s->nfds && env->msg_case != VLINK__ENVELOPE__MSG_DOMAIN_MAP) {
+        vl_error(s, "refused %s from vlinkd: it carries %u fd(s)", vlink_msg_name(env->msg_case),
+                 s->nfds);
+        s->status |= VL_STATUS_ERROR;
+        goto out;
+    }
+    switch (env->msg_case) {
+    case VLINK__ENVELOPE__MSG_HELLO_REPLY:
+        if (s->hello) {
+            vl_error(s, "refused a second HelloReply from vlinkd");
+            break;
+        }
+        s->hello = true;
+        s->connects++;
+        s->status |= VL_STATUS_CONNECTED;
+        if (env->hello_reply->version != VLINK_PROTOCOL_VERSION) {
+            warn_report("pci-vlink (domain '%s'): vlinkd speaks protocol version %u, "
+                        "the device %u", domain_of(s), env->hello_reply->version,
+                        VLINK_PROTOCOL_VERSION);
+        }
+        vl_info(s, "connected to vlinkd %.40s (daemon id %.40s), connection %u",
+                env->hello_reply->daemon_version, env->hello_reply->daemon_id, s->connects);
+        break;
+    case VLINK__ENVELOPE__MSG_DOMAIN_MAP:
+        if (!s->hello) {
+            vl_error(s, "refused a DomainMap that came before HelloReply");
+            s->status |= VL_STATUS_ERROR;
+            break;
+        }
+        if (!vl_apply_map(s, env->domain_map, s->fds, s->nfds, &err)) {
+            error_prepend(&err, "pci-vlink (domain '%s'): refused a DomainMap from vlinkd "
+                          "(the old mapping stays): ", domain_of(s));
+            error_report_err(err);
+            s->status |= VL_STATUS_ERROR;
+            break;
+        }
+        g_free(s->last_refusal);
+        s->last_refusal = NULL;
+        break;
+    case VLINK__ENVELOPE__MSG_ERROR:
+        vl_on_error(s, env->id, env->error);
+        break;
+    case VLINK__ENVELOPE__MSG_EVENT:
+        if (env->event->kind == VLINK__EVENT__KIND__DAEMON_EXIT) {
+            vl_info(s, "vlinkd is shutting down; the mappings stay");
+        }
+        break;
+    case VLINK__ENVELOPE__MSG_OK:
+        break;
+    default:
+        vl_error(s, "ignored an unexpected %s from vlinkd", vlink_msg_name(env->msg_case));
+        break;
+    }
+out:
+    close_fds(s->fds, s->nfds);
+    s->nfds = 0;
+    if (env) {
+        vlink__envelope__free_unpacked(env, NULL);
+    }
+}
+
+/* How much to read next: never past the current header or payload, so that
+ * fds (which ride on a frame's first byte) always arrive in the read that
+ * starts a frame. */
+static int vl_can_read(void *opaque)
+{
+    PCIVlinkState *s = opaque;
+
+    if (s->dead) {
+        return 0;
+    }
+    if (s->hdr_got < VLINK_FRAME_HDR_SIZE) {
+        return VLINK_FRAME_HDR_SIZE - s->hdr_got;
+    }
+    return s->len - s->got;
+}
+
+static void vl_read(void *opaque, const uint8_t *buf, int size)
+{
+    PCIVlinkState *s = opaque;
+    int fds[VLINK_FRAME_MAX_FDS];
+    int n;
+
+    /* The socket chardev keeps only the fds of its latest recvmsg():
+     * take them every time. */
+    n = qemu_chr_fe_get_msgfds(&s->chr, fds, VLINK_FRAME_MAX_FDS);
+    if (s->dead) {
+        close_fds(fds, n > 0 ? n : 0);
+        return;
+    }
+    if (n > 0) {
+        if (s->hdr_got || s->nfds) {
+            close_fds(fds, n);
+            vl_drop(s, "%d fd(s) arrived in the middle of a frame", n);
+            return;
+        }
+        memcpy(s->fds, fds, n * sizeof(int));
+        s->nfds = n;
+    }
+
+    while (size > 0 && !s->dead) {
+        if (s->hdr_got < VLINK_FRAME_HDR_SIZE) {
+            uint32_t k = MIN((uint32_t)size, VLINK_FRAME_HDR_SIZE - s->hdr_got);
+            uint16_t magic;
+            uint32_t len;
+
+            memcpy(s->hdr + s->hdr_got, buf, k);
+            s->hdr_got += k;
+            buf += k;
+            size -= k;
+            if (s->hdr_got < VLINK_FRAME_HDR_SIZE) {
+                break;
+            }
+            memcpy(&magic, s->hdr, 2);
+            memcpy(&len, s->hdr + 4, 4);
+            magic = le16_to_cpu(magic);
+            len = le32_to_cpu(len);
+            if (magic != VLINK_FRAME_MAGIC) {
+                vl_drop(s, "bad frame magic 0x%04x", magic);
+                return;
+            }
+            if (s->hdr[2] != VLINK_FRAME_VERSION) {
+                vl_drop(s, "frame version %u (the device speaks %u)", s->hdr[2],
+                        VLINK_FRAME_VERSION);
+                return;
+            }
+            if (len > VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE) {
+                vl_drop(s, "a frame of %" PRIu32 " bytes (at most %u)", len,
+                        VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE);
+                return;
+            }
+            if (s->hdr[3] != s->nfds) {
+                vl_drop(s, "the frame claims %u fd(s), %u came with it", s->hdr[3], s->nfds);
+                return;
+            }
+            s->len = len;
+            s->got = 0;
+            s->payload = g_malloc(len ? len : 1);
+        } else {
+            uint32_t k = MIN((uint32_t)size, s->len - s->got);
+
+            memcpy(s->payload + s->got, buf, k);
+            s->got += k;
+            buf += k;
+            size -= k;
+        }
+        if (s->got == s->len) {
+            vl_frame(s);
+            vl_rx_reset(s);
+        }
+    }
+}
+
+static void vl_event(void *opaque, QEMUChrEvent event)
+{
+    PCIVlinkState *s = opaque;
+
+    switch (event) {
+    case CHR_EVENT_OPENED:
+        vl_rx_reset(s);
+        s->dead = false;
+        s->hello = false;
+        vl_send_hello(s);
+        break;
+    case CHR_EVENT_CLOSED:
+        if (s->status & VL_STATUS_CONNECTED) {
+            vl_info(s, "vlinkd connection closed; %s", (s->status & VL_STATUS_MAPPED) ?
+                    "the mappings stay" : "nothing was mapped");
+        }
+        s->status &= ~VL_STATUS_CONNECTED;
+        s->hello = false;
+        s->dead = false;
+        vl_rx_reset(s);
+        break;
+    default:
+        break;
+    }
+}
+
+/* -------------------------------------------------------------- device */
+
+static void pci_vlink_realize(PCIDevice *pdev, Error **errp)
+{
+    PCIVlinkState *s = PCI_VLINK(pdev);
+    Chardev *chr = qemu_chr_fe_get_driver(&s->chr);
+    g_autofree char *bar_str = NULL, *reg_str = NULL;
+    char why[128];
+
+    if (!chr) {
+        error_setg(errp, "property 'chardev' is required: -chardev socket,id=ID,"
+                   "path=VLINKD_SOCKET,reconnect=1 -device pci-vlink,chardev=ID,vm_domain=NAME");
+        return;
+    }
+    if (!object_dynamic_cast(OBJECT(chr), TYPE_CHARDEV_SOCKET) ||
+        !qemu_chr_has_feature(chr, QEMU_CHAR_FEATURE_FD_PASS)) {
+        error_setg(errp, "property 'chardev': '%s' must be a Unix socket chardev "
+                   "(-chardev socket,path=VLINKD_SOCKET,reconnect=1)", chr->label);
+        return;
+    }
+    if (SOCKET_CHARDEV(chr)->is_listen) {
+        error_setg(errp, "property 'chardev': '%s' must connect to vlinkd, not listen "
+                   "(drop server=on)", chr->label);
+        return;
+    }
+    if (!SOCKET_CHARDEV(chr)->reconnect_time) {
+        warn_report("pci-vlink: chardev '%s' has no reconnect=: the device will not "
+                    "reconnect after vlinkd restarts (add reconnect=1)", chr->label);
+    }
+    if (!s->domain) {
+        error_setg(errp, "property 'vm_domain' is required (the vlinkd domain of this VM, "
+                   "1-%d printable characters)", VLINK_NAME_MAX);
+        return;
+    }
+    if (vlink_check_name("property 'vm_domain'", s->domain, why, sizeof(why))) {
+        error_setg(errp, "%s", why);
+        return;
+    }
+    if (!is_power_of_2(s->bar_size) || s->bar_size < VL_BAR_MIN || s->bar_size > VL_BAR_MAX) {
+        bar_str = size_to_str(s->bar_size);
+        error_setg(errp, "property 'bar-size' must be a power of two from 2M to 1G "
+                   "(the largest pool vlinkd makes), not %s", bar_str);
+        return;
+    }
+    if (!is_power_of_2(s->region_size) || s->region_size < VL_REGION_MIN ||
+        s->region_size > VL_BAR_MAX) {
+        reg_str = size_to_str(s->region_size);
+        error_setg(errp, "property 'region-size' must be a power of two from 8K to 1G, not %s",
+                   reg_str);
+        return;
+    }
+
+    memset(s->domain_reg, 0, sizeof(s->domain_reg));
+    memcpy(s->domain_reg, s->domain, MIN(strlen(s->domain), sizeof(s->domain_reg)));
+    for (unsigned i = 0; i < VLINK_FRAME_MAX_FDS; i++) {
+        s->fds[i] = -1;
+    }
+
+    memory_region_init_io(&s->regs, OBJECT(s), &vl_regs_ops, s, "pci-vlink.regs",
+                          VL_REGS_SIZE);
+    pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->regs);
+    memory_region_init(&s->bar2, OBJECT(s), "pci-vlink.pool", s->bar_size);
+    pci_register_bar(pdev, 2, PCI_BASE_ADDRESS_SPACE_MEMORY | PCI_BASE_ADDRESS_MEM_PREFETCH |
+                     PCI_BASE_ADDRESS_MEM_TYPE_64, &s->bar2);
+    memory_region_init(&s->bar4, OBJECT(s), "pci-vlink.chan", s->region_size);
+    pci_register_bar(pdev, 4, PCI_BASE_ADDRESS_SPACE_MEMORY | PCI_BASE_ADDRESS_MEM_PREFETCH |
+                     PCI_BASE_ADDRESS_MEM_TYPE_64, &s->bar4);
+
+    s->drop_bh = qemu_bh_new(vl_drop_bh, s);
+    qemu_chr_fe_set_handlers(&s->chr, vl_can_read, vl_read, vl_event, NULL, s, NULL, true);
+}
+
+static void pci_vlink_exit(PCIDevice *pdev)
+{
+    PCIVlinkState *s = PCI_VLINK(pdev);
+
+    qemu_chr_fe_set_handlers(&s->chr, NULL, NULL, NULL, NULL, NULL, NULL, false);
+    if (s->drop_bh) {
+        qemu_bh_delete(s->drop_bh);
+        s->drop_bh = NULL;
+    }
+    vl_rx_reset(s);
+    vl_unmap_all(s);
+    g_free(s->last_refusal);
+    s->last_refusal = NULL;
+}
+
+static const VMStateDescription pci_vlink_vmsd = {
+    .name = TYPE_PCI_VLINK,
+    .unmigratable = 1,              /* the memory belongs to this host's vlinkd */
+};
+
+static Property pci_vlink_properties[] = {
+    DEFINE_PROP_CHR("chardev", PCIVlinkState, chr),
+    DEFINE_PROP_STRING("vm_domain", PCIVlinkState, domain),
+    DEFINE_PROP_SIZE("bar-size", PCIVlinkState, bar_size, 1 * GiB),
+    DEFINE_PROP_SIZE("region-size", PCIVlinkState, region_size, 16 * MiB),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static void pci_vlink_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+
+    k->realize = pci_vlink_realize;
+    k->exit = pci_vlink_exit;
+    k->vendor_id = PCI_VENDOR_ID_QEMU;
+    k->device_id = PCI_DEVICE_ID_VLINK;
+    k->revision = PCI_VLINK_REVISION;
+    k->class_id = PCI_CLASS_MEMORY_RAM;
+    dc->desc = "vlink zero-copy packet memory (a vlinkd domain)";
+    dc->vmsd = &pci_vlink_vmsd;
+    device_class_set_props(dc, pci_vlink_properties);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static const TypeInfo pci_vlink_info = {
+    .name = TYPE_PCI_VLINK,
+    .parent = TYPE_PCI_DEVICE,
+    .instance_size = sizeof(PCIVlinkState),
+    .class_init = pci_vlink_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { INTERFACE_CONVENTIONAL_PCI_DEVICE },
+        { },
+    },
+};
+
+static void pci_vlink_register_types(void)
+{
+    type_register_static(&vlink_mem_info);
+    type_register_static(&pci_vlink_info);
+}
+
+type_init(pci_vlink_register_types)
