@@ -12,6 +12,12 @@
  *       COUNT connections, each sending one kind of malformed input (bad
  *       frames, random bytes, undecodable or unexpected messages, fds);
  *       afterwards the daemon must still answer on a new connection.
+ *   vlink-testclient SOCKET poke LINK POOL_OFFSET HEX
+ *       attach LINK as an observer (no end is taken), map its domain's pool
+ *       and write the bytes HEX (hex digits) at POOL_OFFSET, which must lie
+ *       in one segment.
+ *   vlink-testclient SOCKET peek LINK POOL_OFFSET LEN
+ *       the same, reading: prints LEN bytes at POOL_OFFSET as hex.
  * Exit status 0 when every check passed. */
 #include <errno.h>
 #include <signal.h>
@@ -191,6 +197,91 @@ static int cmd_domain(int argc, char **argv)
 	return 0;
 }
 
+static int hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* poke / peek: bytes at a pool offset through an observer's mapping. */
+static int cmd_poke(int argc, char **argv, bool write)
+{
+	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+	Vlink__AttachLink m = VLINK__ATTACH_LINK__INIT;
+	struct vlink_client *c;
+	struct vlink_reply rep;
+	const Vlink__LinkMap *lm;
+	const Vlink__Segment *seg = NULL;
+	uint64_t off, len;
+	uint8_t *p;
+	char why[256];
+	int err, rc = 0;
+
+	if (argc < 3)
+		return fail("usage: poke LINK POOL_OFFSET HEX | peek LINK POOL_OFFSET LEN%s", "");
+	off = strtoull(argv[1], NULL, 0);
+	len = write ? strlen(argv[2]) / 2 : strtoull(argv[2], NULL, 0);
+	if (!len || (write && strlen(argv[2]) % 2))
+		return fail("bad length or hex string '%s'", argv[2]);
+	err = vlink_client_open(&c, sock_path, VLINK__ROLE__ROLE_ADMIN, "testclient", 5000, NULL, 0);
+	if (err)
+		return fail("connect: %s", vlink_strerror(err));
+	m.link = argv[0];
+	m.end = VLINK__END__END_OBSERVER;
+	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
+	env.attach_link = &m;
+	err = vlink_client_call(c, &env, &rep, 5000);
+	if (err) {
+		printf("refused: %s\n", vlink_client_error(c));
+		vlink_client_close(c);
+		return 3;
+	}
+	lm = rep.env->link_map;
+	if (rep.env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP ||
+	    vlink_msg_check_map(lm->pool_size, lm->n_segments, lm->segments, lm->region,
+				rep.nfds, why, sizeof(why)))
+		return fail("bad LinkMap: %s", why);
+	for (size_t i = 0; i < lm->n_segments; i++)
+		if (off >= lm->segments[i]->pool_offset &&
+		    off + len <= lm->segments[i]->pool_offset + lm->segments[i]->size)
+			seg = lm->segments[i];
+	if (!seg) {
+		vlink_reply_clear(&rep);
+		vlink_client_close(c);
+		return fail("pool offset %s: the bytes are not inside one segment", argv[1]);
+	}
+	p = mmap(NULL, seg->size, PROT_READ | PROT_WRITE, MAP_SHARED, rep.fds[seg->fd_index], 0);
+	if (p == MAP_FAILED)
+		return fail("mmap: %s", strerror(errno));
+	p += off - seg->pool_offset;
+	for (uint64_t i = 0; i < len; i++) {
+		if (write) {
+			int hi = hexdigit(argv[2][2 * i]), lo = hexdigit(argv[2][2 * i + 1]);
+
+			if (hi < 0 || lo < 0) {
+				rc = fail("'%s' is not hex", argv[2]);
+				break;
+			}
+			p[i] = (uint8_t)(hi << 4 | lo);
+		} else {
+			printf("%02x", p[i]);
+		}
+	}
+	if (write && !rc)
+		printf("poked %llu bytes at pool offset %llu (segment %u)", (unsigned long long)len,
+		       (unsigned long long)off, seg->index);
+	printf("\n");
+	munmap(p - (off - seg->pool_offset), seg->size);
+	vlink_reply_clear(&rep);
+	vlink_client_close(c);
+	return rc;
+}
+
 static int raw_connect(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -327,7 +418,7 @@ static int cmd_garbage(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: vlink-testclient SOCKET attach|domain|garbage ...\n");
+		fprintf(stderr, "usage: vlink-testclient SOCKET attach|domain|garbage|poke|peek ...\n");
 		return 2;
 	}
 	sock_path = argv[1];
@@ -338,5 +429,9 @@ int main(int argc, char **argv)
 		return cmd_domain(argc - 3, argv + 3);
 	if (!strcmp(argv[2], "garbage"))
 		return cmd_garbage(argc - 3, argv + 3);
+	if (!strcmp(argv[2], "poke"))
+		return cmd_poke(argc - 3, argv + 3, true);
+	if (!strcmp(argv[2], "peek"))
+		return cmd_poke(argc - 3, argv + 3, false);
 	return fail("unknown command %s", argv[2]);
 }
