@@ -1,0 +1,190 @@
+#!/bin/sh
+# pci-vlink under qtest, against a real vlinkd: bad properties are refused
+# naming the property; the device enumerates with its ids and BAR sizes;
+# the registers read as docs/pci-vlink.md says before and after vlinkd
+# comes up; pool bytes written by a host process read back through BAR2 at
+# the same offset (and the other way round); the link table, link headers
+# and ring headers read back through BAR4; creating and deleting links
+# while QEMU runs bumps GENERATION; vlinkd killed with SIGKILL and started
+# again: the same QEMU reconnects, keeps its mappings and the bytes.
+. "$(dirname "$0")/qemu-lib.sh"
+need_qemu
+
+DOM=vm1
+CHR="-chardev socket,id=vl0,path=$SOCK,reconnect=1"
+Q="timeout 20 $QEMU $QEMU_BASE"
+
+# --- properties -----------------------------------------------------------------
+expect 0 "vm_domain=<str>.*" "-device pci-vlink,help lists vm_domain" $Q -device pci-vlink,help
+expect 0 "bar-size=<size>" "-device pci-vlink,help lists bar-size" $Q -device pci-vlink,help
+expect 0 "region-size=<size>" "-device pci-vlink,help lists region-size" $Q -device pci-vlink,help
+expect 1 "property 'chardev' is required" "no chardev: refused" \
+	$Q -device pci-vlink,vm_domain=$DOM
+expect 1 "property 'vm_domain' is required" "no vm_domain: refused" \
+	$Q $CHR -device pci-vlink,chardev=vl0
+expect 1 "property 'vm_domain' is empty" "empty vm_domain: refused" \
+	$Q $CHR -device pci-vlink,chardev=vl0,vm_domain=
+expect 1 "property 'vm_domain' 'a b' contains a space" "vm_domain with a space: refused" \
+	$Q $CHR -device "pci-vlink,chardev=vl0,vm_domain=a b"
+expect 1 "property 'vm_domain' is longer than 32 characters" "vm_domain of 33 characters: refused" \
+	$Q $CHR -device pci-vlink,chardev=vl0,vm_domain=abcdefghijabcdefghijabcdefghijabc
+expect 1 "property 'bar-size' must be a power of two from 2M to 1G.*not 3 MiB" \
+	"bar-size=3M: refused" $Q $CHR -device pci-vlink,chardev=vl0,vm_domain=$DOM,bar-size=3M
+expect 1 "property 'bar-size' must be a power of two from 2M to 1G.*not 2 GiB" \
+	"bar-size=2G: refused" $Q $CHR -device pci-vlink,chardev=vl0,vm_domain=$DOM,bar-size=2G
+expect 1 "property 'region-size' must be a power of two from 8K to 1G, not 4 KiB" \
+	"region-size=4K: refused" $Q $CHR -device pci-vlink,chardev=vl0,vm_domain=$DOM,region-size=4K
+expect 1 "property 'chardev': 'n0' must be a Unix socket chardev" "a null chardev: refused" \
+	$Q -chardev null,id=n0 -device pci-vlink,chardev=n0,vm_domain=$DOM
+expect 1 "property 'chardev': 's0' must connect to vlinkd, not listen" \
+	"a listening chardev: refused" $Q -chardev socket,id=s0,path="$T/listen.sock",server=on,wait=off \
+	-device pci-vlink,chardev=s0,vm_domain=$DOM
+
+# --- enumeration and registers before vlinkd runs -----------------------------
+start_qemu $CHR -device pci-vlink,chardev=vl0,vm_domain=$DOM || finish_qemu
+qt probe >"$T/probe" 2>&1
+cat "$T/probe" >"$T/out"
+expect 0 "vendor 0x1234 device 0x564c revision 1 class 0x0500" \
+	"enumerates: vendor 1234, device 564c, revision 1, class memory/RAM" cat "$T/probe"
+expect 0 "^bar0 size 4096 mem32$" "BAR0: 4 KiB, 32-bit memory" cat "$T/probe"
+expect 0 "^bar2 size 1073741824 mem64 prefetchable$" "BAR2: 1 GiB, 64-bit prefetchable" cat "$T/probe"
+expect 0 "^bar4 size 16777216 mem64 prefetchable$" "BAR4: 16 MiB, 64-bit prefetchable" cat "$T/probe"
+expect 0 "^bar2 address 0x100000000$" "BAR2 assigned above 4 GiB" cat "$T/probe"
+
+qt regs >"$T/regs0" 2>&1
+expect 0 "^magic 0x4b4e4c56$" "MAGIC reads VLNK" cat "$T/regs0"
+expect 0 "^version 1$" "VERSION 1" cat "$T/regs0"
+expect 0 "^status 0x0$" "STATUS 0 before vlinkd runs (not connected)" cat "$T/regs0"
+expect 0 "^generation 0$" "GENERATION 0 before vlinkd runs" cat "$T/regs0"
+expect 0 "^connects 0$" "CONNECTS 0 before vlinkd runs" cat "$T/regs0"
+expect 0 "^pool_size 0$" "POOL_SIZE 0 before vlinkd runs" cat "$T/regs0"
+expect 0 "^domain $DOM$" "DOMAIN reads the vm_domain" cat "$T/regs0"
+expect 0 "reg_0x28 0x0 reg_0x60 0x0 reg_0xffc 0x0" "unused registers read 0" cat "$T/regs0"
+qt write 0 0 ffffffff >/dev/null && qt write 0 0x0c 07000000 >/dev/null &&
+	qt write 0 0x40 41424344 >/dev/null
+qt regs >"$T/out" 2>&1
+grep -q "^magic 0x4b4e4c56$" "$T/out" && grep -q "^generation 0$" "$T/out" &&
+	grep -q "^domain $DOM$" "$T/out" && ok "BAR0 writes are ignored" ||
+	not_ok "BAR0 writes: $(cat "$T/out")"
+sleep 1.5
+[ "$(qt read 2 0 16)" = 00000000000000000000000000000000 ] && [ "$(qt read 4 0 16)" = 00000000000000000000000000000000 ] &&
+	ok "BAR2 and BAR4 read 0 before anything is mapped" || not_ok "empty BARs: $(qt read 2 0 16) $(qt read 4 0 16)"
+qemu_alive && reg_is status 0x0 && ok "QEMU runs without vlinkd (not connected)" ||
+	not_ok "QEMU without vlinkd"
+
+# --- vlinkd comes up ------------------------------------------------------------
+start_daemon --segment-size 16M || finish_qemu
+wait_until 10 reg_is status 0x3 && ok "QEMU connects: STATUS connected|mapped" ||
+	not_ok "not connected: $(qt regs 2>&1 | tr '\n' ' ')"
+qt regs >"$T/regs1" 2>&1
+expect 0 "^generation 1$" "GENERATION 1 after the first DomainMap" cat "$T/regs1"
+expect 0 "^connects 1$" "CONNECTS 1" cat "$T/regs1"
+expect 0 "^pool_size 67108864$" "POOL_SIZE 64 MiB" cat "$T/regs1"
+expect 0 "^nsegments 4$" "NSEGMENTS 4 (16 MiB segments)" cat "$T/regs1"
+expect 0 "^region_size 8192$" "REGION_SIZE 8 KiB (no links yet)" cat "$T/regs1"
+ctl status --json >"$T/out" 2>&1
+[ "$(json_get "[c['attached'] for c in j.get('clients', []) if c.get('role') == 'qemu']")" = \
+	"['domain $DOM']" ] && ok "vlinkd sees QEMU attached to domain $DOM" ||
+	not_ok "status: $(cat "$T/out")"
+expect 0 "^region magic 0x4b4e4c56 version 1 generation [0-9]+ nlinks 0 .* domain $DOM$" \
+	"BAR4: the region header of domain $DOM" qt links
+
+# --- a link created while QEMU runs ------------------------------------------
+check "create l1 in $DOM" ctl create-link l1 02:00:00:00:00:01 2 --domain $DOM
+wait_until 5 reg_is generation 2 && ok "create-link: GENERATION 2" ||
+	not_ok "generation after create-link: $(reg generation)"
+ctl show --json l1 >"$T/out"
+HDR=$(json_get "hex(j['header_offset'])")
+BUF=$(json_get "j['buf_offset']")
+expect 0 "^link l1 channels 2 ring 1024 stride 16512 hdr $HDR buf .* magic ok channels-hdr 2 ring-hdr 1024 rings ok$" \
+	"BAR4: l1 in the link table, link header magic, every ring's size" qt links
+ctl status --json >"$T/out"
+RSIZE=$(json_get "[d['region_size'] for d in j['domains'] if d['name'] == '$DOM'][0]")
+reg_is region_size "$RSIZE" && ok "REGION_SIZE follows the grown region ($RSIZE)" ||
+	not_ok "region_size $(reg region_size), vlinkd says $RSIZE"
+
+# pool bytes: host process -> BAR2, and BAR2 -> host process
+OFF1=$((BUF + 4096))
+OFF2=$((64 * 1024 * 1024 - 64))     # the last bytes of the last segment
+OFF3=$((BUF + 8192))
+H1=$(randhex 64) H2=$(randhex 64) H3=$(randhex 64)
+check "a host process writes 64 bytes at pool offset $OFF1" "$TESTCLIENT" "$SOCK" poke l1 $OFF1 "$H1"
+check "a host process writes 64 bytes at pool offset $OFF2" "$TESTCLIENT" "$SOCK" poke l1 $OFF2 "$H2"
+[ "$(qt read 2 $OFF1 64)" = "$H1" ] && ok "BAR2 at $OFF1 reads the host's bytes" ||
+	not_ok "BAR2 at $OFF1: $(qt read 2 $OFF1 64) != $H1"
+[ "$(qt read 2 $OFF2 64)" = "$H2" ] && ok "BAR2 at $OFF2 (last segment) reads the host's bytes" ||
+	not_ok "BAR2 at $OFF2: $(qt read 2 $OFF2 64) != $H2"
+qt write 2 $OFF3 "$H3" >/dev/null
+[ "$("$TESTCLIENT" "$SOCK" peek l1 $OFF3 64)" = "$H3" ] &&
+	ok "bytes written through BAR2 reach the host process" ||
+	not_ok "peek at $OFF3: $("$TESTCLIENT" "$SOCK" peek l1 $OFF3 64 2>&1)"
+
+check "create l2 in $DOM while QEMU runs" ctl create-link l2 02:00:00:00:00:02 1 --domain $DOM \
+	--ring-size 256
+wait_until 5 reg_is generation 3 && ok "second create-link: GENERATION 3" ||
+	not_ok "generation: $(reg generation)"
+qt links >"$T/links" 2>&1
+expect 0 "^link l2 channels 1 ring 256 .* magic ok channels-hdr 1 ring-hdr 256 rings ok$" \
+	"BAR4: the new link l2 appears in the link table" cat "$T/links"
+expect 0 "nlinks 2 " "BAR4: nlinks 2" cat "$T/links"
+sleep 0.5   # the regions the link-table changes replaced are freed after an RCU period
+FDS1=$(qemu_fds)
+
+# --- vlinkd killed and started again ---------------------------------------
+kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
+wait_until 5 reg_is status 0x2 && ok "vlinkd killed: STATUS mapped, not connected" ||
+	not_ok "status after kill: $(reg status)"
+[ "$(qt read 2 $OFF1 64)" = "$H1" ] && ok "without vlinkd the bytes still read through BAR2" ||
+	not_ok "BAR2 without vlinkd"
+expect 0 "^link l1 .* magic ok .* rings ok$" "without vlinkd the link table still reads" qt links
+start_daemon --segment-size 16M || finish_qemu
+wait_until 10 reg_is connects 2 && ok "vlinkd restarted: the same QEMU reconnects (CONNECTS 2)" ||
+	not_ok "connects: $(reg connects)"
+wait_until 5 reg_is status 0x3 && ok "STATUS connected|mapped again" || not_ok "status $(reg status)"
+reg_is generation 4 && ok "GENERATION 4 after the reconnect" || not_ok "generation $(reg generation)"
+expect_log "the reconnect kept every mapping (same files)" \
+	"generation 4: pool 64 MiB in 4 segments \(4 kept, 0 mapped\), channel region [0-9]+ KiB \(kept\), 2 links"
+[ "$(qt read 2 $OFF1 64)" = "$H1" ] && [ "$(qt read 2 $OFF2 64)" = "$H2" ] &&
+	ok "the bytes are still there through BAR2" || not_ok "BAR2 after the restart"
+[ "$("$TESTCLIENT" "$SOCK" peek l1 $OFF3 64)" = "$H3" ] &&
+	ok "and the host still reads what BAR2 wrote" || not_ok "peek after the restart"
+wait_until 5 sh -c "[ \$(ls /proc/$QEMU_PID/fd | wc -l) = $FDS1 ]" &&
+	ok "QEMU holds as many fds as before the restart ($FDS1)" ||
+	not_ok "QEMU fds: $(qemu_fds), before: $FDS1"
+
+check "delete l2 (QEMU holds the domain: --force)" ctl delete-link --force l2
+wait_until 5 reg_is generation 5 && ok "delete-link: GENERATION 5" ||
+	not_ok "generation: $(reg generation)"
+qt links >"$T/links" 2>&1
+grep -q "^link l2 " "$T/links" && not_ok "l2 still in the link table" ||
+	ok "BAR4: l2 left the link table"
+expect 0 "^link l1 .* magic ok .* rings ok$" "BAR4: l1 is still there" cat "$T/links"
+qemu_alive && ok "QEMU is still running" || not_ok "QEMU died"
+
+# a second QEMU for the same domain: vlinkd refuses it (EBUSY)
+M_PID=$QEMU_PID M_SOCK=$QT_SOCK
+QT_SOCK="$T/qtest2.sock"
+start_qemu $CHR -device pci-vlink,chardev=vl0,vm_domain=$DOM
+qt probe >/dev/null 2>&1
+wait_until 5 reg_is status 0x5 &&
+	ok "a second QEMU for $DOM: STATUS connected|error, nothing mapped" ||
+	not_ok "second QEMU: $(qt regs 2>&1 | tr '\n' ' ')"
+expect_log "the daemon's refusal is on QEMU's log" \
+	"vlinkd refused AttachDomain: domain '$DOM' is already attached by client [0-9]+ \(pid $M_PID\) \(.*\)"
+reg_is generation 0 && ok "its GENERATION stays 0" || not_ok "generation $(reg generation)"
+stop_qemu
+QEMU_PID=$M_PID QT_SOCK=$M_SOCK
+stop_qemu && ok "QEMU exits 0 on SIGTERM" || not_ok "QEMU's exit status on SIGTERM"
+
+# a QEMU started while vlinkd runs maps at once; without reconnect= it warns
+: >"$T/qemu.log"
+start_qemu -chardev socket,id=vl9,path="$SOCK" -device pci-vlink,chardev=vl9,vm_domain=$DOM
+wait_until 5 grep -q "chardev 'vl9' has no reconnect=: the device will not reconnect" "$T/qemu.log" &&
+	ok "a chardev without reconnect=: QEMU starts and warns" ||
+	not_ok "no warning about reconnect="
+qt probe >/dev/null 2>&1
+wait_until 5 reg_is status 0x3 && ok "QEMU started after vlinkd: connected and mapped" ||
+	not_ok "status: $(reg status)"
+[ "$(qt read 2 $OFF1 64)" = "$H1" ] && ok "a new QEMU for the domain gets the same memory" ||
+	not_ok "BAR2 in the second QEMU"
+finish_qemu
