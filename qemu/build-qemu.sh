@@ -113,8 +113,10 @@ mkdir -p "$WORK/bin" 2>/dev/null && [ -w "$WORK" ] ||
 
 install_bin() {
 	rm -f "$OUT.tmp"
-	ln "$1" "$OUT.tmp" 2>/dev/null || cp "$1" "$OUT.tmp"
-	mv -f "$OUT.tmp" "$OUT"
+	if ! [ "$1" -ef "$OUT" ]; then
+		ln "$1" "$OUT.tmp" 2>/dev/null || cp "$1" "$OUT.tmp"
+		mv -f "$OUT.tmp" "$OUT"
+	fi
 	touch "$OUT"   # newer than its inputs, for make
 	echo "$KEY" >"$OUT.key"
 }
