@@ -459,6 +459,16 @@ static int queue_setup(struct rte_eth_dev *dev, uint16_t qid, unsigned socket,
 		for (unsigned i = 0; i < pv->nch; i++)
 			q->ch[i] = (uint16_t)(i + 1);
 	}
+	if (rx && pv->end == VL_END_PEER) {
+		int err = vl_peer_rxq_setup(q, socket);
+
+		if (err) {
+			VLOG(ERR, pv, "queue %u: cannot create its header pool: %s", qid,
+			     rte_strerror(-err));
+			rte_free(q);
+			return err;
+		}
+	}
 	*slot = q;
 	return 0;
 }
@@ -488,10 +498,13 @@ static void vl_queue_release(struct rte_eth_dev *dev, uint16_t qid, bool rx)
 
 	if (!q)
 		return;
-	if (pv->end == VL_END_PEER)
+	if (pv->end == VL_END_PEER) {
 		vl_peer_queue_flush(q);
-	else
+		if (q->rx)
+			vl_peer_rxq_free(q);
+	} else {
 		vl_queue_drop_chains(q);
+	}
 	rte_free(q);
 	*slot = NULL;
 }

@@ -1,8 +1,15 @@
 /* The peer end's data path, through libvlinkguest's socket mode: a DPDK
  * application (in a container, or a second process) as the other end of a
- * link.  It copies: received buffers into mbufs of the queue's mempool,
- * mbufs into buffers taken from fill; the zero-copy peer is libvlinkguest
- * used directly (vlink-peer echo reflects without a copy).
+ * link.
+ *
+ * Receive passes a one-buffer packet up without a copy: a header mbuf from
+ * a private pool, attached to the buffer as an external buffer whose free
+ * callback queues the buffer for `done` (the callback runs on whatever
+ * thread frees the mbuf, so it goes through an MP-safe ring that the rx
+ * lcore drains).  Transmit sends such an mbuf back in its own buffer when
+ * it came from this port's same channel (a zero-copy reflect, as vlink-peer
+ * echo does); anything else is copied into buffers taken from fill, and so
+ * are chained packets on receive.
  *
  * Queue i is data channel i + 1 (mq only).  The rx lcore consumes rx and
  * produces done; the tx lcore consumes fill and produces tx. */
@@ -10,8 +17,18 @@
 #include <string.h>
 
 #include <rte_memcpy.h>
+#include <rte_ring.h>
 
 #include "vlink_pmd.h"
+
+/* In the private area of every header mbuf. */
+struct vl_zc {
+	struct rte_mbuf_ext_shared_info si;  /* first: shinfo -> vl_zc */
+	struct vl_queue *q;                  /* the rx queue it came from */
+	uint64_t buf;                        /* the buffer's pool offset */
+	bool reflected;                      /* sent back: nothing to free */
+};
+
 
 /* Give buffers back on done; what does not fit waits in q->give. */
 static void give_back(struct vl_queue *q, uint16_t ch, const struct vlink_guest_pkt *p,
@@ -69,6 +86,93 @@ static bool append(struct vl_queue *q, struct vl_chain *c, const uint8_t *src, u
 	return true;
 }
 
+static void zc_free(void *addr, void *opaque)
+{
+	struct vl_zc *z = opaque;
+
+	(void)addr;
+	if (z->reflected) {
+		z->reflected = false;
+		return;
+	}
+	/* the ring has room for every header there is */
+	if (rte_ring_mp_enqueue(z->q->ret, (void *)(uintptr_t)z->buf))
+		VLOG(ERR, z->q->pv, "queue %u: lost a buffer (return ring full)", z->q->qid);
+}
+
+int vl_peer_rxq_setup(struct vl_queue *q, unsigned socket)
+{
+	struct pmd_internals *pv = q->pv;
+	const struct vlink_guest_info *gi = vlink_guest_info(pv->g);
+	unsigned n = 2 * gi->ring_size + 512;
+	char name[RTE_MEMPOOL_NAMESIZE];
+
+	snprintf(name, sizeof(name), "vlink%u_h%u", pv->port, q->qid);
+	q->hdr_mp = rte_pktmbuf_pool_create(name, n, 64,
+					    RTE_ALIGN(sizeof(struct vl_zc), RTE_MBUF_PRIV_ALIGN),
+					    0, (int)socket);
+	if (!q->hdr_mp)
+		return -rte_errno;
+	snprintf(name, sizeof(name), "vlink%u_r%u", pv->port, q->qid);
+	q->ret = rte_ring_create(name, rte_align32pow2(n + 1), (int)socket, RING_F_SC_DEQ);
+	if (!q->ret) {
+		rte_mempool_free(q->hdr_mp);
+		q->hdr_mp = NULL;
+		return -rte_errno;
+	}
+	return 0;
+}
+
+void vl_peer_rxq_free(struct vl_queue *q)
+{
+	rte_ring_free(q->ret);
+	q->ret = NULL;
+	rte_mempool_free(q->hdr_mp);
+	q->hdr_mp = NULL;
+}
+
+/* Buffers whose mbufs were freed go back on done. */
+static void drain_returns(struct vl_queue *q, uint16_t ch)
+{
+	struct vlink_guest_pkt p[VL_BURST];
+	void *off[VL_BURST];
+	unsigned k;
+
+	if (q->ngive >= VL_BURST)
+		return;
+	k = rte_ring_sc_dequeue_burst(q->ret, off, VL_BURST, NULL);
+	for (unsigned i = 0; i < k; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].buf = (uint64_t)(uintptr_t)off[i];
+	}
+	if (k)
+		give_back(q, ch, p, k);
+}
+
+/* A one-buffer packet, passed up in its buffer; NULL if out of headers. */
+static struct rte_mbuf *wrap(struct vl_queue *q, const struct vlink_guest_pkt *p)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(q->hdr_mp);
+	struct vl_zc *z;
+
+	if (!m)
+		return NULL;
+	z = rte_mbuf_to_priv(m);
+	z->si.free_cb = zc_free;
+	z->si.fcb_opaque = z;
+	rte_mbuf_ext_refcnt_set(&z->si, 1);
+	z->q = q;
+	z->buf = p->buf;
+	z->reflected = false;
+	rte_pktmbuf_attach_extbuf(m, (uint8_t *)p->data - p->data_off, RTE_BAD_IOVA,
+				  (uint16_t)q->pv->buf_size, &z->si);
+	m->data_off = p->data_off;
+	m->data_len = (uint16_t)p->len;
+	m->pkt_len = p->len;
+	m->port = q->port;
+	return m;
+}
+
 uint16_t vl_peer_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vl_queue *q = qp;
@@ -84,6 +188,7 @@ uint16_t vl_peer_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 		if (q->ngive >= VL_BURST)
 			return 0;
 	}
+	drain_returns(q, ch);
 	k = vlink_guest_rx_burst(pv->g, ch, p, RTE_MIN(n, (uint16_t)VL_BURST));
 	if (k <= 0) {
 		if (q->ngive)
@@ -91,6 +196,16 @@ uint16_t vl_peer_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 		return 0;
 	}
 	for (int i = 0; i < k; i++) {
+		if (!c->head && !c->bad && !(p[i].flags & VLINK_GUEST_F_MORE) && p[i].len) {
+			struct rte_mbuf *m = wrap(q, &p[i]);
+
+			if (m) {
+				q->st.bytes += p[i].len;
+				pkts[nout++] = m;
+				p[i].buf = UINT64_MAX; /* not given back now */
+				continue;
+			}
+		}
 		if (!c->bad && !append(q, c, p[i].data, p[i].len)) {
 			q->st.nombuf++;
 			c->bad = true;
@@ -110,7 +225,13 @@ uint16_t vl_peer_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 			c->bad = false;
 		}
 	}
-	give_back(q, ch, p, (unsigned)k);
+	/* what was copied goes back now; the rest when its mbuf is freed */
+	unsigned ng = 0;
+
+	for (int i = 0; i < k; i++)
+		if (p[i].buf != UINT64_MAX)
+			p[ng++] = p[i];
+	give_back(q, ch, p, ng);
 	q->st.pkts += nout;
 	return nout;
 }
@@ -129,6 +250,19 @@ static bool push(struct vl_queue *q, uint16_t ch, unsigned *nout)
 	*nout -= (unsigned)r;
 	memmove(q->stash, q->stash + r, (*nout + q->nstash) * sizeof(*q->stash));
 	return *nout == 0;
+}
+
+/* An mbuf this port passed up from the same channel, and only this one
+ * refers to its buffer: it can go back in that buffer. */
+static struct vl_zc *reflectable(const struct vl_queue *q, const struct rte_mbuf *m)
+{
+	struct vl_zc *z;
+
+	if (!RTE_MBUF_HAS_EXTBUF(m) || m->shinfo->free_cb != zc_free || m->next ||
+	    rte_mbuf_refcnt_read(m) != 1 || rte_mbuf_ext_refcnt_read(m->shinfo) != 1)
+		return NULL;
+	z = (struct vl_zc *)m->shinfo;
+	return z->q->pv == q->pv && z->q->ch[0] == q->ch[0] ? z : NULL;
 }
 
 uint16_t vl_peer_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
@@ -152,6 +286,27 @@ uint16_t vl_peer_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		unsigned need = m->pkt_len ? (m->pkt_len + pv->buf_size - 1) / pv->buf_size : 1;
+		struct vl_zc *z = reflectable(q, m);
+
+		if (z) {
+			struct vlink_guest_pkt *b;
+
+			if (nout + q->nstash + 1 > VL_BURST)
+				break;
+			b = &q->stash[nout];
+			memmove(b + 1, b, q->nstash * sizeof(*b));
+			b->data = rte_pktmbuf_mtod(m, void *);
+			b->len = m->data_len;
+			b->room = pv->buf_size - m->data_off;
+			b->flags = 0;
+			b->data_off = m->data_off;
+			b->buf = z->buf;
+			nout++;
+			q->st.bytes += m->data_len;
+			z->reflected = true;
+			rte_pktmbuf_free(m);
+			continue;
+		}
 		const struct rte_mbuf *s = m;
 		uint32_t soff = 0, left = m->pkt_len;
 
@@ -220,6 +375,8 @@ void vl_peer_queue_flush(struct vl_queue *q)
 		return;
 	if (q->rx) {
 		vl_queue_drop_chains(q);
+		while (q->ret && rte_ring_count(q->ret) && q->ngive < VL_BURST)
+			drain_returns(q, ch);
 		for (int tries = 0; q->ngive && tries < 100; tries++) {
 			give_back(q, ch, NULL, 0);
 			if (q->ngive)

@@ -69,6 +69,10 @@ struct vl_queue {
 	/* peer end, rx: buffers to give back that done had no room for */
 	struct vlink_guest_pkt give[VL_BURST * 2];
 	unsigned ngive;
+	/* peer end, rx: headers for received buffers passed up without a
+	 * copy, and the buffers their mbufs released (from any thread) */
+	struct rte_mempool *hdr_mp;
+	struct rte_ring *ret;
 	struct vl_qstats st;
 };
 
@@ -124,5 +128,7 @@ uint16_t vl_peer_rx(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vl_peer_tx(void *q, struct rte_mbuf **pkts, uint16_t n);
 /* Give back everything the queue holds (stash, pending, chains). */
 void vl_peer_queue_flush(struct vl_queue *q);
+int vl_peer_rxq_setup(struct vl_queue *q, unsigned socket);
+void vl_peer_rxq_free(struct vl_queue *q);
 
 #endif

@@ -6,7 +6,8 @@
 #  - the host end and the peer end of one link in one testpmd, io
 #    forwarding: counters grow, no errors, every buffer home at close;
 #  - mq with 4 data channels and 2 forwarding cores; bond mode over 4
-#    channels (flows spread over every channel);
+#    channels (flows spread over every channel), the peer in a second
+#    testpmd: zero copy on both ends;
 #  - vlinkd killed and restarted under traffic: traffic goes on, the PMD
 #    re-attaches without remapping;
 #  - bad devargs, a missing link, no daemon: the probe fails and says why.
@@ -184,6 +185,15 @@ done
 rx=$(tp_stat 6 0 RX-packets)
 [ "${rx:-0}" -gt 128 ] && ok "bond: the host port receives from every channel ($rx)" ||
 	not_ok "bond: the host port receives ($rx)"
+# after the first 4 bursts (testpmd's own mbufs: copied), nothing is copied
+# any more: the peer passes buffers up and reflects them, the host sends
+# back the mbufs of its own pool
+hc=$(tp_xstat 6 0 tx_q0_copies)
+pc=0
+for q in 0 1 2 3; do pc=$((pc + $(tp_xstat 5 0 "tx_q${q}_copies"))); done
+[ "$hc" = 128 ] && [ "$pc" = 0 ] &&
+	ok "two processes: zero copy both ways after the first bursts (host copied $hc, peer $pc)" ||
+	not_ok "two processes: host copied '$hc' (want 128), peer copied '$pc' (want 0)"
 tp_cmd 6 "stop"
 tp_cmd 5 "stop"
 tp_quit 5
