@@ -117,9 +117,11 @@ int vlink_guest_observe_pci(struct vlink_guest_link **out, const char *dev,
  * unchanged: it goes on working with the same mappings), -EAGAIN (the
  * device's memory is not mapped just now: the data path returns 0 until
  * it is), -ENOLINK (the link was deleted), -ESTALE (it changed under us).
- * The data path calls it by itself once every 1024 calls and
+ * The data path calls it by itself once every 1024 calls on a channel,
  * vlink_guest_wait_host() on every round; a program that may sit idle
- * without calling either can call it, say, once a second. */
+ * without calling either should call it about once a second.  After
+ * -ENOLINK or -ESTALE every call on the handle returns that error and
+ * vlink_guest_close() leaves the link's memory alone.  See docs/guest.md. */
 int vlink_guest_poll(struct vlink_guest_link *l);
 
 /* Detach: the peer end goes down.  Buffers still held are lost to the
@@ -129,8 +131,14 @@ void vlink_guest_close(struct vlink_guest_link *l);
 const struct vlink_guest_info *vlink_guest_info(const struct vlink_guest_link *l);
 /* Is the host end up? */
 bool vlink_guest_host_up(const struct vlink_guest_link *l);
-/* Wait until the host end is up: 0, or -ETIMEDOUT. */
+/* Wait until the host end is up (timeout_ms -1: forever): 0, -ETIMEDOUT,
+ * or what vlink_guest_poll() found (-ENOLINK, -ESTALE), which it calls on
+ * every round (every millisecond). */
 int vlink_guest_wait_host(struct vlink_guest_link *l, int timeout_ms);
+
+/* The data path.  Guest mode: a handle whose link is gone returns -ENOLINK
+ * or -ESTALE (see vlink_guest_poll), an observer handle -EPERM, and while
+ * the device's memory is not mapped the calls return 0. */
 
 /* Receive up to n buffers on data channel ch (1..nchannels). */
 int vlink_guest_rx_burst(struct vlink_guest_link *l, unsigned ch,
