@@ -627,6 +627,8 @@ static int pci_poll(struct vlink_guest_link *l)
 		dead = -ESTALE;
 	free(h);
 	if (!dead) {
+		if (gen == p->generation)
+			return 0; /* back from unmapped, nothing else moved */
 		p->generation = gen;
 		p->refreshes++;
 		return 1;
