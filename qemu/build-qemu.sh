@@ -142,7 +142,8 @@ SRCSTAMP="$QSRC $QVER $QDEB"
 if [ ! -f "$TREE/.vlink-source" ] || [ "$(cat "$TREE/.vlink-source")" != "$SRCSTAMP" ]; then
 	say "copying the QEMU source to $TREE"
 	rm -rf "$TREE" "$TREE.tmp" "$BUILD"
-	cp -a "$QSRC" "$TREE.tmp"
+	mkdir -p "$TREE.tmp"
+	cp -a "$QSRC/." "$TREE.tmp/"   # the contents: $QSRC may be a symlink
 	echo "$SRCSTAMP" >"$TREE.tmp/.vlink-source"
 	mv "$TREE.tmp" "$TREE"
 fi
