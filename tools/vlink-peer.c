@@ -157,9 +157,16 @@ static struct vlink_guest_link *attach(const struct opts *o)
 			"buffers of %u B); waiting for the host end\n", o->link,
 			vlink_guest_info(l)->domain, vlink_guest_info(l)->nchannels,
 			vlink_guest_info(l)->ring_size, vlink_guest_info(l)->buf_size);
-	err = vlink_guest_wait_host(l, (int)o->wait * 1000);
+	/* in slices, so that a signal ends the wait */
+	for (double t0 = now();;) {
+		err = vlink_guest_wait_host(l, 100);
+		if (err != -ETIMEDOUT || stop || now() - t0 >= o->wait)
+			break;
+	}
 	if (err) {
-		if (err == -ETIMEDOUT)
+		if (stop)
+			fprintf(stderr, "vlink-peer: interrupted while waiting for the host end\n");
+		else if (err == -ETIMEDOUT)
 			fprintf(stderr, "vlink-peer: the host end of %s did not come up in %u s\n",
 				o->link, o->wait);
 		else
