@@ -69,15 +69,19 @@ err_free:
 }
 
 /* Give back what the host lent and the peer has not used: whatever waits
- * in rx and fill goes to done, so the host's ledger comes back to full. */
+ * in rx and fill goes to done, so the host's ledger comes back to full.
+ * The peer is LEAVING meanwhile, so a host does not restock fill; and at
+ * most what two rings hold is taken, in case one does. */
 static void give_back(struct vlink_guest_link *l)
 {
 	for (unsigned ch = 1; ch <= l->m.nch; ch++) {
 		struct vlink_guest_pkt p[64];
+		uint64_t budget = 2ull * l->m.ring_size;
 		int k;
 
-		while ((k = vlink_guest_rx_burst(l, ch, p, 64)) > 0 ||
-		       (k = vlink_guest_tx_alloc(l, ch, p, 64)) > 0) {
+		while (budget > 0 && ((k = vlink_guest_rx_burst(l, ch, p, 64)) > 0 ||
+				      (k = vlink_guest_tx_alloc(l, ch, p, 64)) > 0)) {
+			budget -= (uint64_t)k < budget ? (uint64_t)k : budget;
 			int done = 0;
 
 			for (int tries = 0; done < k && tries < 1000; tries++) {
@@ -100,6 +104,7 @@ void vlink_guest_close(struct vlink_guest_link *l)
 		return;
 	/* a dead link's memory may be another link's by now: leave it */
 	if (l->m.hdr && !l->dead && !l->observer) {
+		__atomic_store_n(&l->m.hdr->peer_state, VLINK_END_LEAVING, __ATOMIC_RELEASE);
 		give_back(l);
 		__atomic_store_n(&l->m.hdr->peer_state, VLINK_END_DOWN, __ATOMIC_RELEASE);
 	}

@@ -99,6 +99,9 @@ enum vlink_end_state {
 	VLINK_END_DOWN = 0,
 	VLINK_END_UP = 1,
 	VLINK_END_RESETTING = 2,
+	VLINK_END_LEAVING = 3,  /* peer: giving back what it holds before it
+				   goes down; the host lends nothing more but
+				   leaves the rings alone until DOWN */
 };
 
 /* Link header = control channel (channel 0). */

@@ -449,7 +449,8 @@ static int cmd_recv(const struct opts *o)
 
 static const char *state_name(uint32_t st)
 {
-	return st == VLINK_END_UP ? "up" : st == VLINK_END_RESETTING ? "resetting" : "down";
+	return st == VLINK_END_UP ? "up" : st == VLINK_END_RESETTING ? "resetting" :
+	       st == VLINK_END_LEAVING ? "leaving" : "down";
 }
 
 static void print_rings(unsigned ch, const struct vlink_guest_ring_state r[4],
