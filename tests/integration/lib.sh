@@ -31,7 +31,7 @@ cleanup() {
 	for m in $(awk -v t="$T" 'index($2, t) == 1 { print $2 }' /proc/mounts); do
 		umount "$m" 2>/dev/null
 	done
-	rm -rf "$T"
+	rm -rf "$T" ${CLEANUP_PATHS:-}
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM

@@ -15,6 +15,23 @@
 PLUGIN="$BUILDDIR/pmd/librte_net_vlink.so"
 TESTPMD=${TESTPMD:-dpdk-testpmd}
 
+# DPDK refuses a plugin below a world-writable directory (a build tree in
+# /tmp): load a copy from a private directory under /run then
+world_writable_path() {
+	d=$(dirname "$1")
+	while [ "$d" != / ]; do
+		[ -n "$(find "$d" -maxdepth 0 -perm -0002 2>/dev/null)" ] && return 0
+		d=$(dirname "$d")
+	done
+	return 1
+}
+if [ -f "$PLUGIN" ] && world_writable_path "$PLUGIN"; then
+	PLUGIN_DIR=$(mktemp -d /run/vlink-plugin.XXXXXX)
+	cp "$PLUGIN" "$PLUGIN_DIR/"
+	PLUGIN="$PLUGIN_DIR/librte_net_vlink.so"
+	CLEANUP_PATHS="${CLEANUP_PATHS:-} $PLUGIN_DIR"
+fi
+
 tp_start() {
 	id=$1; shift # 1..6: its fifo is held open on fd 3 + id
 	rm -f "$T/tp$id.in"
