@@ -201,8 +201,8 @@ static void refill(struct vl_queue *q, uint16_t ch)
 	vlink_ring_enqueue_burst(r, d, room);
 }
 
-static void chain_end(struct vl_queue *q, struct vl_chain *c, struct rte_mbuf **out,
-		      uint16_t *nout)
+void vl_chain_end(struct vl_queue *q, struct vl_chain *c, struct rte_mbuf **out,
+		  uint16_t *nout)
 {
 	if (c->head && !c->bad && c->head->pkt_len > 0) {
 		out[(*nout)++] = c->head;
@@ -257,7 +257,7 @@ static uint16_t rx_chan(struct vl_queue *q, unsigned ci, struct rte_mbuf **out, 
 			c->bad = true; /* a forged piece: the packet is lost */
 		}
 		if (!(d[i].flags & VLINK_DESC_F_MORE))
-			chain_end(q, c, out, &nout);
+			vl_chain_end(q, c, out, &nout);
 	}
 	return nout;
 }

@@ -200,7 +200,6 @@ uint16_t vl_peer_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 			struct rte_mbuf *m = wrap(q, &p[i]);
 
 			if (m) {
-				q->st.bytes += p[i].len;
 				pkts[nout++] = m;
 				p[i].buf = UINT64_MAX; /* not given back now */
 				continue;
@@ -212,18 +211,8 @@ uint16_t vl_peer_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 		}
 		if (c->head && c->head->nb_segs > VL_MAX_CHAIN)
 			c->bad = true;
-		if (!(p[i].flags & VLINK_GUEST_F_MORE)) {
-			if (c->head && !c->bad && c->head->pkt_len) {
-				q->st.bytes += c->head->pkt_len;
-				pkts[nout++] = c->head;
-			} else {
-				if (c->head)
-					rte_pktmbuf_free(c->head);
-				q->st.dropped++;
-			}
-			c->head = c->tail = NULL;
-			c->bad = false;
-		}
+		if (!(p[i].flags & VLINK_GUEST_F_MORE))
+			vl_chain_end(q, c, pkts, &nout);
 	}
 	/* what was copied goes back now; the rest when its mbuf is freed */
 	unsigned ng = 0;
@@ -233,6 +222,8 @@ uint16_t vl_peer_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 			p[ng++] = p[i];
 	give_back(q, ch, p, ng);
 	q->st.pkts += nout;
+	for (uint16_t i = 0; i < nout; i++)
+		q->st.bytes += pkts[i]->pkt_len;
 	return nout;
 }
 

@@ -121,6 +121,10 @@ uint16_t vl_host_tx(void *q, struct rte_mbuf **pkts, uint16_t n);
 /* Take back what came home on done and tx (no lcore may be polling). */
 void vl_host_drain(struct pmd_internals *pv);
 void vl_queue_drop_chains(struct vl_queue *q);
+/* The last piece of a packet came: pass the chain up (out[(*nout)++]) or
+ * drop it (bad, or empty); either way the chain is reset. */
+void vl_chain_end(struct vl_queue *q, struct vl_chain *c, struct rte_mbuf **out,
+		  uint16_t *nout);
 uint32_t vl_flow_hash(const struct rte_mbuf *m);
 
 /* vlink_peer.c */

@@ -79,7 +79,7 @@ tp_cmd 1 "show port info 0"
 tp_wait 1 'Link status: down' && ok "link down when the peer leaves" ||
 	not_ok "link down when the peer leaves"
 tp_quit 1
-grep -Eq 'closed: ([0-9]+) of \1 buffers home, \1 of \1 mbufs in the pool, 0 bad' "$T/tp1.log" &&
+[ "$(tp_all_home 1)" = 1 ] &&
 	ok "every buffer home at close" || { not_ok "every buffer home at close"; tail "$T/tp1.log"; }
 
 # --- 2. send -> testpmd io -> recv, both directions, payloads checked ------
@@ -116,8 +116,7 @@ copies=$(tp_xstat 2 0 tx_q0_copies)
 	not_ok "packets from another port's pool are copied (tx_q0_copies '$copies')"
 tp_cmd 2 "stop"
 tp_quit 2
-[ "$(grep -Ec 'closed: ([0-9]+) of \1 buffers home, \1 of \1 mbufs in the pool, 0 bad' \
-	"$T/tp2.log")" = 2 ] && ok "both ports: every buffer home at close" ||
+[ "$(tp_all_home 2)" = 2 ] && ok "both ports: every buffer home at close" ||
 	{ not_ok "both ports: every buffer home at close"; grep closed "$T/tp2.log"; }
 
 # --- 3. host and peer end of one link in one testpmd -----------------------
@@ -138,8 +137,7 @@ else
 fi
 tp_cmd 3 "stop"
 tp_quit 3
-grep -Eq 'net_vlink1: closed: ([0-9]+) of \1 buffers home, \1 of \1 mbufs in the pool, 0 bad' \
-	"$T/tp3.log" && ok "host + peer: every buffer home at port close" ||
+[ "$(tp_all_home 3 net_vlink1)" = 1 ] && ok "host + peer: every buffer home at port close" ||
 	{ not_ok "host + peer: every buffer home at port close"; grep closed "$T/tp3.log"; }
 
 # --- 4. mq: 4 channels, 4 queues, 2 forwarding cores ------------------------
@@ -161,8 +159,7 @@ grep -Eq 'Logical Core 1 .*forwards packets on [1-9]' "$T/tp4.log" &&
 	ok "mq: 2 forwarding cores served the queues" ||
 	{ not_ok "mq: 2 forwarding cores served the queues"; grep -i 'core' "$T/tp4.log" | head; }
 tp_quit 4
-grep -Eq 'net_vlink1: closed: ([0-9]+) of \1 buffers home, \1 of \1 mbufs in the pool, 0 bad' \
-	"$T/tp4.log" && ok "mq: every buffer home at close" ||
+[ "$(tp_all_home 4 net_vlink1)" = 1 ] && ok "mq: every buffer home at close" ||
 	{ not_ok "mq: every buffer home at close"; grep closed "$T/tp4.log"; }
 
 # --- 5. bond: one queue over 4 channels, flows spread by hash --------------
@@ -198,8 +195,7 @@ tp_cmd 6 "stop"
 tp_cmd 5 "stop"
 tp_quit 5
 tp_quit 6
-grep -Eq 'closed: ([0-9]+) of \1 buffers home, \1 of \1 mbufs in the pool, 0 bad' \
-	"$T/tp6.log" && ok "bond: every buffer home at close" ||
+[ "$(tp_all_home 6)" = 1 ] && ok "bond: every buffer home at close" ||
 	{ not_ok "bond: every buffer home at close"; grep closed "$T/tp6.log"; }
 
 # --- 6. vlinkd dies and comes back under traffic ----------------------------

@@ -91,6 +91,14 @@ tp_xstat() {
 	awk -v f="$name:" '$1 == f { v = $2 } END { print v }' "$T/tp$id.log"
 }
 
+# tp_all_home ID [PORTS]: how many of testpmd ID's net_vlink ports logged,
+# at close, every buffer home and every mbuf in its pool with no bad
+# descriptor (PORTS: a regex of device names, default any)
+tp_all_home() {
+	grep -Ec "${2:-net_vlink[0-9]+}: closed: ([0-9]+) of \\1 buffers home, \\1 of \\1 mbufs in the pool, 0 bad" \
+		"$T/tp$1.log"
+}
+
 tp_quit() {
 	id=$1
 	tp_cmd "$id" "quit"
