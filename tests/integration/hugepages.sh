@@ -30,9 +30,8 @@ else
 fi
 
 # 2. hugepages available
-echo $((orig + 40)) >$NR
-if [ "$(free2m)" -lt 40 ]; then
-	not_ok "cannot reserve 40 hugepages (free: $(free2m))"
+if ! "$SRCDIR/scripts/hugepages.sh" reserve 40 2>"$T/hp"; then
+	not_ok "cannot reserve 40 hugepages (free: $(free2m))"; cat "$T/hp"
 	finish
 fi
 start_daemon || exit 1
