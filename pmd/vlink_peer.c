@@ -95,6 +95,11 @@ static void zc_free(void *addr, void *opaque)
 		z->reflected = false;
 		return;
 	}
+	if (z->q->lcore != LCORE_ID_ANY && rte_lcore_id() == z->q->lcore &&
+	    z->q->nlocal < RTE_DIM(z->q->local)) {
+		z->q->local[z->q->nlocal++] = z->buf;
+		return;
+	}
 	/* the ring has room for every header there is */
 	if (rte_ring_mp_enqueue(z->q->ret, (void *)(uintptr_t)z->buf))
 		VLOG(ERR, z->q->pv, "queue %u: lost a buffer (return ring full)", z->q->qid);
@@ -120,6 +125,7 @@ int vl_peer_rxq_setup(struct vl_queue *q, unsigned socket)
 		q->hdr_mp = NULL;
 		return -rte_errno;
 	}
+	q->lcore = LCORE_ID_ANY;
 	return 0;
 }
 
@@ -138,6 +144,15 @@ static void drain_returns(struct vl_queue *q, uint16_t ch)
 	void *off[VL_BURST];
 	unsigned k;
 
+	while (q->nlocal && q->ngive < VL_BURST) {
+		k = RTE_MIN(q->nlocal, (unsigned)VL_BURST);
+		q->nlocal -= k;
+		for (unsigned i = 0; i < k; i++) {
+			memset(&p[i], 0, sizeof(p[i]));
+			p[i].buf = q->local[q->nlocal + i];
+		}
+		give_back(q, ch, p, k);
+	}
 	if (q->ngive >= VL_BURST)
 		return;
 	k = rte_ring_sc_dequeue_burst(q->ret, off, VL_BURST, NULL);
@@ -188,6 +203,8 @@ uint16_t vl_peer_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 		if (q->ngive >= VL_BURST)
 			return 0;
 	}
+	if (unlikely(q->lcore != rte_lcore_id()))
+		q->lcore = rte_lcore_id(); /* before any mbuf of ours is freed here */
 	drain_returns(q, ch);
 	k = vlink_guest_rx_burst(pv->g, ch, p, RTE_MIN(n, (uint16_t)VL_BURST));
 	if (k <= 0) {
@@ -366,7 +383,8 @@ void vl_peer_queue_flush(struct vl_queue *q)
 		return;
 	if (q->rx) {
 		vl_queue_drop_chains(q);
-		while (q->ret && rte_ring_count(q->ret) && q->ngive < VL_BURST)
+		q->lcore = LCORE_ID_ANY;
+		while (q->ret && (q->nlocal || rte_ring_count(q->ret)) && q->ngive < VL_BURST)
 			drain_returns(q, ch);
 		for (int tries = 0; q->ngive && tries < 100; tries++) {
 			give_back(q, ch, NULL, 0);

@@ -73,6 +73,10 @@ struct vl_queue {
 	 * copy, and the buffers their mbufs released (from any thread) */
 	struct rte_mempool *hdr_mp;
 	struct rte_ring *ret;
+	/* ... or, freed on the lcore polling this queue, here (no atomics) */
+	unsigned lcore;          /* that lcore, LCORE_ID_ANY until known */
+	unsigned nlocal;
+	uint64_t local[VL_BURST * 4];
 	struct vl_qstats st;
 };
 

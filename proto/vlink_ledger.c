@@ -62,16 +62,18 @@ int64_t vlink_ledger_index(const struct vlink_ledger *l, uint64_t off)
 	return (int64_t)(rel >> __builtin_ctz(l->buf_size));
 }
 
+/* A buffer is lent only by the thread that holds it (an mbuf it owns), so
+ * a plain check-then-store is enough here; only take races (a peer may
+ * return one buffer on two rings at once). */
 static int lend_one(struct vlink_ledger *l, uint64_t off, uint16_t ch)
 {
 	int64_t k = vlink_ledger_index(l, off);
-	uint16_t home = 0;
 
 	if (k < 0 || ch == 0)
 		return -EINVAL;
-	if (!__atomic_compare_exchange_n(&l->owner[k], &home, ch, false, __ATOMIC_RELAXED,
-					 __ATOMIC_RELAXED))
+	if (__atomic_load_n(&l->owner[k], __ATOMIC_RELAXED))
 		return -EALREADY;
+	__atomic_store_n(&l->owner[k], ch, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -10,9 +10,10 @@
  * refused; it never becomes a pointer.
  *
  * Two threads may lend and take at the same time (the PMD's rx and tx
- * lcores share one ledger): an owner entry changes only by atomic
+ * lcores share one ledger): taking a buffer back is an atomic
  * compare-and-swap, so a buffer a hostile peer returns twice at once is
- * taken once; `lent` and errors[] are updated atomically (relaxed), once
+ * taken once; lending is a plain store, since only the thread holding a
+ * buffer lends it; `lent` and errors[] are updated atomically (relaxed), once
  * per burst.  init, fini and reclaim are not concurrent with anything. */
 #ifndef VLINK_LEDGER_H
 #define VLINK_LEDGER_H
