@@ -149,17 +149,31 @@ unsigned vlink_ledger_take_burst(struct vlink_ledger *l, const struct vlink_desc
 	return good;
 }
 
-uint32_t vlink_ledger_reclaim(struct vlink_ledger *l, uint16_t ch)
+unsigned vlink_ledger_reclaim_burst(struct vlink_ledger *l, uint16_t ch, uint32_t *cursor,
+				    int64_t *idx, unsigned max)
 {
-	uint32_t n = 0;
+	unsigned n = 0;
+	uint32_t k;
 
-	for (uint32_t k = 0; k < l->nbufs; k++) {
+	for (k = *cursor; k < l->nbufs && n < max; k++) {
 		if (l->owner[k] && (!ch || l->owner[k] == ch)) {
 			l->owner[k] = 0;
-			n++;
+			idx[n++] = k;
 		}
 	}
+	*cursor = k;
 	l->lent -= n;
+	return n;
+}
+
+uint32_t vlink_ledger_reclaim(struct vlink_ledger *l, uint16_t ch)
+{
+	int64_t idx[64];
+	uint32_t cursor = 0, n = 0;
+	unsigned k;
+
+	while ((k = vlink_ledger_reclaim_burst(l, ch, &cursor, idx, 64)) > 0)
+		n += k;
 	return n;
 }
 

@@ -72,6 +72,12 @@ static inline uint32_t vlink_ledger_lent(const struct vlink_ledger *l)
 /* Take back every buffer lent on channel ch (0: on every channel), e.g.
  * after the peer died; returns how many. */
 uint32_t vlink_ledger_reclaim(struct vlink_ledger *l, uint16_t ch);
+/* The same a burst at a time, saying which: up to max buffers lent on ch
+ * (0: any) at index *cursor or above are taken back, their indices put in
+ * idx[]; *cursor moves past them.  Start with *cursor = 0 and call until
+ * it returns 0. */
+unsigned vlink_ledger_reclaim_burst(struct vlink_ledger *l, uint16_t ch, uint32_t *cursor,
+				    int64_t *idx, unsigned max);
 uint64_t vlink_ledger_errors(const struct vlink_ledger *l);
 
 #endif

@@ -81,6 +81,7 @@ struct vlink_payload_rx {
 	uint64_t lost;             /* sequence numbers skipped */
 	uint64_t reordered;        /* intact packets older than expected */
 	uint64_t bytes;
+	uint64_t aborted;          /* partial packets dropped (vlink_payload_rx_abort) */
 	uint64_t expect;           /* the sequence number due next */
 	uint32_t len;              /* bytes of the packet gathered so far */
 	bool bad;                  /* the packet being gathered is not intact */
@@ -115,6 +116,16 @@ static inline void vlink_payload_rx_add(struct vlink_payload_rx *rx, const void 
 		if (seq >= rx->expect)
 			rx->expect = seq + 1;
 	}
+	rx->len = 0;
+	rx->bad = false;
+}
+
+/* Drop the packet being gathered: its first buffers were voided (a reset
+ * of the link), the rest will not come. */
+static inline void vlink_payload_rx_abort(struct vlink_payload_rx *rx)
+{
+	if (rx->len)
+		rx->aborted++;
 	rx->len = 0;
 	rx->bad = false;
 }
