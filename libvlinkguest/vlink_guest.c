@@ -55,7 +55,7 @@ int vlink_guest_open_socket(struct vlink_guest_link **out, const char *socket,
 	l->info.nchannels = l->m.nch;
 	l->info.ring_size = l->m.ring_size;
 	l->info.buf_size = l->m.buf_size;
-	__atomic_store_n(&l->m.hdr->peer_state, VLINK_END_UP, __ATOMIC_RELEASE);
+	vlink_epoch_peer_attach(&l->m, &l->ep);
 	*out = l;
 	return 0;
 
@@ -122,7 +122,10 @@ const struct vlink_guest_info *vlink_guest_info(const struct vlink_guest_link *l
 
 bool vlink_guest_host_up(const struct vlink_guest_link *l)
 {
-	return __atomic_load_n(&l->m.hdr->host_state, __ATOMIC_ACQUIRE) == VLINK_END_UP;
+	const struct vlink_link_hdr *h = l->m.hdr;
+
+	return __atomic_load_n(&h->host_state, __ATOMIC_ACQUIRE) == VLINK_END_UP &&
+	       (!l->ep.stale_set || __atomic_load_n(&h->host_epoch, __ATOMIC_ACQUIRE) != l->ep.stale);
 }
 
 int vlink_guest_wait_host(struct vlink_guest_link *l, int timeout_ms)
@@ -135,7 +138,11 @@ int vlink_guest_wait_host(struct vlink_guest_link *l, int timeout_ms)
 
 		if (err < 0 && err != -EAGAIN)
 			return err;
-		if (err != -EAGAIN && vlink_guest_host_up(l))
+		/* no channel: acks a new epoch if no channel holds anything */
+		if (err != -EAGAIN && !l->observer &&
+		    vlink_epoch_peer_sync(&l->m, &l->ep, 0) == VLINK_EPOCH_OK)
+			break;
+		if (err != -EAGAIN && l->observer && vlink_guest_host_up(l))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (timeout_ms >= 0 && (t.tv_sec - t0.tv_sec) * 1000 +
@@ -172,6 +179,7 @@ static int take(struct vlink_guest_link *l, unsigned ch, struct vlink_guest_pkt 
 	struct vlink_desc d[BURST_MAX];
 	struct vlink_guest_stats *st;
 	unsigned got, k = 0;
+	uint32_t epoch;
 	int gate;
 
 	if (ch < 1 || ch > l->m.nch)
@@ -182,6 +190,7 @@ static int take(struct vlink_guest_link *l, unsigned ch, struct vlink_guest_pkt 
 	st = &l->st[ch - 1];
 	if (n > BURST_MAX)
 		n = BURST_MAX;
+	epoch = vlink_epoch_peer_current(&l->ep, ch);
 	got = vlink_ring_dequeue_burst(rx ? &l->m.ch[ch - 1].rx : &l->m.ch[ch - 1].fill, d, n);
 	for (unsigned i = 0; i < got; i++) {
 		if (!rx) {
@@ -194,6 +203,7 @@ static int take(struct vlink_guest_link *l, unsigned ch, struct vlink_guest_pkt 
 			st->bad_desc++;
 			continue;
 		}
+		pkts[k].epoch = epoch;
 		if (rx) {
 			st->rx_pkts++;
 			st->rx_bytes += pkts[k].len;
@@ -217,25 +227,36 @@ int vlink_guest_tx_alloc(struct vlink_guest_link *l, unsigned ch,
 	return take(l, ch, pkts, n, false);
 }
 
+/* Hand buffers back on tx or done.  Buffers of an epoch older than the
+ * newest this channel has seen are the host's again: they are dropped and
+ * count as handed back, also while the host is not up. */
 static int give(struct vlink_guest_link *l, unsigned ch, const struct vlink_guest_pkt *pkts,
 		unsigned n, bool tx)
 {
 	struct vlink_desc d[BURST_MAX];
+	unsigned pos[BURST_MAX];
 	struct vlink_guest_stats *st;
-	unsigned k, sent;
+	unsigned i, k = 0, sent;
+	uint32_t epoch;
 	int gate;
 
 	if (ch < 1 || ch > l->m.nch)
 		return -EINVAL;
 	gate = vlink_guest_gate(l, ch);
-	if (gate)
-		return gate < 0 ? gate : 0;
+	if (gate < 0)
+		return gate;
 	st = &l->st[ch - 1];
+	epoch = __atomic_load_n(&l->ep.seen[ch - 1], __ATOMIC_RELAXED);
 	if (n > BURST_MAX)
 		n = BURST_MAX;
-	for (k = 0; k < n; k++) {
-		const struct vlink_guest_pkt *p = &pkts[k];
+	for (i = 0; i < n; i++) {
+		const struct vlink_guest_pkt *p = &pkts[i];
 
+		if (p->epoch != epoch)
+			continue;
+		/* ready only for stale buffers: the rest wait for the host */
+		if (gate)
+			break;
 		/* not one of ours, or overflowing it: a caller bug; stop here */
 		if (!vlink_linkmem_is_buf(&l->m, p->buf) ||
 		    (uint64_t)p->data_off + (tx ? p->len : 0) > l->m.buf_size)
@@ -244,19 +265,25 @@ static int give(struct vlink_guest_link *l, unsigned ch, const struct vlink_gues
 		d[k].len = tx ? p->len : 0;
 		d[k].flags = tx ? (p->flags & VLINK_GUEST_F_MORE) : 0;
 		d[k].data_off = p->data_off;
+		pos[k++] = i;
 	}
-	if (k == 0 && n > 0)
+	if (i == 0 && n > 0 && !gate)
 		return -EINVAL;
 	sent = vlink_ring_enqueue_burst(tx ? &l->m.ch[ch - 1].tx : &l->m.ch[ch - 1].done, d, k);
-	for (unsigned i = 0; i < sent; i++) {
+	for (unsigned j = 0; j < sent; j++) {
 		if (tx) {
 			st->tx_pkts++;
-			st->tx_bytes += d[i].len;
+			st->tx_bytes += d[j].len;
 		} else {
 			st->freed++;
 		}
 	}
-	return (int)sent;
+	/* consumed: up to the first buffer that did not go */
+	if (sent < k)
+		i = pos[sent];
+	for (unsigned j = 0; j < i; j++)
+		st->stale += pkts[j].epoch != epoch;
+	return (int)i;
 }
 
 int vlink_guest_tx_burst(struct vlink_guest_link *l, unsigned ch,
@@ -280,6 +307,7 @@ int vlink_guest_reflect(struct vlink_guest_link *l, unsigned ch,
 void vlink_guest_stats(const struct vlink_guest_link *l, struct vlink_guest_stats *s)
 {
 	memset(s, 0, sizeof(*s));
+	s->resets = __atomic_load_n(&l->ep.resets, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < l->m.nch; i++) {
 		const struct vlink_guest_stats *c = &l->st[i];
 		const struct vlink_linkmem_chan *r = &l->m.ch[i];
@@ -291,6 +319,7 @@ void vlink_guest_stats(const struct vlink_guest_link *l, struct vlink_guest_stat
 		s->freed += c->freed;
 		s->allocated += c->allocated;
 		s->bad_desc += c->bad_desc;
+		s->stale += c->stale;
 		s->bad_index += r->rx.bad_index + r->done.bad_index + r->fill.bad_index +
 				r->tx.bad_index;
 	}

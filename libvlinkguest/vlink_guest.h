@@ -35,6 +35,9 @@ struct vlink_guest_pkt {
 	uint32_t room;       /* bytes available from data to the buffer's end */
 	uint16_t flags;      /* VLINK_GUEST_F_* */
 	uint16_t data_off;   /* offset of data in its buffer */
+	uint32_t epoch;      /* the host epoch it was lent in (set by rx_burst
+				and tx_alloc; keep it when handing the buffer
+				back: one of an older epoch is dropped) */
 	uint64_t buf;        /* the buffer's pool offset (identifies it) */
 };
 
@@ -49,6 +52,11 @@ struct vlink_guest_stats {
 	uint64_t bad_desc;            /* host descriptors outside the link's
 					 buffers (dropped, never touched) */
 	uint64_t bad_index;           /* impossible ring indices seen */
+	uint64_t stale;               /* buffers of an older epoch handed back
+					 after a reset: dropped (the host
+					 took them back) */
+	uint64_t resets;              /* host restarts/resets this handle
+					 went through after its first epoch */
 };
 
 struct vlink_guest_info {
@@ -124,21 +132,35 @@ int vlink_guest_observe_pci(struct vlink_guest_link **out, const char *dev,
  * vlink_guest_close() leaves the link's memory alone.  See docs/guest.md. */
 int vlink_guest_poll(struct vlink_guest_link *l);
 
-/* Detach: the peer end goes down.  Buffers still held are lost to the
- * host until it reclaims them. */
+/* Detach: the peer end gives back what it can and goes down.  Buffers
+ * still held are the host's again at its next reset. */
 void vlink_guest_close(struct vlink_guest_link *l);
 
 const struct vlink_guest_info *vlink_guest_info(const struct vlink_guest_link *l);
-/* Is the host end up? */
+/* Is the host end up, in an epoch this handle may join? */
 bool vlink_guest_host_up(const struct vlink_guest_link *l);
 /* Wait until the host end is up (timeout_ms -1: forever): 0, -ETIMEDOUT,
  * or what vlink_guest_poll() found (-ENOLINK, -ESTALE), which it calls on
- * every round (every millisecond). */
+ * every round (every millisecond).  Acknowledges a new host epoch meanwhile
+ * (see "Epochs" below). */
 int vlink_guest_wait_host(struct vlink_guest_link *l, int timeout_ms);
 
 /* The data path.  Guest mode: a handle whose link is gone returns -ENOLINK
  * or -ESTALE (see vlink_guest_poll), an observer handle -EPERM, and while
- * the device's memory is not mapped the calls return 0. */
+ * the device's memory is not mapped the calls return 0.
+ *
+ * Epochs (docs/design.md): a handle starts by asking the host end for a
+ * reset and moves nothing until the host is up in a new epoch (so that
+ * nothing a dead predecessor held is reused).  When the host end restarts
+ * or resets later, every buffer lent before is the host's again: the
+ * first call on each channel after that acknowledges the new epoch, the
+ * calls return 0 until the host is up again, and buffers of the old epoch
+ * the caller still holds are dropped when handed back (tx_burst, free and
+ * reflect count them as gone; stats: stale).  The caller does not need to
+ * do anything, but must not touch such a buffer's data after the call
+ * that acknowledged (a receive it was given is void).  A channel must be
+ * served by its calls for the host's reset to go quickly: one that sits
+ * idle while holding buffers makes the host wait for its bounded timeout. */
 
 /* Receive up to n buffers on data channel ch (1..nchannels). */
 int vlink_guest_rx_burst(struct vlink_guest_link *l, unsigned ch,
@@ -151,7 +173,8 @@ int vlink_guest_rx_burst(struct vlink_guest_link *l, unsigned ch,
 int vlink_guest_tx_alloc(struct vlink_guest_link *l, unsigned ch,
 			 struct vlink_guest_pkt *pkts, unsigned n);
 /* Send up to n buffers (filled by the caller: data, len, flags); returns
- * how many went (the rest are still the caller's). */
+ * how many went, from the front (the rest are still the caller's; buffers
+ * of an older epoch count as gone). */
 int vlink_guest_tx_burst(struct vlink_guest_link *l, unsigned ch,
 			 const struct vlink_guest_pkt *pkts, unsigned n);
 /* Give up to n buffers back unsent (received or allocated); returns how
@@ -165,7 +188,8 @@ int vlink_guest_reflect(struct vlink_guest_link *l, unsigned ch,
 
 void vlink_guest_stats(const struct vlink_guest_link *l, struct vlink_guest_stats *s);
 
-/* Both ends' state from the link header (enum: 0 down, 1 up, 2 resetting). */
+/* Both ends' state from the link header (enum: 0 down, 1 up, 2 resetting,
+ * 3 leaving). */
 struct vlink_guest_state {
 	uint32_t host_state, host_epoch;
 	uint32_t peer_state, peer_ack_epoch;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 
+#include "vlink_epoch.h"
 #include "vlink_guest.h"
 #include "vlink_linkmem.h"
 
@@ -26,6 +27,7 @@ struct vlink_guest_link {
 	struct vlink_guest_pci *pci;    /* guest mode: the device */
 	struct vlink_guest_info info;
 	struct vlink_linkmem m;
+	struct vlink_epoch_peer ep;     /* where this end is in the host's epochs */
 	struct vlink_guest_stats st[VLINK_NCHANNELS_MAX];
 	int dead;                       /* a negative errno once the link is gone
 					   (deleted, or its memory rebuilt under
@@ -45,7 +47,8 @@ int vlink_guest_pci_poll(struct vlink_guest_link *l);
 void vlink_guest_pci_close(struct vlink_guest_link *l);
 
 /* The data path's gate: 0 to go on, 1 to return 0 packets (the memory is
- * not mapped just now), or a negative errno (dead, or an observer). */
+ * not mapped just now, or the host is not up in our epoch yet), or a
+ * negative errno (dead, or an observer). */
 static inline int vlink_guest_gate(struct vlink_guest_link *l, unsigned ch)
 {
 	int dead = __atomic_load_n(&l->dead, __ATOMIC_RELAXED);
@@ -65,7 +68,7 @@ static inline int vlink_guest_gate(struct vlink_guest_link *l, unsigned ch)
 		if (__atomic_load_n(&l->unmapped, __ATOMIC_RELAXED))
 			return 1;
 	}
-	return 0;
+	return vlink_epoch_peer_sync(&l->m, &l->ep, ch) == VLINK_EPOCH_OK ? 0 : 1;
 }
 
 #endif

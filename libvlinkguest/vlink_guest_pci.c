@@ -529,7 +529,7 @@ static int open_pci(struct vlink_guest_link **out, const char *dev, const char *
 	free(h);
 	fill_info(&l->info, &p->entry, l->m.domain);
 	if (!observer)
-		__atomic_store_n(&l->m.hdr->peer_state, VLINK_END_UP, __ATOMIC_RELEASE);
+		vlink_epoch_peer_attach(&l->m, &l->ep);
 	*out = l;
 	return 0;
 

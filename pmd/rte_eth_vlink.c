@@ -1,6 +1,7 @@
 /* net_vlink: a DPDK poll-mode driver for vlink links.
  *
  *   --vdev net_vlink0,link=NAME[,end=host|peer][,mode=mq|bond][,socket=PATH][,wait=S]
+ *                    [,reset_timeout=MS]
  *
  * end=host (default) is the zero-copy host end (vlink_host.c); end=peer the
  * peer end through libvlinkguest (vlink_peer.c).  This file: devargs,
@@ -19,6 +20,7 @@
 #include <rte_kvargs.h>
 #include <rte_malloc.h>
 
+#include "vlink_epoch.h"
 #include "vlink_error.h"
 #include "vlink_pmd.h"
 #include "vlink_valid.h"
@@ -30,8 +32,10 @@ RTE_LOG_REGISTER_DEFAULT(vlink_logtype, NOTICE);
 #define ARG_MODE "mode"
 #define ARG_SOCKET "socket"
 #define ARG_WAIT "wait"
+#define ARG_RESET "reset_timeout"
 
 #define WAIT_DEFAULT 5        /* seconds the probe waits for vlinkd */
+#define RESET_DEFAULT 1000    /* ms a reset waits for the peer's ack */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 
@@ -46,6 +50,7 @@ static int parse_args(struct pmd_internals *pv, const char *args)
 	pv->end = VL_END_HOST;
 	pv->mode = VL_MODE_MQ;
 	pv->wait_s = WAIT_DEFAULT;
+	pv->reset_ms = RESET_DEFAULT;
 	snprintf(pv->socket, sizeof(pv->socket), "%s", vlink_default_socket());
 	kv = rte_kvargs_parse(args ? args : "", NULL);
 	if (!kv) {
@@ -97,9 +102,16 @@ static int parse_args(struct pmd_internals *pv, const char *args)
 				err = -EINVAL;
 			}
 			pv->wait_s = (unsigned)u;
+		} else if (!strcmp(k, ARG_RESET)) {
+			if (vlink_parse_uint(v, 60000, &u)) {
+				VLOG(ERR, pv, "reset_timeout=%s: must be a number of milliseconds, "
+				     "0 to 60000", v);
+				err = -EINVAL;
+			}
+			pv->reset_ms = (unsigned)u;
 		} else {
-			VLOG(ERR, pv, "unknown argument '%s' (valid: link, end, mode, socket, wait)",
-			     k);
+			VLOG(ERR, pv, "unknown argument '%s' (valid: link, end, mode, socket, wait, "
+			     "reset_timeout)", k);
 			err = -EINVAL;
 		}
 	}
@@ -287,6 +299,48 @@ static void ctl_link(struct pmd_internals *pv)
 	}
 }
 
+static void queues_lock(struct rte_eth_dev *dev, bool lock)
+{
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues + dev->data->nb_tx_queues; i++) {
+		struct vl_queue *q = i < dev->data->nb_rx_queues ? dev->data->rx_queues[i] :
+				     dev->data->tx_queues[i - dev->data->nb_rx_queues];
+
+		if (!q)
+			continue;
+		if (lock)
+			rte_spinlock_lock(&q->lock);
+		else
+			rte_spinlock_unlock(&q->lock);
+	}
+}
+
+/* Host end, started: a reset while the lcores poll (they skip their
+ * bursts meanwhile). */
+static void ctl_reset(struct pmd_internals *pv, const char *why, unsigned timeout_ms)
+{
+	pthread_mutex_lock(&pv->reset_mx);
+	if (pv->started) {
+		VLOG(NOTICE, pv, "%s: resetting the link", why);
+		queues_lock(pv->dev, true);
+		vl_host_reset(pv->dev, timeout_ms);
+		queues_lock(pv->dev, false);
+	}
+	pthread_mutex_unlock(&pv->reset_mx);
+}
+
+/* An event from vlinkd: the peer end's connection went away (the process
+ * or its QEMU died, or it closed): whatever it held is ours again. */
+static void ctl_event(struct pmd_internals *pv, const Vlink__Envelope *env)
+{
+	const Vlink__Event *e = env->msg_case == VLINK__ENVELOPE__MSG_EVENT ? env->event : NULL;
+
+	if (e && e->kind == VLINK__EVENT__KIND__END_DOWN && e->end == VLINK__END__END_PEER &&
+	    e->link && !strcmp(e->link, pv->link) &&
+	    (vlink_ledger_lent(&pv->led) ||
+	     __atomic_load_n(&pv->m.hdr->peer_state, __ATOMIC_ACQUIRE) != VLINK_END_DOWN))
+		ctl_reset(pv, "vlinkd says the peer end is gone", 0);
+}
+
 /* Host end: watch the daemon connection; when it breaks, reconnect with
  * backoff.  The data path never needs the daemon. */
 static void ctl_daemon(struct pmd_internals *pv, uint64_t *next_try, unsigned *backoff)
@@ -298,6 +352,7 @@ static void ctl_daemon(struct pmd_internals *pv, uint64_t *next_try, unsigned *b
 	if (pv->cl) {
 		err = vlink_client_event(pv->cl, &ev, 100);
 		if (!err) {
+			ctl_event(pv, ev.env);
 			vlink_reply_clear(&ev);
 			return;
 		}
@@ -336,6 +391,8 @@ static void *ctl_main(void *arg)
 
 	while (!pv->ctl_stop) {
 		ctl_link(pv);
+		if (pv->end == VL_END_HOST && pv->started && vlink_epoch_peer_asks(&pv->m))
+			ctl_reset(pv, "a new peer end asks for a new epoch", pv->reset_ms);
 		if (pv->end == VL_END_HOST)
 			ctl_daemon(pv, &next_try, &backoff);
 		else
@@ -383,9 +440,15 @@ static int vl_start(struct rte_eth_dev *dev)
 {
 	struct pmd_internals *pv = dev->data->dev_private;
 
+	if (pv->end == VL_END_HOST) {
+		/* whatever an earlier host end (this one, or a process that
+		 * died) lent is void: a new epoch */
+		pthread_mutex_lock(&pv->reset_mx);
+		vl_host_reset(dev, pv->reset_ms);
+		pv->started = true;
+		pthread_mutex_unlock(&pv->reset_mx);
+	}
 	pv->started = true;
-	if (pv->end == VL_END_HOST)
-		__atomic_store_n(&pv->m.hdr->host_state, VLINK_END_UP, __ATOMIC_RELEASE);
 	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
@@ -418,12 +481,17 @@ static int vl_stop(struct rte_eth_dev *dev)
 {
 	struct pmd_internals *pv = dev->data->dev_private;
 
-	pv->started = false;
-	if (pv->end == VL_END_HOST)
-		__atomic_store_n(&pv->m.hdr->host_state, VLINK_END_DOWN, __ATOMIC_RELEASE);
-	queues_flush(dev);
-	if (pv->end == VL_END_HOST)
+	if (pv->end == VL_END_HOST) {
+		pthread_mutex_lock(&pv->reset_mx);
+		pv->started = false;
+		vlink_epoch_host_set(&pv->m, VLINK_END_DOWN);
+		queues_flush(dev);
 		vl_host_drain(pv);
+		pthread_mutex_unlock(&pv->reset_mx);
+	} else {
+		pv->started = false;
+		queues_flush(dev);
+	}
 	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
@@ -446,6 +514,7 @@ static int queue_setup(struct rte_eth_dev *dev, uint16_t qid, unsigned socket,
 	q = rte_zmalloc_socket("vlink_queue", sizeof(*q), RTE_CACHE_LINE_SIZE, (int)socket);
 	if (!q)
 		return -ENOMEM;
+	rte_spinlock_init(&q->lock);
 	q->pv = pv;
 	q->qid = qid;
 	q->port = dev->data->port_id;
@@ -581,8 +650,12 @@ static const char *const ledger_names[VLINK_LEDGER_NERR] = {
 	"bad_desc_out_of_area", "bad_desc_misaligned", "bad_desc_bad_length",
 	"bad_desc_not_lent", "bad_desc_wrong_channel",
 };
-#define PX_N (4 + VLINK_LEDGER_NERR) /* reconnects, daemon_losses,
-					buffers_lent, ring_bad_index, ledger */
+static const char *const px_names[] = {
+	"reconnects", "daemon_losses", "buffers_lent", "ring_bad_index",
+	"resets", "reset_timeouts", "reset_reclaimed",
+};
+#define PX_FIXED RTE_DIM(px_names)
+#define PX_N (PX_FIXED + VLINK_LEDGER_NERR) /* then the ledger's refusals */
 
 static unsigned nxstats(const struct rte_eth_dev *dev)
 {
@@ -624,9 +697,19 @@ static uint64_t px_value(const struct pmd_internals *pv, unsigned k)
 			bad = gs.bad_index;
 		}
 		return bad;
+	case 4:
+		if (pv->end == VL_END_PEER) {
+			struct vlink_guest_stats gs;
+
+			vlink_guest_stats(pv->g, &gs);
+			return gs.resets;
+		}
+		return pv->resets;
+	case 5: return pv->reset_timeouts;
+	case 6: return pv->reclaimed;
 	default:
 		return pv->end == VL_END_HOST ?
-		       __atomic_load_n(&pv->led.errors[k - 4], __ATOMIC_RELAXED) : 0;
+		       __atomic_load_n(&pv->led.errors[k - PX_FIXED], __ATOMIC_RELAXED) : 0;
 	}
 }
 
@@ -635,8 +718,6 @@ static int vl_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_nam
 {
 	unsigned n = nxstats(dev), i = 0;
 	uint16_t nq = RTE_MAX(dev->data->nb_rx_queues, dev->data->nb_tx_queues);
-	static const char *const px[4] = { "reconnects", "daemon_losses", "buffers_lent",
-					   "ring_bad_index" };
 
 	if (!names || size < n)
 		return (int)n;
@@ -645,7 +726,7 @@ static int vl_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_nam
 			snprintf(names[i].name, sizeof(names[i].name), qx_names[k], q);
 	for (unsigned k = 0; k < PX_N; k++, i++)
 		snprintf(names[i].name, sizeof(names[i].name), "%s",
-			 k < 4 ? px[k] : ledger_names[k - 4]);
+			 k < PX_FIXED ? px_names[k] : ledger_names[k - PX_FIXED]);
 	return (int)n;
 }
 
@@ -774,6 +855,7 @@ static int vl_probe(struct rte_vdev_device *vdev)
 	pv = dev->data->dev_private;
 	pv->dev = dev;
 	pv->port = dev->data->port_id;
+	pthread_mutex_init(&pv->reset_mx, NULL);
 	snprintf(pv->devname, sizeof(pv->devname), "%s", name);
 	err = parse_args(pv, rte_vdev_device_args(vdev));
 	if (err)
@@ -848,4 +930,5 @@ RTE_PMD_REGISTER_PARAM_STRING(net_vlink,
 	"end=host|peer "
 	"mode=mq|bond "
 	"socket=<path> "
-	"wait=<seconds>");
+	"wait=<seconds> "
+	"reset_timeout=<ms>");

@@ -21,6 +21,7 @@
 #include <rte_malloc.h>
 #include <rte_memcpy.h>
 
+#include "vlink_epoch.h"
 #include "vlink_error.h"
 #include "vlink_pmd.h"
 
@@ -124,7 +125,7 @@ void vl_host_teardown(struct pmd_internals *pv)
 
 static inline bool peer_up(const struct pmd_internals *pv)
 {
-	return __atomic_load_n(&pv->m.hdr->peer_state, __ATOMIC_ACQUIRE) == VLINK_END_UP;
+	return vlink_epoch_peer_ready(&pv->m);
 }
 
 /* Put home the mbufs of buffers that came back (idx from the ledger). */
@@ -267,6 +268,8 @@ uint16_t vl_host_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 	struct vl_queue *q = qp;
 	uint16_t nout = 0;
 
+	if (unlikely(!rte_spinlock_trylock(&q->lock)))
+		return 0; /* a reset is going on */
 	for (unsigned t = 0; t < q->nch && nout < n; t++) {
 		unsigned ci = q->next;
 
@@ -276,6 +279,7 @@ uint16_t vl_host_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 	q->st.pkts += nout;
 	for (uint16_t i = 0; i < nout; i++)
 		q->st.bytes += pkts[i]->pkt_len;
+	rte_spinlock_unlock(&q->lock);
 	return nout;
 }
 
@@ -364,9 +368,8 @@ static void flush(struct vl_queue *q, uint16_t ch, struct vlink_desc *d, unsigne
 	vlink_ring_enqueue_burst(&pv->m.ch[ch - 1].rx, d, nd);
 }
 
-uint16_t vl_host_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
+static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct vl_queue *q = qp;
 	struct pmd_internals *pv = q->pv;
 	struct vlink_desc d[VL_BURST];
 	unsigned nd = 0, room = 0, cur = UINT32_MAX;
@@ -431,6 +434,18 @@ uint16_t vl_host_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 	return i;
 }
 
+uint16_t vl_host_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vl_queue *q = qp;
+	uint16_t sent;
+
+	if (unlikely(!rte_spinlock_trylock(&q->lock)))
+		return 0; /* a reset is going on */
+	sent = host_tx(q, pkts, n);
+	rte_spinlock_unlock(&q->lock);
+	return sent;
+}
+
 void vl_host_drain(struct pmd_internals *pv)
 {
 	struct vlink_desc d[VL_BURST], *all;
@@ -472,6 +487,35 @@ void vl_host_drain(struct pmd_internals *pv)
 		}
 		rte_free(all);
 	}
+}
+
+void vl_host_reset(struct rte_eth_dev *dev, unsigned timeout_ms)
+{
+	struct pmd_internals *pv = dev->data->dev_private;
+	uint32_t e = vlink_epoch_host_begin(&pv->m), cursor = 0, n = 0;
+	int64_t idx[VL_BURST];
+	unsigned k;
+	int err;
+
+	err = vlink_epoch_host_wait(&pv->m, e, (int)timeout_ms, &pv->ctl_stop);
+	if (err == -ETIMEDOUT && timeout_ms) {
+		pv->reset_timeouts++;
+		VLOG(WARNING, pv, "epoch %u: the peer end did not acknowledge in %u ms: its "
+		     "buffers are taken back anyway", e, timeout_ms);
+	}
+	while ((k = vlink_ledger_reclaim_burst(&pv->led, 0, &cursor, idx, VL_BURST)) > 0) {
+		put_home(pv, idx, k);
+		n += k;
+	}
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
+		if (dev->data->rx_queues[i])
+			vl_queue_drop_chains(dev->data->rx_queues[i]);
+	vlink_epoch_host_clear(&pv->m);
+	vlink_epoch_host_set(&pv->m, VLINK_END_UP);
+	pv->resets++;
+	pv->reclaimed += n;
+	VLOG(INFO, pv, "epoch %u: up, %u buffer(s) taken back from the peer end%s", e, n,
+	     err ? "" : " (it acknowledged)");
 }
 
 static inline uint32_t mix(uint32_t h)

@@ -26,8 +26,23 @@ struct vl_zc {
 	struct rte_mbuf_ext_shared_info si;  /* first: shinfo -> vl_zc */
 	struct vl_queue *q;                  /* the rx queue it came from */
 	uint64_t buf;                        /* the buffer's pool offset */
+	uint32_t epoch;                      /* the host epoch it was lent in */
 	bool reflected;                      /* sent back: nothing to free */
 };
+
+/* A buffer to give back, in one word (for rte_ring): its pool offset (a
+ * pool is at most 1 GiB, wrap() checks) and its epoch. */
+static inline uint64_t vl_token(uint64_t buf, uint32_t epoch)
+{
+	return buf | (uint64_t)epoch << 32;
+}
+
+static inline void vl_untoken(uint64_t t, struct vlink_guest_pkt *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->buf = t & UINT32_MAX;
+	p->epoch = (uint32_t)(t >> 32);
+}
 
 
 /* Give buffers back on done; what does not fit waits in q->give. */
@@ -97,11 +112,11 @@ static void zc_free(void *addr, void *opaque)
 	}
 	if (z->q->lcore != LCORE_ID_ANY && rte_lcore_id() == z->q->lcore &&
 	    z->q->nlocal < RTE_DIM(z->q->local)) {
-		z->q->local[z->q->nlocal++] = z->buf;
+		z->q->local[z->q->nlocal++] = vl_token(z->buf, z->epoch);
 		return;
 	}
 	/* the ring has room for every header there is */
-	if (rte_ring_mp_enqueue(z->q->ret, (void *)(uintptr_t)z->buf))
+	if (rte_ring_mp_enqueue(z->q->ret, (void *)(uintptr_t)vl_token(z->buf, z->epoch)))
 		VLOG(ERR, z->q->pv, "queue %u: lost a buffer (return ring full)", z->q->qid);
 }
 
@@ -147,19 +162,15 @@ static void drain_returns(struct vl_queue *q, uint16_t ch)
 	while (q->nlocal && q->ngive < VL_BURST) {
 		k = RTE_MIN(q->nlocal, (unsigned)VL_BURST);
 		q->nlocal -= k;
-		for (unsigned i = 0; i < k; i++) {
-			memset(&p[i], 0, sizeof(p[i]));
-			p[i].buf = q->local[q->nlocal + i];
-		}
+		for (unsigned i = 0; i < k; i++)
+			vl_untoken(q->local[q->nlocal + i], &p[i]);
 		give_back(q, ch, p, k);
 	}
 	if (q->ngive >= VL_BURST)
 		return;
 	k = rte_ring_sc_dequeue_burst(q->ret, off, VL_BURST, NULL);
-	for (unsigned i = 0; i < k; i++) {
-		memset(&p[i], 0, sizeof(p[i]));
-		p[i].buf = (uint64_t)(uintptr_t)off[i];
-	}
+	for (unsigned i = 0; i < k; i++)
+		vl_untoken((uint64_t)(uintptr_t)off[i], &p[i]);
 	if (k)
 		give_back(q, ch, p, k);
 }
@@ -167,9 +178,12 @@ static void drain_returns(struct vl_queue *q, uint16_t ch)
 /* A one-buffer packet, passed up in its buffer; NULL if out of headers. */
 static struct rte_mbuf *wrap(struct vl_queue *q, const struct vlink_guest_pkt *p)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(q->hdr_mp);
+	struct rte_mbuf *m;
 	struct vl_zc *z;
 
+	if (p->buf > UINT32_MAX)
+		return NULL; /* not a token: copied instead */
+	m = rte_pktmbuf_alloc(q->hdr_mp);
 	if (!m)
 		return NULL;
 	z = rte_mbuf_to_priv(m);
@@ -178,6 +192,7 @@ static struct rte_mbuf *wrap(struct vl_queue *q, const struct vlink_guest_pkt *p
 	rte_mbuf_ext_refcnt_set(&z->si, 1);
 	z->q = q;
 	z->buf = p->buf;
+	z->epoch = p->epoch;
 	z->reflected = false;
 	rte_pktmbuf_attach_extbuf(m, (uint8_t *)p->data - p->data_off, RTE_BAD_IOVA,
 				  (uint16_t)q->pv->buf_size, &z->si);
@@ -308,6 +323,7 @@ uint16_t vl_peer_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 			b->room = pv->buf_size - m->data_off;
 			b->flags = 0;
 			b->data_off = m->data_off;
+			b->epoch = z->epoch;
 			b->buf = z->buf;
 			nout++;
 			q->st.bytes += m->data_len;

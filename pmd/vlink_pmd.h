@@ -14,6 +14,7 @@
 
 #include <ethdev_driver.h>
 #include <rte_mbuf.h>
+#include <rte_spinlock.h>
 
 #include "vlink_client.h"
 #include "vlink_guest.h"
@@ -53,6 +54,9 @@ struct vl_chain {
 };
 
 struct vl_queue {
+	/* host end: held by the lcore for a burst, and by the control
+	 * thread for a reset (the lcore then skips the burst) */
+	rte_spinlock_t lock;
 	struct pmd_internals *pv;
 	uint16_t qid;
 	uint16_t port;
@@ -73,7 +77,8 @@ struct vl_queue {
 	 * copy, and the buffers their mbufs released (from any thread) */
 	struct rte_mempool *hdr_mp;
 	struct rte_ring *ret;
-	/* ... or, freed on the lcore polling this queue, here (no atomics) */
+	/* ... or, freed on the lcore polling this queue, here (no atomics);
+	 * both hold vl_token()s: the buffer and the epoch it was lent in */
 	unsigned lcore;          /* that lcore, LCORE_ID_ANY until known */
 	unsigned nlocal;
 	uint64_t local[VL_BURST * 4];
@@ -87,6 +92,7 @@ struct pmd_internals {
 	enum vl_end end;
 	enum vl_mode mode;
 	unsigned wait_s;          /* probe: how long to wait for vlinkd */
+	unsigned reset_ms;        /* host: how long a reset waits for the peer */
 	uint16_t port;
 	struct rte_eth_dev *dev;
 	struct rte_ether_addr mac;
@@ -100,6 +106,10 @@ struct pmd_internals {
 	struct vlink_ledger led;
 	struct rte_mempool *mp;   /* extbuf pool over the link's buffers */
 	struct rte_mbuf **mbuf_of; /* buffer index -> its mbuf */
+	pthread_mutex_t reset_mx; /* one reset or start/stop at a time */
+	uint64_t resets;          /* epochs opened */
+	uint64_t reset_timeouts;  /* of which the peer did not acknowledge */
+	uint64_t reclaimed;       /* buffers taken back from the peer by resets */
 	unsigned nseg;            /* what is mapped, to recognise it again */
 	dev_t seg_dev[VLINK_XLATE_MAX_SEGS + 1];
 	ino_t seg_ino[VLINK_XLATE_MAX_SEGS + 1];
@@ -124,6 +134,11 @@ uint16_t vl_host_rx(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vl_host_tx(void *q, struct rte_mbuf **pkts, uint16_t n);
 /* Take back what came home on done and tx (no lcore may be polling). */
 void vl_host_drain(struct pmd_internals *pv);
+/* Open a new epoch (vlink_epoch.h): wait up to timeout_ms for the peer's
+ * ack, take back every lent buffer, empty the rings, drop partial rx
+ * chains, then host_state UP.  No lcore may be in a burst: the caller
+ * holds every queue's lock, or none runs. */
+void vl_host_reset(struct rte_eth_dev *dev, unsigned timeout_ms);
 void vl_queue_drop_chains(struct vl_queue *q);
 /* The last piece of a packet came: pass the chain up (out[(*nout)++]) or
  * drop it (bad, or empty); either way the chain is reset. */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "vlink_client.h"
+#include "vlink_epoch.h"
 #include "vlink_error.h"
 #include "vlink_ledger.h"
 #include "vlink_linkmem.h"
@@ -119,6 +120,28 @@ static unsigned reclaim_unconsumed(struct host *h)
 	return n;
 }
 
+/* A new epoch (docs/design.md): wait for the peer's ack, take back every
+ * buffer lent in the old one, empty the rings, up.  Returns how many
+ * buffers were taken back. */
+static unsigned host_reset(struct host *h)
+{
+	uint32_t e = vlink_epoch_host_begin(&h->m), cursor = 0;
+	int64_t idx[64];
+	unsigned k, n = 0;
+
+	if (vlink_epoch_host_wait(&h->m, e, 2000, NULL))
+		fprintf(stderr, "vlink-hostend: the peer did not acknowledge epoch %u in 2 s: "
+			"taking its buffers back anyway\n", e);
+	while ((k = vlink_ledger_reclaim_burst(&h->led, 0, &cursor, idx, 64)) > 0) {
+		for (unsigned i = 0; i < k; i++)
+			take_home(h, idx[i]);
+		n += k;
+	}
+	vlink_epoch_host_clear(&h->m);
+	vlink_epoch_host_set(&h->m, VLINK_END_UP);
+	return n;
+}
+
 /* Keep up to half the fill ring stocked with empty buffers. */
 static void refill(struct host *h)
 {
@@ -157,7 +180,7 @@ int main(int argc, char **argv)
 	struct host *h;
 	enum mode mode;
 	uint64_t count, sent = 0, bytes = 0;
-	unsigned reclaimed = 0;
+	unsigned reclaimed = 0, reset_reclaimed = 0, resets = 0;
 	bool peer_gone = false;
 	uint32_t smin = 64, smax = 64;
 	double t0, last;
@@ -206,20 +229,31 @@ int main(int argc, char **argv)
 	h->free_bufs = malloc(sizeof(uint32_t) * h->led.nbufs);
 	for (uint32_t i = h->led.nbufs; i > 0; i--)
 		h->free_bufs[h->nfree++] = i - 1;
-	__atomic_store_n(&h->m.hdr->host_state, VLINK_END_UP, __ATOMIC_RELEASE);
+	host_reset(h);
 	fprintf(stderr, "vlink-hostend: host end of %s up: %u buffers of %u B, ring %u, "
 		"channel %u, %s %" PRIu64 " packets of %u-%u B\n", argv[2], h->led.nbufs,
 		h->m.buf_size, h->m.ring_size, h->ch, argv[3], count, smin, smax);
 
 	t0 = last = now();
 	for (;;) {
-		bool progress = reap(h, mode != SEND) > 0;
+		bool progress;
+
+		/* a new peer in place of one that left or died */
+		if (vlink_epoch_peer_asks(&h->m)) {
+			npend = 0;
+			reset_reclaimed += host_reset(h);
+			resets++;
+		}
+		progress = reap(h, mode != SEND) > 0;
 		struct vlink_ring *rx = &h->m.ch[h->ch - 1].rx;
+		/* lend only to a peer in this epoch: a newcomer's reset would
+		 * void what is lent before */
+		bool ready = vlink_epoch_peer_ready(&h->m);
 
 		/* once everything is in, stop lending: the peer gives back */
-		if (mode == RECV && h->rx.got < count)
+		if (ready && mode == RECV && h->rx.got < count)
 			refill(h);
-		if (mode != RECV) {
+		if (ready && mode != RECV) {
 			if (npend) {
 				unsigned k = vlink_ring_enqueue_burst(rx, pend, npend);
 
@@ -274,7 +308,10 @@ int main(int argc, char **argv)
 		if (!progress)
 			usleep(0);
 	}
-	__atomic_store_n(&h->m.hdr->host_state, VLINK_END_DOWN, __ATOMIC_RELEASE);
+	vlink_epoch_host_set(&h->m, VLINK_END_DOWN);
+	if (resets)
+		printf("hostend: %u reset(s) asked by a new peer, %u buffer(s) taken back\n",
+		       resets, reset_reclaimed);
 	printf("hostend %s: sent %" PRIu64 " (%" PRIu64 " bytes), received %" PRIu64
 	       " (%" PRIu64 " intact, %" PRIu64 " corrupt, %" PRIu64 " lost, %" PRIu64
 	       " out of order) in %.2f s; ledger: %u of %u buffers home, %" PRIu64

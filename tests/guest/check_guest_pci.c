@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "vlink_epoch.h"
 #include "vlink_guest.h"
 #include "vlink_linkmem.h"
 #include "vlink_shm.h"
@@ -166,6 +167,7 @@ START_TEST(open_echo_close)
 	struct vlink_guest_pkt p[4];
 	struct vlink_desc d = { 0 };
 	struct vlink_guest_stats st;
+	uint32_t e;
 	struct vlink_guest_dev di;
 	char why[256], buf[8], path[512];
 	int fds = count_fds();
@@ -175,7 +177,8 @@ START_TEST(open_echo_close)
 	ck_assert_str_eq(vlink_guest_info(l)->domain, "vm1");
 	ck_assert_str_eq(vlink_guest_info(l)->mac, "02:00:00:00:00:01");
 	ck_assert_uint_eq(vlink_guest_info(l)->ring_size, RING);
-	ck_assert_uint_eq(lhdr(HDR0)->peer_state, VLINK_END_UP);
+	/* a new peer asks for a new epoch */
+	ck_assert_uint_eq(lhdr(HDR0)->peer_state, VLINK_END_RESETTING);
 	/* enabled */
 	snprintf(path, sizeof(path), "%s/enable", dev);
 	FILE *f = fopen(path, "r");
@@ -191,8 +194,19 @@ START_TEST(open_echo_close)
 	/* one packet host -> guest -> host (reflect) */
 	host_map(&h, 0);
 	ck_assert_int_eq(vlink_guest_wait_host(l, 0), -ETIMEDOUT);
+	/* up, but in the epoch the peer found: its predecessor's */
 	h.hdr->host_state = VLINK_END_UP;
+	ck_assert_int_eq(vlink_guest_wait_host(l, 0), -ETIMEDOUT);
+	ck_assert(!vlink_guest_host_up(l));
+	e = vlink_epoch_host_begin(&h);
+	ck_assert_int_eq(vlink_guest_wait_host(l, 0), -ETIMEDOUT);
+	ck_assert_int_eq(vlink_epoch_host_wait(&h, e, 1000, NULL), 0);
+	ck_assert_uint_eq(h.hdr->peer_ack_epoch, e);
+	vlink_epoch_host_clear(&h);
+	vlink_epoch_host_set(&h, VLINK_END_UP);
 	ck_assert_int_eq(vlink_guest_wait_host(l, 1000), 0);
+	ck_assert(vlink_guest_host_up(l));
+	ck_assert_uint_eq(lhdr(HDR0)->peer_state, VLINK_END_UP);
 	memcpy(pool + 5 * VLINK_BUF_SIZE + 16, "hello", 5);
 	d.pool_offset = 5 * VLINK_BUF_SIZE;
 	d.len = 5;
@@ -213,6 +227,32 @@ START_TEST(open_echo_close)
 	vlink_guest_stats(l, &st);
 	ck_assert_uint_eq(st.bad_desc, 1);
 	ck_assert_uint_eq(st.rx_pkts, 1);
+
+	/* a reset while the guest holds a buffer: the first call after it
+	 * acks and moves nothing; the old buffer handed back is dropped */
+	d.pool_offset = 6 * VLINK_BUF_SIZE;
+	ck_assert_uint_eq(vlink_ring_enqueue_burst(&h.ch[0].rx, &d, 1), 1);
+	ck_assert_int_eq(vlink_guest_rx_burst(l, 1, p, 4), 1);
+	e = vlink_epoch_host_begin(&h);
+	ck_assert_int_eq(vlink_guest_rx_burst(l, 1, &p[1], 3), 0);
+	ck_assert_int_eq(vlink_epoch_host_wait(&h, e, 1000, NULL), 0);
+	ck_assert_int_eq(vlink_guest_reflect(l, 1, p, 1), 1); /* gone, not sent */
+	vlink_epoch_host_clear(&h);
+	vlink_epoch_host_set(&h, VLINK_END_UP);
+	ck_assert_int_eq(vlink_guest_reflect(l, 1, p, 1), 1);
+	ck_assert_uint_eq(vlink_ring_dequeue_burst(&h.ch[0].tx, &d, 1), 0);
+	vlink_guest_stats(l, &st);
+	ck_assert_uint_eq(st.stale, 2);
+	ck_assert_uint_eq(st.resets, 1);
+	ck_assert_uint_eq(st.tx_pkts, 1);
+	/* the new epoch works */
+	d.pool_offset = 7 * VLINK_BUF_SIZE;
+	ck_assert_uint_eq(vlink_ring_enqueue_burst(&h.ch[0].rx, &d, 1), 1);
+	ck_assert_int_eq(vlink_guest_rx_burst(l, 1, p, 4), 1);
+	ck_assert_uint_eq(p[0].epoch, e);
+	ck_assert_int_eq(vlink_guest_reflect(l, 1, p, 1), 1);
+	ck_assert_uint_eq(vlink_ring_dequeue_burst(&h.ch[0].tx, &d, 1), 1);
+	ck_assert_uint_eq(d.pool_offset, 7 * VLINK_BUF_SIZE);
 
 	/* a generation bump with nothing changed: 1, then 0 */
 	ck_assert_int_eq(vlink_guest_poll(l), 0);
@@ -260,18 +300,30 @@ START_TEST(busy_and_observer)
 	ck_assert_int_eq(vlink_guest_open_pci(&b, dir, "M", 0, why, sizeof(why)), 0);
 	ck_assert_int_eq(vlink_guest_observe_pci(&o, dir, "L", 0, why, sizeof(why)), 0);
 	vlink_guest_state(o, &s);
-	ck_assert_uint_eq(s.peer_state, VLINK_END_UP);
+	ck_assert_uint_eq(s.peer_state, VLINK_END_RESETTING);
 	ck_assert_int_eq(vlink_guest_ring_state(o, 1, r), 0);
 	ck_assert_int_eq(vlink_guest_ring_state(o, 2, r), -EINVAL);
 	ck_assert_int_eq(vlink_guest_rx_burst(o, 1, p, 1), -EPERM);
 	vlink_guest_close(o);
-	ck_assert_uint_eq(lhdr(HDR0)->peer_state, VLINK_END_UP); /* untouched */
+	ck_assert_uint_eq(lhdr(HDR0)->peer_state, VLINK_END_RESETTING); /* untouched */
 	vlink_guest_close(a);
 	vlink_guest_close(b);
 	ck_assert_int_eq(vlink_guest_open_pci(&a, dev, "L", 0, why, sizeof(why)), 0);
 	vlink_guest_close(a);
 }
 END_TEST
+
+/* The host end opens a new epoch for a peer that asked (l acks it). */
+static void host_epoch(struct vlink_linkmem *h, struct vlink_guest_link *l)
+{
+	uint32_t e = vlink_epoch_host_begin(h);
+
+	ck_assert_int_eq(vlink_guest_wait_host(l, 0), -ETIMEDOUT);
+	ck_assert_int_eq(vlink_epoch_host_wait(h, e, 1000, NULL), 0);
+	vlink_epoch_host_clear(h);
+	vlink_epoch_host_set(h, VLINK_END_UP);
+	ck_assert_int_eq(vlink_guest_wait_host(l, 1000), 0);
+}
 
 START_TEST(deleted_and_recreated)
 {
@@ -283,6 +335,7 @@ START_TEST(deleted_and_recreated)
 
 	ck_assert_int_eq(vlink_guest_open_pci(&l, dir, "L", 0, why, sizeof(why)), 0);
 	host_map(&h, 0);
+	host_epoch(&h, l);
 	/* more than a burst of traffic (a burst of lag is allowed) */
 	for (int round = 0; round < 25; round++) {
 		for (int i = 0; i < 8; i++)

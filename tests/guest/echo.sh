@@ -26,7 +26,7 @@ else
 fi
 wait_serial echo "^VLINK-GUEST: pci-vlink device at 0000:" 30 &&
 	ok "the guest sees the pci-vlink device" || not_ok "the guest sees no pci-vlink device"
-if wait_peer_up L 120; then
+if wait_peer_up L 120 resetting; then
 	ok "guest echo is L's peer end ($(elapsed) s after boot)"
 else
 	not_ok "the guest's echo did not come up"; show_serial echo; finish

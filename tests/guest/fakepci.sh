@@ -37,10 +37,11 @@ expect 1 "no link named 'nope' on 0000:00:04.0 \\(domain vm1, 2 link\\(s\\)\\)" 
 # echo: the guest-mode peer reflects, the host end checks every byte
 "$PEER" --pci="$T/pci" echo L >"$T/e" 2>"$T/e.err" &
 E=$!; BG_PIDS="$BG_PIDS $E"
-wait_peer_up L || not_ok "echo's peer end did not come up: $(cat "$T/e.err")"
+# no host end yet: the new peer asks for an epoch and waits
+wait_peer_up L 30 resetting || not_ok "echo's peer end did not attach: $(cat "$T/e.err")"
 expect 1 "link L is already open in this guest" "a second peer end of L is refused (lock)" \
 	"$PEER" --pci="$T/pci" --wait 0 echo L
-expect 0 "^host end: down, epoch 0; peer end: up" "stats --pci while echo is the peer" \
+expect 0 "^host end: down, epoch 0; peer end: resetting" "stats --pci while echo is the peer" \
 	"$PEER" --pci="$T/pci" stats L
 host_end L pingpong "$N" 60-1500 1 >"$T/h" 2>&1 && ok "host end: pingpong exit 0" ||
 	not_ok "pingpong exit status: $(cat "$T/h")"
@@ -51,8 +52,11 @@ expect_line "$T/h" "received $N \\($N intact, 0 corrupt, 0 lost, 0 out of order\
 # GENERATION: the echo re-reads the table, finds L unchanged, goes on
 stop_daemon KILL
 start_daemon --no-hugepages || exit 1
-set_reg "$D/resource0" 0x0c 2; set_reg "$D/resource0" 0x24 2
-sleep 1.5 # echo looks at the device once a second
+set_reg "$D/resource0" 0x24 2; set_reg "$D/resource0" 0x0c 2 # connects, then generation
+# echo looks at the device once a second
+i=0; until grep -q "device 0000:00:04.0 generation 2" "$T/e.err" || [ $i -ge 100 ]; do
+	sleep 0.1; i=$((i + 1))
+done
 grep -q "device 0000:00:04.0 generation 2 (connects 2): link L checked, unchanged" "$T/e.err" &&
 	ok "echo: generation 2 seen, link L unchanged" || not_ok "no generation line: $(cat "$T/e.err")"
 host_end L pingpong "$N" 60-1500 2 >"$T/h" 2>&1 && ok "host end after the restart: exit 0" ||
@@ -65,7 +69,7 @@ expect_line "$T/h" "received $N \\($N intact, 0 corrupt, 0 lost, 0 out of order\
 # zero: the peer must not go on
 "$PEER" --pci="$T/pci" echo M >"$T/em" 2>"$T/em.err" &
 EM=$!; BG_PIDS="$BG_PIDS $EM"
-wait_peer_up M || not_ok "echo M did not come up"
+wait_peer_up M 30 resetting || not_ok "echo M did not attach"
 host_end M pingpong 1000 64 1 >"$T/h" 2>&1 || not_ok "pingpong on M: $(cat "$T/h")"
 kill -STOP "$EM"
 ctl delete-link M --force >/dev/null && ctl create-link M 02:00:00:00:00:02 1 --domain vm1 >/dev/null

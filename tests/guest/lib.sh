@@ -76,11 +76,12 @@ open(path, 'wb').write(r)
 PY
 }
 
-# wait_peer_up LINK [SECONDS]: until the link's peer end is up (seen from
-# the host through vlinkd, as an observer)
+# wait_peer_up LINK [SECONDS [STATE]]: until the link's peer end is up, or
+# in STATE ("resetting": attached, asking a host end for a new epoch), seen
+# from the host through vlinkd, as an observer
 wait_peer_up() {
 	i=0 lim=$((${2:-30} * 10))
-	while ! "$PEER" --socket "$SOCK" stats "$1" 2>/dev/null | grep -q "peer end: up"; do
+	while ! "$PEER" --socket "$SOCK" stats "$1" 2>/dev/null | grep -q "peer end: ${3:-up}"; do
 		i=$((i + 1))
 		[ $i -lt $lim ] || return 1
 		sleep 0.1

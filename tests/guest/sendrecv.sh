@@ -21,7 +21,7 @@ else
 fi
 
 # guest -> host
-if wait_serial sr "^VLINK-GUEST: step send" 60 && wait_peer_up L 120; then
+if wait_serial sr "^VLINK-GUEST: step send" 60 && wait_peer_up L 120 resetting; then
 	ok "guest send is L's peer end"
 else
 	not_ok "the guest's send did not come up"; show_serial sr; finish
@@ -33,7 +33,7 @@ expect_line "$T/h1" "received $N \\($N intact, 0 corrupt, 0 lost, 0 out of order
 echo "# guest -> host: $(grep -h '^hostend' "$T/h1") (wall $(echo "$(date +%s.%N) $t0" | awk '{ printf "%.1f", $1 - $2 }') s)"
 
 # host -> guest
-if wait_serial sr "^VLINK-GUEST: step recv" 120 && wait_peer_up L 120; then
+if wait_serial sr "^VLINK-GUEST: step recv" 120 && wait_peer_up L 120 resetting; then
 	ok "guest recv is L's peer end"
 else
 	not_ok "the guest's recv did not come up"; show_serial sr; finish
