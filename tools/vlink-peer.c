@@ -31,6 +31,7 @@ struct opts {
 	uint64_t count;            /* 0: no limit */
 	uint32_t size_min, size_max;
 	uint64_t rate;             /* packets per second, 0: as fast as possible */
+	uint64_t first;            /* send: sequence number of the first packet */
 	unsigned timeout;          /* seconds without progress before giving up */
 	unsigned wait;             /* seconds to wait for the daemon and host */
 	bool quiet;
@@ -60,7 +61,7 @@ static const char usage[] =
 	"                           in the device's link table)\n"
 	"  echo LINK                send every received packet straight back\n"
 	"                           (zero copy), on every data channel\n"
-	"  send LINK --count N --size S[-MAX] [--rate R]\n"
+	"  send LINK --count N --size S[-MAX] [--rate R] [--first SEQ]\n"
 	"                           send N sequence-numbered packets of S bytes\n"
 	"                           (or sizes cycling from S to MAX)\n"
 	"  recv LINK --count N      receive N packets, check sequence and every\n"
@@ -83,6 +84,8 @@ static const char usage[] =
 	"  -n, --count N            packets (echo: stop after N; default no limit)\n"
 	"  -z, --size S[-MAX]       packet size in bytes, 16-65536 (default 64)\n"
 	"  -r, --rate R             packets per second (default: as fast as possible)\n"
+	"  -f, --first SEQ          send: sequence number of the first packet\n"
+	"                           (default 0; a restarted sender goes on)\n"
 	"  -t, --timeout SECONDS    give up after this long without progress\n"
 	"                           (default 10)\n"
 	"  -w, --wait SECONDS       wait this long for vlinkd and the host end\n"
@@ -185,6 +188,7 @@ struct progress {
 	struct vlink_guest_link *l;
 	uint64_t refreshes;        /* guest mode: generation changes reported */
 	int dead;                  /* the link went away (a negative errno) */
+	const struct vlink_payload_rx *rx; /* recv: its tally goes on the line */
 };
 
 static int link_gone(struct progress *p, int err)
@@ -207,7 +211,12 @@ static int progress(struct progress *p, uint64_t n, uint64_t bytes)
 
 	if (t - p->last < 1.0)
 		return p->dead;
-	if (!p->quiet)
+	if (!p->quiet && p->rx)
+		fprintf(stderr, "vlink-peer %s: %" PRIu64 " packets, %.0f pkt/s, %.1f MB total; "
+			"%" PRIu64 " intact, %" PRIu64 " corrupt, %" PRIu64 " lost, %" PRIu64
+			" out of order\n", p->what, n, (double)(n - p->last_n) / (t - p->last),
+			bytes / 1e6, p->rx->ok, p->rx->corrupt, p->rx->lost, p->rx->reordered);
+	else if (!p->quiet)
 		fprintf(stderr, "vlink-peer %s: %" PRIu64 " packets, %.0f pkt/s, %.1f MB total\n",
 			p->what, n, (double)(n - p->last_n) / (t - p->last), bytes / 1e6);
 	p->last = t;
@@ -333,7 +342,7 @@ static int cmd_send(const struct opts *o)
 			usleep(100);
 			continue;
 		}
-		uint32_t size = size_of(o, seq);
+		uint32_t size = size_of(o, o->first + seq);
 		unsigned need = (size + room - 1) / room;
 
 		while (nhave < need) {
@@ -354,7 +363,7 @@ static int cmd_send(const struct opts *o)
 			usleep(0);
 			continue;
 		}
-		vlink_payload_fill(pkt, size, seq);
+		vlink_payload_fill(pkt, size, o->first + seq);
 		for (unsigned i = 0; i < need; i++) {
 			/* keep the host's headroom only where the packet fits */
 			if (need > 1 || size > have[i].room) {
@@ -396,10 +405,12 @@ static int cmd_recv(const struct opts *o)
 	static struct vlink_payload_rx rx;
 	struct vlink_guest_pkt p[BURST];
 	struct progress pr = { .what = "recv", .start = now(), .last = now(),
-				.quiet = o->quiet };
+				.quiet = o->quiet, .rx = &rx };
 	struct vlink_guest_link *l = attach(o);
 	unsigned ch = o->channel ? o->channel : 1;
 	double t0 = now(), last = t0;
+	uint32_t epoch = 0;        /* of the packet being gathered */
+	struct vlink_guest_stats st;
 
 	if (!l)
 		return 1;
@@ -421,9 +432,14 @@ static int cmd_recv(const struct opts *o)
 			continue;
 		}
 		last = now();
-		for (int i = 0; i < k; i++)
+		for (int i = 0; i < k; i++) {
+			/* a reset in the middle of a chain: its head is void */
+			if (p[i].epoch != epoch)
+				vlink_payload_rx_abort(&rx);
+			epoch = p[i].epoch;
 			vlink_payload_rx_add(&rx, p[i].data, p[i].len,
 					     p[i].flags & VLINK_GUEST_F_MORE);
+		}
 		/* checked: the buffers go back */
 		for (int done = 0; done < k;) {
 			int r = vlink_guest_free(l, ch, p + done, (unsigned)(k - done));
@@ -443,6 +459,10 @@ static int cmd_recv(const struct opts *o)
 	printf("recv: %" PRIu64 " packets (%" PRIu64 " bytes) in %.2f s: %" PRIu64
 	       " intact, %" PRIu64 " corrupt, %" PRIu64 " lost, %" PRIu64 " out of order\n",
 	       rx.got, rx.bytes, now() - t0, rx.ok, rx.corrupt, rx.lost, rx.reordered);
+	vlink_guest_stats(l, &st);
+	if (st.resets || rx.aborted)
+		printf("recv: %" PRIu64 " reset(s) of the link, %" PRIu64 " partial packet(s) "
+		       "dropped\n", st.resets, rx.aborted);
 	vlink_guest_close(l);
 	return rx.got == o->count && rx.ok == rx.got && !rx.lost && !rx.reordered ? 0 : 1;
 }
@@ -665,6 +685,7 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "size", required_argument, NULL, 'z' },
 		{ "rate", required_argument, NULL, 'r' },
+		{ "first", required_argument, NULL, 'f' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -677,7 +698,7 @@ int main(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:p::c:n:z:r:t:w:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:p::c:n:z:r:f:t:w:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.socket = optarg; break;
 		case 'p':
@@ -701,6 +722,11 @@ int main(int argc, char **argv)
 		case 'r':
 			if (vlink_parse_uint(optarg, UINT32_MAX, &o.rate))
 				return usage_error("--rate wants packets per second, not '%s'",
+						   optarg);
+			break;
+		case 'f':
+			if (vlink_parse_uint(optarg, UINT64_MAX / 2, &o.first))
+				return usage_error("--first wants a sequence number, not '%s'",
 						   optarg);
 			break;
 		case 't':
