@@ -38,7 +38,7 @@ else
 	not_ok "guest did not boot"; show_serial g; finish
 fi
 QEMU_FIRST=$QEMU_PID
-wait_peer_up L 120 && ok "the guest's echo is L's peer end" ||
+wait_peer_up L 120 resetting && ok "the guest's echo is L's peer end" ||
 	{ not_ok "the guest's echo did not come up"; show_serial g; finish; }
 
 # --- 1. testpmd <-> guest echo, across a vlinkd restart --------------------
