@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -150,34 +149,6 @@ static int attach_link(struct pmd_internals *pv, struct vlink_client *cl,
 	return 0;
 }
 
-/* Remember which files are mapped, to know them again after a reconnect. */
-static int note_files(struct pmd_internals *pv, const Vlink__LinkMap *lm, const int *fds,
-		      bool compare)
-{
-	unsigned n = (unsigned)lm->n_segments;
-
-	if (compare && n != pv->nseg)
-		return -ESTALE;
-	for (unsigned i = 0; i <= n; i++) {
-		int fd = i < n ? fds[lm->segments[i]->fd_index] : fds[lm->region->fd_index];
-		uint64_t off = i < n ? lm->segments[i]->pool_offset : 0;
-		struct stat st;
-
-		if (fstat(fd, &st))
-			return -errno;
-		if (!compare) {
-			pv->seg_dev[i] = st.st_dev;
-			pv->seg_ino[i] = st.st_ino;
-			pv->seg_off[i] = off;
-		} else if (pv->seg_dev[i] != st.st_dev || pv->seg_ino[i] != st.st_ino ||
-			   pv->seg_off[i] != off) {
-			return -ESTALE;
-		}
-	}
-	pv->nseg = n;
-	return 0;
-}
-
 static int host_attach(struct pmd_internals *pv, char *why, size_t n)
 {
 	struct vlink_reply rep;
@@ -196,23 +167,16 @@ static int host_attach(struct pmd_internals *pv, char *why, size_t n)
 	err = vlink_linkmem_map(&pv->m, rep.env->link_map, rep.fds, rep.nfds, true, why, n);
 	if (err)
 		goto err_rep;
-	err = note_files(pv, rep.env->link_map, rep.fds, false);
-	if (err) {
-		vlink_why(why, n, err, "cannot stat the link's files");
-		goto err_unmap;
-	}
 	vlink_reply_clear(&rep); /* the mappings hold the memory */
 	pv->nch = pv->m.nch;
 	pv->buf_size = pv->m.buf_size;
 	memcpy(pv->mac.addr_bytes, pv->m.hdr->mac, RTE_ETHER_ADDR_LEN);
 	err = vl_host_setup(pv, why, n);
 	if (err)
-		goto err_unmap_only;
+		goto err_unmap;
 	return 0;
 
 err_unmap:
-	vlink_reply_clear(&rep);
-err_unmap_only:
 	vlink_linkmem_unmap(&pv->m);
 	goto err_close;
 err_rep:
@@ -242,13 +206,18 @@ static int host_reattach(struct pmd_internals *pv, char *why, size_t n)
 		vlink_client_close(cl);
 		return err;
 	}
-	err = note_files(pv, rep.env->link_map, rep.fds, true);
+	err = vlink_linkmem_same_files(&pv->m, rep.env->link_map, rep.fds, rep.nfds);
 	vlink_reply_clear(&rep);
-	if (err) {
+	if (err == -ESTALE) {
 		vlink_client_close(cl);
 		return vlink_why(why, n, err, "vlinkd now has other memory for link '%s' (its "
 				 "state was lost?): this port keeps the old memory; restart it "
 				 "to use the new", pv->link);
+	}
+	if (err) {
+		vlink_client_close(cl);
+		return vlink_why(why, n, err, "vlinkd sent a bad map of link '%s': %s", pv->link,
+				 vlink_strerror(err));
 	}
 	pv->cl = cl;
 	return 0;

@@ -110,10 +110,6 @@ struct pmd_internals {
 	uint64_t resets;          /* epochs opened */
 	uint64_t reset_timeouts;  /* of which the peer did not acknowledge */
 	uint64_t reclaimed;       /* buffers taken back from the peer by resets */
-	unsigned nseg;            /* what is mapped, to recognise it again */
-	dev_t seg_dev[VLINK_XLATE_MAX_SEGS + 1];
-	ino_t seg_ino[VLINK_XLATE_MAX_SEGS + 1];
-	uint64_t seg_off[VLINK_XLATE_MAX_SEGS + 1];
 
 	/* peer end */
 	struct vlink_guest_link *g;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "vlink.pb-c.h"
 #include "vlink_ring.h"
@@ -34,6 +35,13 @@ struct vlink_linkmem {
 	void *seg_map[VLINK_XLATE_MAX_SEGS];
 	uint64_t seg_size[VLINK_XLATE_MAX_SEGS];
 	struct vlink_xlate x;       /* pool offset <-> local address */
+	/* vlink_linkmem_map: the files mapped, to know them again */
+	struct vlink_linkmem_file {
+		dev_t dev;
+		ino_t ino;
+		uint64_t pool_offset;   /* segments; 0 for the region */
+		uint64_t size;
+	} seg_file[VLINK_XLATE_MAX_SEGS], region_file;
 	char name[VLINK_NAME_MAX + 1];
 	char mac[VLINK_MAC_STRLEN];
 	char domain[VLINK_NAME_MAX + 1];
@@ -46,6 +54,17 @@ struct vlink_linkmem {
 int vlink_linkmem_map(struct vlink_linkmem *m, const Vlink__LinkMap *lm, const int *fds,
 		      unsigned nfds, bool host, char *why, size_t n);
 void vlink_linkmem_unmap(struct vlink_linkmem *m);
+
+/* Does the LinkMap `lm` (with its fds; checked with vlink_msg_check_map
+ * first) name exactly what `m` mapped: the same files (device and inode)
+ * of the same sizes, every pool segment at the same pool offset, and the
+ * same layout for the link (header, rings, buffers)?  For a daemon that
+ * came back: then the mappings go on as they are.  0 when it does,
+ * -ESTALE when not, -EINVAL for a bad LinkMap or a linkmem that was not
+ * mapped from one (vlink_linkmem_from_bars), another negative errno if an
+ * fd cannot be examined.  The fds stay the caller's. */
+int vlink_linkmem_same_files(const struct vlink_linkmem *m, const Vlink__LinkMap *lm,
+			     const int *fds, unsigned nfds);
 
 /* The same for memory someone else has mapped already: a guest's pci-vlink
  * BAR2 (the domain's pool as one piece, pool offset == offset in the
