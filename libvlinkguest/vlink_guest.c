@@ -14,11 +14,48 @@
 
 #define BURST_MAX VLINK_GUEST_BURST_MAX
 
-int vlink_guest_open_socket(struct vlink_guest_link **out, const char *socket,
-			    const char *link, int timeout_ms, char *why, size_t n)
+/* Socket mode: a re-attach tries again after this long, doubling up to
+ * the max while vlinkd stays away or refuses; and waits at most this long
+ * for the answer to AttachLink (vlink_guest_poll() must stay short). */
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 1000
+#define REATTACH_REPLY_MS 1000
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Ask vlinkd for the peer end of `link`: 0 with *rep holding a LinkMap,
+ * -code when the daemon refused (why: its words), another negative errno. */
+static int ask_link(struct vlink_client *cl, const char *link, int reply_ms,
+		    struct vlink_reply *rep, char *why, size_t n)
 {
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
 	Vlink__AttachLink m = VLINK__ATTACH_LINK__INIT;
+	int err;
+
+	m.link = (char *)link;
+	m.end = VLINK__END__END_PEER;
+	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
+	env.attach_link = &m;
+	err = vlink_client_call(cl, &env, rep, reply_ms);
+	if (err)
+		return vlink_why(why, n, err, "%s", vlink_client_error(cl));
+	if (rep->env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP) {
+		err = vlink_why(why, n, -EPROTO, "vlinkd answered AttachLink with %s",
+				vlink_msg_name(rep->env->msg_case));
+		vlink_reply_clear(rep);
+	}
+	return err;
+}
+
+int vlink_guest_open_socket(struct vlink_guest_link **out, const char *socket,
+			    const char *link, int timeout_ms, char *why, size_t n)
+{
 	struct vlink_guest_link *l;
 	struct vlink_reply rep;
 	int err;
@@ -27,24 +64,19 @@ int vlink_guest_open_socket(struct vlink_guest_link **out, const char *socket,
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return vlink_why(why, n, -ENOMEM, "out of memory");
-	err = vlink_client_open(&l->cl, socket, VLINK__ROLE__ROLE_PEER, "libvlinkguest",
+	l->socket = strdup(socket ? socket : vlink_default_socket());
+	if (!l->socket) {
+		err = vlink_why(why, n, -ENOMEM, "out of memory");
+		goto err_free;
+	}
+	snprintf(l->link, sizeof(l->link), "%s", link);
+	err = vlink_client_open(&l->cl, l->socket, VLINK__ROLE__ROLE_PEER, "libvlinkguest",
 				timeout_ms, why, n);
 	if (err)
 		goto err_free;
-	m.link = (char *)link;
-	m.end = VLINK__END__END_PEER;
-	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
-	env.attach_link = &m;
-	err = vlink_client_call(l->cl, &env, &rep, 10000);
-	if (err) {
-		vlink_why(why, n, err, "%s", vlink_client_error(l->cl));
+	err = ask_link(l->cl, link, 10000, &rep, why, n);
+	if (err)
 		goto err_close;
-	}
-	if (rep.env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP) {
-		err = vlink_why(why, n, -EPROTO, "vlinkd answered AttachLink with %s",
-				vlink_msg_name(rep.env->msg_case));
-		goto err_rep;
-	}
 	err = vlink_linkmem_map(&l->m, rep.env->link_map, rep.fds, rep.nfds, false, why, n);
 	if (err)
 		goto err_rep;
@@ -64,6 +96,7 @@ err_rep:
 err_close:
 	vlink_client_close(l->cl);
 err_free:
+	free(l->socket);
 	free(l);
 	return err;
 }
@@ -110,6 +143,7 @@ void vlink_guest_close(struct vlink_guest_link *l)
 	}
 	vlink_linkmem_unmap(&l->m);
 	vlink_client_close(l->cl);
+	free(l->socket);
 	if (l->pci)
 		vlink_guest_pci_close(l);
 	free(l);
@@ -308,6 +342,8 @@ void vlink_guest_stats(const struct vlink_guest_link *l, struct vlink_guest_stat
 {
 	memset(s, 0, sizeof(*s));
 	s->resets = __atomic_load_n(&l->ep.resets, __ATOMIC_RELAXED);
+	s->reconnects = __atomic_load_n(&l->reconnects, __ATOMIC_RELAXED);
+	s->daemon_losses = __atomic_load_n(&l->daemon_losses, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < l->m.nch; i++) {
 		const struct vlink_guest_stats *c = &l->st[i];
 		const struct vlink_linkmem_chan *r = &l->m.ch[i];
@@ -325,20 +361,94 @@ void vlink_guest_stats(const struct vlink_guest_link *l, struct vlink_guest_stat
 	}
 }
 
+static int set_dead(struct vlink_guest_link *l, int err)
+{
+	__atomic_store_n(&l->dead, err, __ATOMIC_RELAXED);
+	return err;
+}
+
+static void retry_later(struct vlink_guest_link *l, bool first)
+{
+	l->backoff_ms = first ? RETRY_MIN_MS :
+			l->backoff_ms * 2 < RETRY_MAX_MS ? l->backoff_ms * 2 : RETRY_MAX_MS;
+	l->retry_at = now_ms() + l->backoff_ms;
+}
+
+/* Socket mode, connected: events are of no use to the peer end (a deleted
+ * link shows in its header), so they are dropped; a broken connection is
+ * closed, and re-attaching starts. */
+static void sock_watch(struct vlink_guest_link *l)
+{
+	struct vlink_reply ev;
+	int err = 0;
+
+	for (int i = 0; i < 64 && !err; i++) {
+		err = vlink_client_event(l->cl, &ev, 0);
+		if (!err)
+			vlink_reply_clear(&ev);
+	}
+	if (!err || err == -ETIMEDOUT)
+		return;
+	vlink_client_close(l->cl);
+	l->cl = NULL;
+	__atomic_fetch_add(&l->daemon_losses, 1, __ATOMIC_RELAXED);
+	retry_later(l, true);
+}
+
+/* Socket mode, vlinkd away: once retry_at has come, connect (one try) and
+ * attach the peer end again.  1 when attached to the same memory, 0 while
+ * trying, -ENOLINK / -ESTALE when the link is gone / other memory. */
+static int sock_reattach(struct vlink_guest_link *l)
+{
+	struct vlink_client *cl;
+	struct vlink_reply rep;
+	int err;
+
+	if (now_ms() < l->retry_at)
+		return 0;
+	if (vlink_client_open(&cl, l->socket, VLINK__ROLE__ROLE_PEER, "libvlinkguest", 0,
+			      NULL, 0)) {
+		retry_later(l, false);
+		return 0;
+	}
+	err = ask_link(cl, l->link, REATTACH_REPLY_MS, &rep, NULL, 0);
+	if (!err) {
+		err = vlink_linkmem_same_files(&l->m, rep.env->link_map, rep.fds, rep.nfds);
+		vlink_reply_clear(&rep);
+	}
+	if (!err) {
+		l->cl = cl;
+		__atomic_fetch_add(&l->reconnects, 1, __ATOMIC_RELAXED);
+		return 1;
+	}
+	vlink_client_close(cl);
+	/* the daemon's "no link named": it came back without the link */
+	if (err == -ENOENT || err == -ESTALE)
+		return set_dead(l, err == -ENOENT ? -ENOLINK : -ESTALE);
+	/* -EBUSY: another peer end took the link meanwhile; or no answer */
+	retry_later(l, false);
+	return 0;
+}
+
 int vlink_guest_poll(struct vlink_guest_link *l)
 {
-	int dead = __atomic_load_n(&l->dead, __ATOMIC_RELAXED);
+	int dead = __atomic_load_n(&l->dead, __ATOMIC_RELAXED), r = 0;
 
 	if (dead)
 		return dead;
 	if (l->pci)
 		return vlink_guest_pci_poll(l);
 	/* socket mode: the daemon clears a deleted link's header magic */
-	if (__atomic_load_n(&l->m.hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC) {
-		__atomic_store_n(&l->dead, -ENOLINK, __ATOMIC_RELAXED);
-		return -ENOLINK;
-	}
-	return 0;
+	if (__atomic_load_n(&l->m.hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC)
+		return set_dead(l, -ENOLINK);
+	if (__atomic_exchange_n(&l->polling, true, __ATOMIC_ACQUIRE))
+		return 0;
+	if (l->cl)
+		sock_watch(l);
+	if (!l->cl)
+		r = sock_reattach(l);
+	__atomic_store_n(&l->polling, false, __ATOMIC_RELEASE);
+	return r;
 }
 
 void vlink_guest_state(const struct vlink_guest_link *l, struct vlink_guest_state *s)

@@ -57,6 +57,11 @@ struct vlink_guest_stats {
 					 took them back) */
 	uint64_t resets;              /* host restarts/resets this handle
 					 went through after its first epoch */
+	uint64_t daemon_losses;       /* socket mode: times vlink_guest_poll()
+					 found the connection to vlinkd gone */
+	uint64_t reconnects;          /* socket mode: times it attached the
+					 peer end again to a vlinkd that came
+					 back, keeping the same mappings */
 };
 
 struct vlink_guest_info {
@@ -70,7 +75,14 @@ struct vlink_guest_info {
 
 /* Attach to the peer end of `link` through vlinkd at `socket` (NULL: the
  * default), waiting up to timeout_ms for the daemon.  why[0..n) says what
- * went wrong on failure (may be NULL). */
+ * went wrong on failure (may be NULL).
+ *
+ * The handle keeps its connection to vlinkd: the daemon counts the peer
+ * end attached while it is open, refuses a second peer end, and tells the
+ * host end when it closes (END_DOWN: the host then takes back what this
+ * end held).  The data path never talks to the daemon; when vlinkd dies,
+ * traffic goes on, and vlink_guest_poll() attaches the peer end again to
+ * the daemon that comes back (see there), so call it regularly. */
 int vlink_guest_open_socket(struct vlink_guest_link **out, const char *socket,
 			    const char *link, int timeout_ms, char *why, size_t n);
 /* Guest mode: open the peer end of `link` on a pci-vlink device (PCI
@@ -120,14 +132,35 @@ int vlink_guest_observe_pci(struct vlink_guest_link **out, const char *dev,
  * (offsets, sizes, channels) with the one opened, checks its header magic
  * and that the indices this end publishes in shared memory are still the
  * ones it wrote (a recreated link starts from zero).  Socket mode: checks
- * the link header's magic (cleared when the link is deleted).
+ * the link header's magic (cleared when the link is deleted), then the
+ * connection to vlinkd (events that came are dropped; nothing blocks).
+ * When the connection is gone it is closed, and from then on each poll
+ * (at most one try per 100 ms, backing off to one per second) connects
+ * again (one try, no wait) and asks for the peer end of the link:
+ *  - the daemon sends the same memory (vlink_linkmem_same_files: same
+ *    files, offsets, layout): the handle goes on with its mappings, the
+ *    daemon knows the peer end again; stats: reconnects; returns 1;
+ *  - the daemon has no such link any more: -ENOLINK; other memory for it
+ *    (its state was lost): -ESTALE (both for good, as below);
+ *  - the daemon refuses because another peer end is attached (it took the
+ *    link while this end was unknown to the new daemon): this handle keeps
+ *    its mapping and keeps trying; both processes then move buffers on one
+ *    link and the host end cannot tell them apart: stop one of them;
+ *  - no daemon, or no answer in time: tried again later.
+ * Only those tries wait, for the daemon's answers (Hello up to 5 s,
+ * AttachLink up to 1 s; a daemon that accepts connections answers at
+ * once); the data path never waits for the daemon.
  * Returns 0 (nothing changed), 1 (the generation changed and the link is
- * unchanged: it goes on working with the same mappings), -EAGAIN (the
- * device's memory is not mapped just now: the data path returns 0 until
- * it is), -ENOLINK (the link was deleted), -ESTALE (it changed under us).
- * The data path calls it by itself once every 1024 calls on a channel,
- * vlink_guest_wait_host() on every round; a program that may sit idle
- * without calling either should call it about once a second.  After
+ * unchanged, or, socket mode, the peer end is attached again: it goes on
+ * working with the same mappings), -EAGAIN (the device's memory is not
+ * mapped just now: the data path returns 0 until it is), -ENOLINK (the
+ * link was deleted), -ESTALE (it changed under us).  In guest mode the
+ * data path calls it by itself once every 1024 calls on a channel (socket
+ * mode: never, as it may wait for the daemon); vlink_guest_wait_host()
+ * on every round.  A program should call it about once a second from a
+ * thread where a short wait does not matter (vlink-peer: with its progress
+ * line; the PMD's peer end: its control thread).  One poll runs at a time
+ * (a concurrent call returns at once).  After
  * -ENOLINK or -ESTALE every call on the handle returns that error and
  * vlink_guest_close() leaves the link's memory alone.  See docs/guest.md. */
 int vlink_guest_poll(struct vlink_guest_link *l);

@@ -23,7 +23,15 @@
 struct vlink_guest_pci;
 
 struct vlink_guest_link {
-	struct vlink_client *cl;        /* socket mode: the daemon connection */
+	/* socket mode: the daemon connection (NULL while vlinkd is away),
+	 * and what vlink_guest_poll() needs to attach again */
+	struct vlink_client *cl;
+	char *socket;                   /* the daemon's socket path */
+	char link[VLINK_NAME_MAX + 1];
+	uint64_t retry_at;              /* monotonic ms: next re-attach try */
+	unsigned backoff_ms;            /* and the wait after a failed one */
+	uint64_t reconnects;            /* read by vlink_guest_stats() from any */
+	uint64_t daemon_losses;         /* thread: atomic */
 	struct vlink_guest_pci *pci;    /* guest mode: the device */
 	struct vlink_guest_info info;
 	struct vlink_linkmem m;
@@ -36,7 +44,7 @@ struct vlink_guest_link {
 	bool unmapped;                  /* guest mode: the device's memory is
 					   not mapped right now (data path
 					   returns 0 until it is) */
-	bool polling;                   /* guest mode: a poll is running */
+	bool polling;                   /* a poll is running */
 	unsigned calls[VLINK_NCHANNELS_MAX]; /* data-path calls per channel
 					   since that channel's last poll */
 };

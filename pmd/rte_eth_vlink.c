@@ -352,20 +352,46 @@ static void ctl_daemon(struct pmd_internals *pv, uint64_t *next_try, unsigned *b
 	*next_try = now_ms() + *backoff;
 }
 
+/* Peer end: libvlinkguest watches the daemon connection and re-attaches
+ * (vlink_guest_poll); say what it found. */
+static void ctl_peer(struct pmd_internals *pv, int *gone)
+{
+	struct vlink_guest_stats gs;
+	int r = vlink_guest_poll(pv->g);
+
+	vlink_guest_stats(pv->g, &gs);
+	if (gs.daemon_losses != pv->daemon_losses) {
+		pv->daemon_losses = gs.daemon_losses;
+		VLOG(WARNING, pv, "lost vlinkd; traffic goes on, reconnecting in the background");
+	}
+	if (r == 1)
+		VLOG(NOTICE, pv, "vlinkd is back: link '%s' re-attached, same memory, nothing "
+		     "remapped", pv->link);
+	if (r < 0 && r != -EAGAIN && r != *gone)
+		VLOG(ERR, pv, "link '%s': %s; this port moves nothing any more: close it and "
+		     "probe it again", pv->link, r == -ENOLINK ? "vlinkd no longer has it" :
+		     r == -ESTALE ? "vlinkd now has other memory for it" : vlink_strerror(r));
+	if (r < 0)
+		*gone = r;
+}
+
 static void *ctl_main(void *arg)
 {
 	struct pmd_internals *pv = arg;
 	uint64_t next_try = 0;
 	unsigned backoff = BACKOFF_MIN_MS;
+	int gone = 0;
 
 	while (!pv->ctl_stop) {
 		ctl_link(pv);
 		if (pv->end == VL_END_HOST && pv->started && vlink_epoch_peer_asks(&pv->m))
 			ctl_reset(pv, "a new peer end asks for a new epoch", pv->reset_ms);
-		if (pv->end == VL_END_HOST)
+		if (pv->end == VL_END_HOST) {
 			ctl_daemon(pv, &next_try, &backoff);
-		else
+		} else {
+			ctl_peer(pv, &gone);
 			rte_delay_us_sleep(100 * 1000);
+		}
 	}
 	return NULL;
 }
@@ -650,6 +676,12 @@ static uint64_t px_value(const struct pmd_internals *pv, unsigned k)
 {
 	uint64_t bad = 0;
 
+	if (pv->end == VL_END_PEER && k <= 1) {
+		struct vlink_guest_stats gs;
+
+		vlink_guest_stats(pv->g, &gs);
+		return k == 0 ? gs.reconnects : gs.daemon_losses;
+	}
 	switch (k) {
 	case 0: return pv->reconnects;
 	case 1: return pv->daemon_losses;

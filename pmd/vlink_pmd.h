@@ -119,7 +119,7 @@ struct pmd_internals {
 	bool ctl_running;
 	volatile bool ctl_stop;
 	uint64_t reconnects;      /* times vlinkd came back and we re-attached */
-	uint64_t daemon_losses;
+	uint64_t daemon_losses;   /* (peer end: the library's count, last logged) */
 	uint32_t other_state;     /* last seen state of the other end */
 };
 
