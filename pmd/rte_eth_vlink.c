@@ -228,7 +228,8 @@ static int host_reattach(struct pmd_internals *pv, char *why, size_t n)
 static uint32_t other_state(const struct pmd_internals *pv)
 {
 	if (pv->end == VL_END_PEER)
-		return vlink_guest_host_up(pv->g) ? VLINK_END_UP : VLINK_END_DOWN;
+		return !__atomic_load_n(&pv->peer_gone, __ATOMIC_RELAXED) &&
+		       vlink_guest_host_up(pv->g) ? VLINK_END_UP : VLINK_END_DOWN;
 	return __atomic_load_n(&pv->m.hdr->peer_state, __ATOMIC_ACQUIRE);
 }
 
@@ -332,6 +333,7 @@ static void ctl_daemon(struct pmd_internals *pv, uint64_t *next_try, unsigned *b
 		vlink_client_close(pv->cl);
 		pv->cl = NULL;
 		pv->daemon_losses++;
+		pv->reattach_err = 0;
 		*backoff = BACKOFF_MIN_MS;
 		*next_try = now_ms() + *backoff;
 		return;
@@ -346,15 +348,17 @@ static void ctl_daemon(struct pmd_internals *pv, uint64_t *next_try, unsigned *b
 		     "nothing remapped", pv->link);
 		return;
 	}
-	if (err != -ENOENT && err != -ECONNREFUSED && *backoff == BACKOFF_MIN_MS)
+	/* each new reason once (no daemon yet is no news) */
+	if (err != -ENOENT && err != -ECONNREFUSED && err != pv->reattach_err)
 		VLOG(WARNING, pv, "reconnecting: %s", why);
+	pv->reattach_err = err;
 	*backoff = RTE_MIN(*backoff * 2, (unsigned)BACKOFF_MAX_MS);
 	*next_try = now_ms() + *backoff;
 }
 
 /* Peer end: libvlinkguest watches the daemon connection and re-attaches
  * (vlink_guest_poll); say what it found. */
-static void ctl_peer(struct pmd_internals *pv, int *gone)
+static void ctl_peer(struct pmd_internals *pv)
 {
 	struct vlink_guest_stats gs;
 	int r = vlink_guest_poll(pv->g);
@@ -367,12 +371,13 @@ static void ctl_peer(struct pmd_internals *pv, int *gone)
 	if (r == 1)
 		VLOG(NOTICE, pv, "vlinkd is back: link '%s' re-attached, same memory, nothing "
 		     "remapped", pv->link);
-	if (r < 0 && r != -EAGAIN && r != *gone)
+	if (r < 0 && r != -EAGAIN && !pv->peer_gone) {
+		__atomic_store_n(&pv->peer_gone, true, __ATOMIC_RELAXED);
+		ctl_link(pv); /* link down now */
 		VLOG(ERR, pv, "link '%s': %s; this port moves nothing any more: close it and "
 		     "probe it again", pv->link, r == -ENOLINK ? "vlinkd no longer has it" :
 		     r == -ESTALE ? "vlinkd now has other memory for it" : vlink_strerror(r));
-	if (r < 0)
-		*gone = r;
+	}
 }
 
 static void *ctl_main(void *arg)
@@ -380,7 +385,6 @@ static void *ctl_main(void *arg)
 	struct pmd_internals *pv = arg;
 	uint64_t next_try = 0;
 	unsigned backoff = BACKOFF_MIN_MS;
-	int gone = 0;
 
 	while (!pv->ctl_stop) {
 		ctl_link(pv);
@@ -389,7 +393,7 @@ static void *ctl_main(void *arg)
 		if (pv->end == VL_END_HOST) {
 			ctl_daemon(pv, &next_try, &backoff);
 		} else {
-			ctl_peer(pv, &gone);
+			ctl_peer(pv);
 			rte_delay_us_sleep(100 * 1000);
 		}
 	}

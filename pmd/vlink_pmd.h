@@ -110,9 +110,11 @@ struct pmd_internals {
 	uint64_t resets;          /* epochs opened */
 	uint64_t reset_timeouts;  /* of which the peer did not acknowledge */
 	uint64_t reclaimed;       /* buffers taken back from the peer by resets */
+	int reattach_err;         /* the last reason a re-attach failed */
 
 	/* peer end */
 	struct vlink_guest_link *g;
+	bool peer_gone;           /* the link went away for good (link down) */
 
 	/* control thread */
 	pthread_t ctl;

@@ -80,6 +80,7 @@ until_ok attached L peer && ok "the new vlinkd knows the echo's peer end (peer_a
 in_log "pid $E\\): attached the peer end of link 'L'" &&
 	ok "it is the echo that attached again (pid $E)" ||
 	not_ok "it is the echo that attached again (pid $E)"
+CL=$(new_log | sed -n "s/.*client \([0-9]*\) (peer, pid $E): attached the peer end of link 'L'.*/\1/p")
 kill -0 "$H" 2>/dev/null && ok "the pingpong was still running when the echo came back" ||
 	not_ok "the pingpong was still running when the echo came back (raise VLINK_RECONNECT_COUNT)"
 expect 1 "peer end of link 'L' is already attached" "a second peer end of L is refused" \
@@ -96,8 +97,9 @@ wait "$MON"
 in_log "^end-down link L domain default end peer$" "$T/mon" &&
 	ok "the echo killed: the new vlinkd broadcasts END_DOWN for L's peer end" ||
 	{ not_ok "END_DOWN for L's peer end"; sed 's/^/    /' "$T/mon"; }
-in_log "client [0-9]+: peer end of link 'L' detached" &&
-	ok "vlinkd logs the peer end detached" || not_ok "vlinkd logs the peer end detached"
+in_log "client ${CL:-none}: peer end of link 'L' detached" &&
+	ok "vlinkd logs the echo's peer end detached (client ${CL:-none})" ||
+	not_ok "vlinkd logs the echo's peer end detached (client ${CL:-none})"
 attached L peer && not_ok "peer_attached false after the echo died" ||
 	ok "peer_attached false after the echo died"
 
@@ -188,4 +190,25 @@ tp_cmd 1 "stop"
 tp_quit 1
 [ "$(tp_all_home 1 net_vlink1)" = 1 ] && ok "every buffer home at close" ||
 	{ not_ok "every buffer home at close"; grep closed "$T/tp1.log"; }
+
+# vlinkd comes back with other memory for C (its region file lost): the
+# host port keeps the old memory, the peer port stops, link down
+check "create D in its own domain" ctl create-link D 02:00:00:00:00:05 1 --domain d
+tp_start 2 --vdev "$(vdev 0 D end=peer)" --vdev "$(vdev 1 D)"
+tp_cmd 2 "set fwd io"
+tp_cmd 2 "start tx_first"
+until_ok attached D peer && attached D host || not_ok "both ends of D attached"
+tp_cmd 2 "show port info 0"
+tp_wait 2 'Link status: up' || not_ok "the peer port of D is up"
+stop_daemon KILL
+rm -f "$(find "$T/shm" -name d.chan | head -1)"
+restart_daemon || { not_ok "vlinkd starts with a new region"; finish; }
+tp_wait 2 "net_vlink0: link 'D': vlinkd now has other memory for it" 30 &&
+	tp_wait 2 "net_vlink1: reconnecting: vlinkd now has other memory for link 'D'" 30 &&
+	ok "other memory for D: both ports say so" || not_ok "other memory for D: both ports say so"
+tp_cmd 2 "show port info 0"
+tp_wait 2 'Link status: down' && ok "the peer port's link is down for good" ||
+	not_ok "the peer port's link is down for good"
+tp_cmd 2 "stop"
+tp_quit 2
 finish
