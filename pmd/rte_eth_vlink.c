@@ -322,7 +322,7 @@ static void ctl_reset(struct pmd_internals *pv, const char *why, unsigned timeou
 	if (pv->started) {
 		VLOG(NOTICE, pv, "%s: resetting the link", why);
 		queues_lock(pv->dev, true);
-		vl_host_reset(pv->dev, timeout_ms);
+		vl_host_reset(pv->dev, timeout_ms, VLINK_END_UP);
 		queues_lock(pv->dev, false);
 	}
 	pthread_mutex_unlock(&pv->reset_mx);
@@ -444,7 +444,7 @@ static int vl_start(struct rte_eth_dev *dev)
 		/* whatever an earlier host end (this one, or a process that
 		 * died) lent is void: a new epoch */
 		pthread_mutex_lock(&pv->reset_mx);
-		vl_host_reset(dev, pv->reset_ms);
+		vl_host_reset(dev, pv->reset_ms, VLINK_END_UP);
 		pv->started = true;
 		pthread_mutex_unlock(&pv->reset_mx);
 	}
@@ -484,9 +484,11 @@ static int vl_stop(struct rte_eth_dev *dev)
 	if (pv->end == VL_END_HOST) {
 		pthread_mutex_lock(&pv->reset_mx);
 		pv->started = false;
-		vlink_epoch_host_set(&pv->m, VLINK_END_DOWN);
 		queues_flush(dev);
 		vl_host_drain(pv);
+		/* and what the peer still holds: a last epoch, down, so that
+		 * everything is home at close whether or not the peer stays */
+		vl_host_reset(dev, pv->reset_ms, VLINK_END_DOWN);
 		pthread_mutex_unlock(&pv->reset_mx);
 	} else {
 		pv->started = false;
