@@ -331,8 +331,8 @@ guest_start() {
 	KERNEL=$(find_kernel)
 	[ "$ACCEL" != auto ] || [ ! -w /dev/kvm ] ||
 		say "probing KVM (a guest with KVM hangs on some machines; 15 s at most)"
-	pick_accel 15 >/dev/null 2>&1
-	say "kernel $(basename "$KERNEL"), accelerator $ACCEL"
+	pick_accel 15 >"$T/accel" 2>&1
+	say "kernel $(basename "$KERNEL"), accelerator $ACCEL$(sed -n 's/^# accelerator: [a-z]*//p' "$T/accel")"
 	boot_guest "$DOMAIN" g "$GUEST_CMD"
 	alive "guest booting ($ACCEL)" 5 300 guest_booted console_hint ||
 		die "the guest did not boot" "$T/g.serial" "$T/g.qemu.log"
