@@ -235,8 +235,7 @@ need() {
 	for f in "$VLINKD" "$VLINKCTL" "$BUILDDIR/tools/vlink-peer"; do
 		[ -e "$f" ] || nd="$nd $f"
 	done
-	[ -e "$PMD_SO" ] || [ -z "$(find "$VLINKD" -prune 2>/dev/null)" ] ||
-		die "no $PMD_SO: configure builds the PMD only when it finds DPDK's driver-SDK headers (docs/pmd.md)"
+	[ -e "$PMD_SO" ] || nd="$nd $PMD_SO (configure builds it when it finds DPDK's driver-SDK headers, docs/pmd.md)"
 	if [ "$VM" = 1 ]; then
 		[ -x "$BUILDDIR/qemu/qemu-system-x86_64" ] || nd="$nd $BUILDDIR/qemu/qemu-system-x86_64"
 		[ -x "$BUILDDIR/tools/vlink-peer-static" ] || nd="$nd $BUILDDIR/tools/vlink-peer-static"
