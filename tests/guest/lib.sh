@@ -23,11 +23,6 @@ guest_cleanup() {
 }
 trap 'guest_cleanup; cleanup' EXIT
 
-# expect_line FILE REGEX DESCRIPTION
-expect_line() {
-	if grep -Eq -- "$2" "$1"; then ok "$3"; else not_ok "$3"; sed 's/^/    /' "$1"; fi
-}
-
 # The host end of a link.  One function, so that another host end (the
 # DPDK PMD under dpdk-testpmd) can take its place: VLINK_HOST_END chooses.
 #   host_end LINK send|recv|pingpong COUNT SIZE[-MAX] CHANNEL

@@ -11,8 +11,6 @@ N=${VLINK_EXAMPLE_COUNT:-20000}
 start_daemon || exit 1
 check "create ex (2 data channels)" ctl create-link ex 02:00:00:00:00:0e 2
 
-expect_line() { grep -Eq "$2" "$1" && ok "$3" || { not_ok "$3"; sed 's/^/    /' "$1"; }; }
-
 # the example reflects N packets of 60-9000 bytes (chains of 2 KiB buffers)
 # that the host end sends on channel 2 and checks when they come back
 "$EXAMPLE" --socket "$SOCK" --timeout 30 ex "$N" >"$T/e" 2>"$T/e.err" &
