@@ -6,6 +6,7 @@
  *
  * Build against an installed libvlinkguest:
  *   cc -o vlink-example vlink-example.c -lvlinkguest */
+#define _DEFAULT_SOURCE /* usleep(), clock_gettime() under -std=c99 too */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
