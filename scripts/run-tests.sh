@@ -46,8 +46,12 @@ fail=$(echo "$results" | grep -Evc '^(PASS: |$)' || true)
 for f in tests/unit/check_*.log; do
 	[ -e "$f" ] && sed -n "s|^\([0-9]*%: Checks: .*\)|  $(basename "$f" .log): \1|p" "$f"
 done
-for f in tests/integration/*.log; do
-	[ -e "$f" ] && grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed$' "$f" | sed 's/^/  /'
+for f in tests/integration/*.log tests/guest/*.log tests/fault/*.log; do
+	[ -e "$f" ] && grep -E '^[a-z-]+: [0-9]+ (cases )?passed, [0-9]+ failed$' "$f" | sed 's/^/  /'
+done
+# the fault matrix's recovery times
+for f in tests/fault/*.log; do
+	[ -e "$f" ] && grep -E '^# (\||seed)' "$f" | sed "s|^# |  $(basename "$f" .log): |"
 done
 # the logs of what did not pass
 for t in $(echo "$results" | sed -n 's/^\(FAIL\|SKIP\|ERROR\|XPASS\): \([^ ]*\).*/\2/p'); do
