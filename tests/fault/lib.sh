@@ -150,9 +150,9 @@ case_begin() {
 		not_ok "$CASE: no traffic before the fault"
 }
 
-# case_end [keep-recv]: stop the sender (and the receiver), close testpmd:
+# case_stop [keep-recv]: stop the sender (and the receiver), close testpmd:
 # every buffer home, nothing corrupt or reordered
-case_end() {
+case_stop() {
 	kill_send TERM
 	sleep 0.5
 	[ "${1:-}" = keep-recv ] || kill_recv TERM
@@ -165,12 +165,18 @@ case_end() {
 	set -- $(recv_tally $(recv_logs))
 	[ "$1" = 0 ] && [ "$2" = 0 ] && ok "$CASE: no corrupt or reordered packet delivered" ||
 		not_ok "$CASE: $1 corrupt, $2 out of order"
+}
+
+# case_verdict: the case passed if none of its checks failed
+case_verdict() {
 	if [ "$FAILED" = "$CASE_FAILED0" ]; then
 		CASES_OK=$((CASES_OK + 1))
 	else
 		CASES_FAILED=$((CASES_FAILED + 1))
 	fi
 }
+
+case_end() { case_stop "$@"; case_verdict; }
 
 # restart WHAT: kill -9 WHAT (tp, send, recv, or what the caller defines as
 # kill_WHAT/start_WHAT) under traffic, start it again, measure

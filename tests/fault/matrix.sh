@@ -56,7 +56,9 @@ restart send
 check_delivery "$CASE: after the restart"
 case_end
 
-# 4. a peer that stops polling: the host end counts ring-full, stays up
+# 4. a peer that stops polling: the host end counts ring-full, stays up;
+# a new host end does not wait for it longer than reset_timeout (1 s) and
+# takes back what it held; the peer, woken, drops the old epoch's buffers
 case_begin "kill -STOP the receiving peer for 5 s"
 f0=$(tp_xstat 1 1 tx_q0_ring_full)
 kill -STOP "$RECV_PID"
@@ -65,6 +67,11 @@ f1=$(tp_xstat 1 1 tx_q0_ring_full)
 case $f1 in ''|*[!0-9]*) f1=0 ;; esac
 [ "$f1" -gt "${f0:-0}" ] && ok "$CASE: testpmd answers, R's ring full counted ($f0 -> $f1)" ||
 	not_ok "$CASE: ring full not counted ($f0 -> $f1)"
+kill_tp
+start_tp
+r=$(tp_xstat 1 1 reset_timeouts)
+[ "$r" = 1 ] && ok "$CASE: a new testpmd came up without the stopped peer's ack (reset_timeouts 1)" ||
+	not_ok "$CASE: new testpmd with a stopped peer: reset_timeouts '$r', want 1"
 t=$(now)
 kill -CONT "$RECV_PID"
 if s=$(wait_flow "$t"); then
@@ -74,7 +81,11 @@ else
 	not_ok "$CASE: no traffic after SIGCONT"
 fi
 check_delivery "$CASE: after SIGCONT"
-case_end
+case_stop
+grep -q "^recv: 1 reset(s) of the link" "$T/recv.$NRECV.out" &&
+	ok "$CASE: the receiver went through the new epoch (1 reset)" ||
+	not_ok "$CASE: the receiver's resets: $(cat "$T/recv.$NRECV.out")"
+case_verdict
 
 # 5. random kills in a row
 case_begin "$KILLS random kills"
