@@ -192,7 +192,10 @@ restart() {
 		else
 			ok "$CASE: traffic resumed $s s after the new $1 started"
 		fi
-		record "${2:-$1}" "$s"
+		case $1 in
+		tp) w="testpmd" ;; send) w="sending peer" ;; recv) w="receiving peer" ;; *) w=$1 ;;
+		esac
+		record "${2:-$w}" "$s"
 	else
 		not_ok "$CASE: no traffic ${LIMIT} s after the new $1 started"
 		return 1

@@ -76,7 +76,7 @@ t=$(now)
 kill -CONT "$RECV_PID"
 if s=$(wait_flow "$t"); then
 	ok "$CASE: traffic resumed $s s after SIGCONT"
-	record "recv (SIGSTOP 5 s)" "$s"
+	record "receiving peer (SIGSTOP 5 s, then a new testpmd)" "$s"
 else
 	not_ok "$CASE: no traffic after SIGCONT"
 fi
