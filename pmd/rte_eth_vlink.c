@@ -447,8 +447,9 @@ static int vl_start(struct rte_eth_dev *dev)
 		vl_host_reset(dev, pv->reset_ms, VLINK_END_UP);
 		pv->started = true;
 		pthread_mutex_unlock(&pv->reset_mx);
+	} else {
+		pv->started = true;
 	}
-	pv->started = true;
 	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
