@@ -328,16 +328,17 @@ static void ctl_reset(struct pmd_internals *pv, const char *why, unsigned timeou
 	pthread_mutex_unlock(&pv->reset_mx);
 }
 
-/* An event from vlinkd: the peer end's connection went away (the process
- * or its QEMU died, or it closed): whatever it held is ours again. */
+/* An event from vlinkd: the peer end's connection went away.  A peer that
+ * closed (peer_state DOWN) gave back what it held and what it sent is
+ * still on its way in: nothing to do.  One that died (its process or its
+ * QEMU) left its buffers lent: they are ours again. */
 static void ctl_event(struct pmd_internals *pv, const Vlink__Envelope *env)
 {
 	const Vlink__Event *e = env->msg_case == VLINK__ENVELOPE__MSG_EVENT ? env->event : NULL;
 
 	if (e && e->kind == VLINK__EVENT__KIND__END_DOWN && e->end == VLINK__END__END_PEER &&
 	    e->link && !strcmp(e->link, pv->link) &&
-	    (vlink_ledger_lent(&pv->led) ||
-	     __atomic_load_n(&pv->m.hdr->peer_state, __ATOMIC_ACQUIRE) != VLINK_END_DOWN))
+	    __atomic_load_n(&pv->m.hdr->peer_state, __ATOMIC_ACQUIRE) != VLINK_END_DOWN)
 		ctl_reset(pv, "vlinkd says the peer end is gone", 0);
 }
 
