@@ -317,8 +317,9 @@ guest_booted() {
 	return 1
 }
 
+# attached: asking for an epoch (there is no host end yet)
 peer_attached() {
-	wait_peer_up "$LINK" 1 && return 0
+	wait_peer_up "$LINK" 1 resetting && return 0
 	if [ "$VM" = 1 ]; then kill -0 "$QEMU_PID"; else kill -0 "$ECHO_PID"; fi 2>/dev/null || return 2
 	return 1
 }
