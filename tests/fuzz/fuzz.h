@@ -93,16 +93,19 @@ static inline const uint8_t *fz_bytes(struct fz *f, size_t len, size_t *got)
  *   SRV_RAW     u16 len, bytes sent as they are
  *   SRV_FDS     u8 sent | claimed << 4, u16 len, payload: a frame claiming
  *               `claimed` fds, `sent` fds on its sendmsg
- *   SRV_HELLO   u8 role, u8 version-offset (0: the right version)
  *   SRV_CREATE  u8 name, u8 mac, u8 nchannels, u8 ring, u8 domain: a
  *               CreateLink from small alphabets (srv_name() and friends)
  *   SRV_REQ     u8 which (SRV_REQ_*), u8 a, u8 b: any other request
  *   SRV_CLOSE   close the connection (the next record on it reconnects)
- *   SRV_CONFIG  u16 len, text: write the config file and apply it as
- *               SIGHUP does */
+ *   SRV_HELLO   u8 role, u8 version - VLINK_PROTOCOL_VERSION, u8 name
+ *   SRV_CONFIG  u8 mode: with 0x80, u16 len and any text; else mode % 5
+ *               lines of u8 name, u8 mac, u8 nchannels, u8 domain: write
+ *               the config file and apply it as SIGHUP does
+ *   SRV_RESTART stop the daemon and start it again from its state file
+ * A connection is opened when a record needs it. */
 #define SRV_NCONN 3
 enum { SRV_FRAME, SRV_RAW, SRV_FDS, SRV_HELLO, SRV_CREATE, SRV_REQ, SRV_CLOSE,
-       SRV_CONFIG, SRV_NKINDS };
+       SRV_CONFIG, SRV_RESTART, SRV_NKINDS };
 enum { SRV_REQ_DELETE, SRV_REQ_SHOW, SRV_REQ_LIST, SRV_REQ_STATUS, SRV_REQ_MONITOR,
        SRV_REQ_ATTACH_DOMAIN, SRV_REQ_ATTACH_LINK, SRV_REQ_DETACH, SRV_REQ_N };
 
