@@ -144,4 +144,20 @@ enum { HOST_BASE_ZERO, HOST_BASE_2M, HOST_BASE_TOP, HOST_BASE_ANY, HOST_BASE_N }
 enum { HOST_LEND, HOST_TAKE, HOST_FORGE_INDEX, HOST_FORGE_DESC, HOST_PEER,
        HOST_RETRACT, HOST_RECLAIM, HOST_LEND_ONE, HOST_RESET, HOST_N };
 
+/* ---- fuzz_guest -------------------------------------------------------
+ * Header: u8 slot, u8 channels (1 + mod 4), u8 ring (64 << mod 3), u8
+ * header offset (4 KiB steps), u8 buffer area (which one in the pool): a
+ * valid link "L".  Then u8 how: how % 8 pokes, each u8 field (GUEST_F_*),
+ * u8 mode (1: a u64 value follows, else a u32; 2: add the value as an
+ * int8 to what is there), the value; with how & 0x80 the link is observed,
+ * not opened.  Then records: u8 op (GUEST_OP_*) and its arguments (see
+ * fuzz_guest.c). */
+enum { GUEST_F_REG_STATUS, GUEST_F_REG_MAGIC, GUEST_F_REG_POOL, GUEST_F_REG_REGION,
+       GUEST_F_REG_DOMAIN, GUEST_F_MAGIC, GUEST_F_VERSION, GUEST_F_NAME, GUEST_F_FLAGS,
+       GUEST_F_NCHANNELS, GUEST_F_RING, GUEST_F_BUF_SIZE, GUEST_F_STRIDE,
+       GUEST_F_HDR_OFFSET, GUEST_F_BUF_OFFSET, GUEST_F_BUF_AREA, GUEST_F_MAC,
+       GUEST_F_LHDR, GUEST_F_RING_SIZE, GUEST_F_N };
+enum { GUEST_OP_PUT, GUEST_OP_INDEX, GUEST_OP_RX, GUEST_OP_ALLOC, GUEST_OP_GIVE,
+       GUEST_OP_POLL, GUEST_OP_N };
+
 #endif

@@ -343,6 +343,66 @@ static void host_seeds(void)
 	save("fuzz_hostend", "hostile", &b);
 }
 
+/* ---- fuzz_guest ------------------------------------------------------- */
+
+static void guest_seeds(void)
+{
+	struct buf b = { .n = 0 };
+
+	/* slot 0, 2 channels, ring 64, header at 8 KiB, area 0; no pokes; the
+	 * host puts good buffers on rx and fill, the guest takes, reflects,
+	 * sends and frees them, a poll with a new generation */
+	u8(&b, 0), u8(&b, 1), u8(&b, 0), u8(&b, 0), u8(&b, 0);
+	u8(&b, 0);
+	for (uint8_t ch = 1; ch <= 2; ch++) {
+		u8(&b, GUEST_OP_PUT), u8(&b, ch), u8(&b, 3), u8(&b, 0);
+		for (uint32_t i = 0; i < 4; i++)
+			u8(&b, 1), u32(&b, i), u16(&b, 60), u16(&b, 64);
+		u8(&b, GUEST_OP_PUT), u8(&b, ch), u8(&b, 1), u8(&b, 1);
+		u8(&b, 1), u32(&b, 9), u16(&b, 0), u16(&b, 128);
+		u8(&b, 1), u32(&b, 10), u16(&b, 0), u16(&b, 128);
+		u8(&b, GUEST_OP_RX), u8(&b, ch), u8(&b, 8);
+		u8(&b, GUEST_OP_ALLOC), u8(&b, ch), u8(&b, 8);
+		u8(&b, GUEST_OP_GIVE), u8(&b, ch), u8(&b, 2), u8(&b, 2);
+		u8(&b, GUEST_OP_GIVE), u8(&b, ch), u8(&b, 1), u8(&b, 0);
+		u8(&b, GUEST_OP_GIVE), u8(&b, ch), u8(&b, 8), u8(&b, 1);
+	}
+	u8(&b, GUEST_OP_POLL), u8(&b, GUEST_F_FLAGS), u8(&b, 2), u32(&b, 0), u8(&b, 1);
+	save("fuzz_guest", "datapath", &b);
+
+	/* hostile descriptors and indices, then the table changes under a
+	 * poll (buffer area moved: the link is stale) */
+	b.n = 0;
+	u8(&b, 3), u8(&b, 0), u8(&b, 1), u8(&b, 1), u8(&b, 1);
+	u8(&b, 0);
+	u8(&b, GUEST_OP_PUT), u8(&b, 1), u8(&b, 3), u8(&b, 0);
+	u8(&b, 0x10), u32(&b, 0x12345), u16(&b, 60), u16(&b, 0);
+	u8(&b, 1), u32(&b, 1), u16(&b, 2000), u16(&b, 100);
+	u8(&b, 5), u32(&b, 2), u16(&b, 0), u16(&b, 0xffff);
+	u8(&b, 3), u32(&b, 3), u32(&b, 0xffffffffu), u16(&b, 0);
+	u8(&b, GUEST_OP_RX), u8(&b, 1), u8(&b, 8);
+	u8(&b, GUEST_OP_INDEX), u8(&b, 1), u8(&b, 4), u32(&b, 1000);
+	u8(&b, GUEST_OP_RX), u8(&b, 1), u8(&b, 64);
+	u8(&b, GUEST_OP_POLL), u8(&b, GUEST_F_BUF_OFFSET), u8(&b, 0), u32(&b, 1u << 20), u8(&b, 1);
+	u8(&b, GUEST_OP_RX), u8(&b, 1), u8(&b, 8);
+	save("fuzz_guest", "hostile", &b);
+
+	/* a forged table: each field off by a little before the open */
+	for (uint8_t fld = 0; fld < GUEST_F_N; fld++) {
+		char name[32];
+
+		b.n = 0;
+		u8(&b, 0), u8(&b, 0), u8(&b, 0), u8(&b, 0), u8(&b, 0);
+		u8(&b, 1);
+		u8(&b, fld), u8(&b, 2), u32(&b, fld & 1 ? 1 : 0xff);
+		u8(&b, GUEST_OP_PUT), u8(&b, 1), u8(&b, 0), u8(&b, 0);
+		u8(&b, 1), u32(&b, 0), u16(&b, 10), u16(&b, 0);
+		u8(&b, GUEST_OP_RX), u8(&b, 1), u8(&b, 4);
+		snprintf(name, sizeof(name), "field-%02u", fld);
+		save("fuzz_guest", name, &b);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -355,6 +415,7 @@ int main(int argc, char **argv)
 	frame_seeds();
 	server_seeds();
 	host_seeds();
+	guest_seeds();
 	printf("gen-corpus: %u seeds in %s\n", nwritten, outdir);
 	return 0;
 }
