@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct fz {
 	const uint8_t *p;
@@ -73,6 +74,37 @@ static inline const uint8_t *fz_bytes(struct fz *f, size_t len, size_t *got)
 			abort();                                               \
 		}                                                              \
 	} while (0)
+
+#define FZ_MAX_SEND 31 /* fds on one fz_sendmsg() */
+
+/* One non-blocking sendmsg() of up to len bytes with nfds fds
+ * (SCM_RIGHTS): bytes sent, or -1 with errno. */
+static inline ssize_t fz_sendmsg(int sock, const void *p, size_t len, const int *fds,
+				 unsigned nfds)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * FZ_MAX_SEND)];
+	} ctl;
+	struct iovec iov = { (void *)p, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (nfds) {
+		struct cmsghdr *c;
+
+		if (nfds > FZ_MAX_SEND)
+			nfds = FZ_MAX_SEND;
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	return sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
 
 /* ---- fuzz_frame -------------------------------------------------------
  * byte 0: FRAME_F_* flags.  Then, with FRAME_F_VALID, records

@@ -47,7 +47,6 @@
 #include "vlink_valid.h"
 
 #define NMARK     64       /* distinct fds to send: one memfd each */
-#define MAX_SEND  31       /* fds on one sendmsg in raw mode */
 #define MAXPIECE  4
 
 static int mark[NMARK];
@@ -435,32 +434,13 @@ static bool drain(void)
  * reading whenever the socket is full. */
 static void send_piece(const uint8_t *p, size_t len, unsigned nfds)
 {
-	int fds[MAX_SEND];
+	int fds[FZ_MAX_SEND];
 
 	for (unsigned i = 0; i < nfds; i++)
 		fds[i] = mark[(s.fds_sent + i) % NMARK];
 	while (len) {
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(int) * MAX_SEND)];
-		} ctl;
-		struct iovec iov = { (void *)p, len };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-		ssize_t n;
+		ssize_t n = fz_sendmsg(s.sv[0], p, len, fds, nfds);
 
-		if (nfds) {
-			struct cmsghdr *c;
-
-			memset(&ctl, 0, sizeof(ctl));
-			msg.msg_control = ctl.buf;
-			msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			c = CMSG_FIRSTHDR(&msg);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-		}
-		n = sendmsg(s.sv[0], &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0) {
 			FZ_ASSERT(errno == EAGAIN || errno == EPIPE || errno == ECONNRESET,
 				  "sendmsg: %s", strerror(errno));
@@ -500,7 +480,7 @@ static void run_valid(struct fz *f)
 		uint8_t frame[VLINK_FRAME_MAX];
 		unsigned pieces = 1 + (split & FRAME_SPLIT_PIECES);
 
-		if (s.fds_sent + nfds > sizeof(s.fd_to) / sizeof(s.fd_to[0]) - MAX_SEND)
+		if (s.fds_sent + nfds > sizeof(s.fd_to) / sizeof(s.fd_to[0]) - FZ_MAX_SEND)
 			nfds = 0;
 		if (len > VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE)
 			len = VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE;
@@ -537,7 +517,7 @@ static void run_raw(struct fz *f)
 		const uint8_t *p = fz_bytes(f, len, &got);
 		unsigned nfds = got ? ctl & FRAME_RAW_NFDS : 0;
 
-		if (s.fds_sent + nfds > sizeof(s.fd_to) / sizeof(s.fd_to[0]) - MAX_SEND)
+		if (s.fds_sent + nfds > sizeof(s.fd_to) / sizeof(s.fd_to[0]) - FZ_MAX_SEND)
 			nfds = 0;
 		send_piece(p, got, nfds);
 		if ((ctl & FRAME_RAW_DRAIN) && drain())

@@ -333,27 +333,8 @@ static void send_raw(struct conn *c, const uint8_t *p, size_t len, unsigned nfds
 		fds[i] = any_fd;
 	pump();
 	while (len && !c->eof) {
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(fds))];
-		} ctl;
-		struct iovec iov = { (void *)p, len };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-		ssize_t n;
+		ssize_t n = fz_sendmsg(c->fd, p, len, fds, nfds);
 
-		if (nfds) {
-			struct cmsghdr *cm;
-
-			memset(&ctl, 0, sizeof(ctl));
-			msg.msg_control = ctl.buf;
-			msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			cm = CMSG_FIRSTHDR(&msg);
-			cm->cmsg_level = SOL_SOCKET;
-			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-		}
-		n = sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0) {
 			FZ_ASSERT(errno == EAGAIN || errno == EPIPE || errno == ECONNRESET,
 				  "sendmsg: %s", strerror(errno));
