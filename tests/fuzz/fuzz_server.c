@@ -109,6 +109,7 @@ static unsigned count_files(const char *path)
 	nftw(path, count_entry, 16, FTW_PHYS);
 	return nfiles;
 }
+
 static void server_begin(void)
 {
 	char why[512];
