@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "vlink_frame.h"
+
 struct fz {
 	const uint8_t *p;
 	size_t n;
@@ -74,6 +76,18 @@ static inline const uint8_t *fz_bytes(struct fz *f, size_t len, size_t *got)
 			abort();                                               \
 		}                                                              \
 	} while (0)
+
+/* A frame header as vlink_frame.h describes it, written by hand so that a
+ * harness can claim any number of fds. */
+static inline void fz_frame_header(uint8_t h[VLINK_FRAME_HDR_SIZE], size_t len, unsigned nfds)
+{
+	h[0] = VLINK_FRAME_MAGIC & 0xff;
+	h[1] = VLINK_FRAME_MAGIC >> 8;
+	h[2] = VLINK_FRAME_VERSION;
+	h[3] = (uint8_t)nfds;
+	for (int i = 0; i < 4; i++)
+		h[4 + i] = (uint8_t)(len >> (8 * i));
+}
 
 #define FZ_MAX_SEND 31 /* fds on one fz_sendmsg() */
 

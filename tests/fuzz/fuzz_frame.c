@@ -486,12 +486,7 @@ static void run_valid(struct fz *f)
 			len = VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE;
 		payload = fz_bytes(f, len, &got);
 		total = VLINK_FRAME_HDR_SIZE + got;
-		frame[0] = VLINK_FRAME_MAGIC & 0xff;
-		frame[1] = VLINK_FRAME_MAGIC >> 8;
-		frame[2] = VLINK_FRAME_VERSION;
-		frame[3] = (uint8_t)nfds;
-		for (int i = 0; i < 4; i++)
-			frame[4 + i] = (uint8_t)(got >> (8 * i));
+		fz_frame_header(frame, got, nfds);
 		memcpy(frame + VLINK_FRAME_HDR_SIZE, payload, got);
 		for (unsigned k = 0; k < pieces; k++) {
 			size_t from = total * k / pieces, to = total * (k + 1) / pieces;

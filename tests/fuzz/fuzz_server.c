@@ -357,12 +357,7 @@ static void send_frame(struct conn *c, const uint8_t *payload, size_t len, unsig
 	uint8_t *fr = malloc(VLINK_FRAME_HDR_SIZE + len);
 
 	FZ_ASSERT(fr, "out of memory");
-	fr[0] = VLINK_FRAME_MAGIC & 0xff;
-	fr[1] = VLINK_FRAME_MAGIC >> 8;
-	fr[2] = VLINK_FRAME_VERSION;
-	fr[3] = (uint8_t)claimed;
-	for (int i = 0; i < 4; i++)
-		fr[4 + i] = (uint8_t)(len >> (8 * i));
+	fz_frame_header(fr, len, claimed);
 	memcpy(fr + VLINK_FRAME_HDR_SIZE, payload, len);
 	send_raw(c, fr, VLINK_FRAME_HDR_SIZE + len, nfds);
 	free(fr);
