@@ -292,22 +292,23 @@ static void ctl_reset(struct pmd_internals *pv, const char *why, unsigned timeou
 	if (pv->started) {
 		VLOG(NOTICE, pv, "%s: resetting the link", why);
 		queues_lock(pv->dev, true);
-		vl_host_reset(pv->dev, timeout_ms);
+		vl_host_reset(pv->dev, timeout_ms, VLINK_END_UP);
 		queues_lock(pv->dev, false);
 	}
 	pthread_mutex_unlock(&pv->reset_mx);
 }
 
-/* An event from vlinkd: the peer end's connection went away (the process
- * or its QEMU died, or it closed): whatever it held is ours again. */
+/* An event from vlinkd: the peer end's connection went away.  A peer that
+ * closed (peer_state DOWN) gave back what it held and what it sent is
+ * still on its way in: nothing to do.  One that died (its process or its
+ * QEMU) left its buffers lent: they are ours again. */
 static void ctl_event(struct pmd_internals *pv, const Vlink__Envelope *env)
 {
 	const Vlink__Event *e = env->msg_case == VLINK__ENVELOPE__MSG_EVENT ? env->event : NULL;
 
 	if (e && e->kind == VLINK__EVENT__KIND__END_DOWN && e->end == VLINK__END__END_PEER &&
 	    e->link && !strcmp(e->link, pv->link) &&
-	    (vlink_ledger_lent(&pv->led) ||
-	     __atomic_load_n(&pv->m.hdr->peer_state, __ATOMIC_ACQUIRE) != VLINK_END_DOWN))
+	    __atomic_load_n(&pv->m.hdr->peer_state, __ATOMIC_ACQUIRE) != VLINK_END_DOWN)
 		ctl_reset(pv, "vlinkd says the peer end is gone", 0);
 }
 
@@ -443,11 +444,12 @@ static int vl_start(struct rte_eth_dev *dev)
 		/* whatever an earlier host end (this one, or a process that
 		 * died) lent is void: a new epoch */
 		pthread_mutex_lock(&pv->reset_mx);
-		vl_host_reset(dev, pv->reset_ms);
+		vl_host_reset(dev, pv->reset_ms, VLINK_END_UP);
 		pv->started = true;
 		pthread_mutex_unlock(&pv->reset_mx);
+	} else {
+		pv->started = true;
 	}
-	pv->started = true;
 	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
 	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
@@ -483,9 +485,11 @@ static int vl_stop(struct rte_eth_dev *dev)
 	if (pv->end == VL_END_HOST) {
 		pthread_mutex_lock(&pv->reset_mx);
 		pv->started = false;
-		vlink_epoch_host_set(&pv->m, VLINK_END_DOWN);
 		queues_flush(dev);
 		vl_host_drain(pv);
+		/* and what the peer still holds: a last epoch, down, so that
+		 * everything is home at close whether or not the peer stays */
+		vl_host_reset(dev, pv->reset_ms, VLINK_END_DOWN);
 		pthread_mutex_unlock(&pv->reset_mx);
 	} else {
 		pv->started = false;

@@ -489,7 +489,7 @@ void vl_host_drain(struct pmd_internals *pv)
 	}
 }
 
-void vl_host_reset(struct rte_eth_dev *dev, unsigned timeout_ms)
+void vl_host_reset(struct rte_eth_dev *dev, unsigned timeout_ms, uint32_t state)
 {
 	struct pmd_internals *pv = dev->data->dev_private;
 	uint32_t e = vlink_epoch_host_begin(&pv->m), cursor = 0, n = 0;
@@ -511,11 +511,11 @@ void vl_host_reset(struct rte_eth_dev *dev, unsigned timeout_ms)
 		if (dev->data->rx_queues[i])
 			vl_queue_drop_chains(dev->data->rx_queues[i]);
 	vlink_epoch_host_clear(&pv->m);
-	vlink_epoch_host_set(&pv->m, VLINK_END_UP);
+	vlink_epoch_host_set(&pv->m, state);
 	pv->resets++;
 	pv->reclaimed += n;
-	VLOG(INFO, pv, "epoch %u: up, %u buffer(s) taken back from the peer end%s", e, n,
-	     err ? "" : " (it acknowledged)");
+	VLOG(INFO, pv, "epoch %u: %s, %u buffer(s) taken back from the peer end%s", e,
+	     state == VLINK_END_UP ? "up" : "down", n, err ? "" : " (it acknowledged)");
 }
 
 static inline uint32_t mix(uint32_t h)

@@ -134,9 +134,10 @@ uint16_t vl_host_tx(void *q, struct rte_mbuf **pkts, uint16_t n);
 void vl_host_drain(struct pmd_internals *pv);
 /* Open a new epoch (vlink_epoch.h): wait up to timeout_ms for the peer's
  * ack, take back every lent buffer, empty the rings, drop partial rx
- * chains, then host_state UP.  No lcore may be in a burst: the caller
- * holds every queue's lock, or none runs. */
-void vl_host_reset(struct rte_eth_dev *dev, unsigned timeout_ms);
+ * chains, then host_state `state` (UP, or DOWN when the port stops).  No
+ * lcore may be in a burst: the caller holds every queue's lock, or none
+ * runs. */
+void vl_host_reset(struct rte_eth_dev *dev, unsigned timeout_ms, uint32_t state);
 void vl_queue_drop_chains(struct vl_queue *q);
 /* The last piece of a packet came: pass the chain up (out[(*nout)++]) or
  * drop it (bad, or empty); either way the chain is reset. */

@@ -1,19 +1,21 @@
 #!/bin/sh
 # Run every vlink test on a Debian 12 machine, as root: install what is
 # missing, build, run the unit and integration tests, then run them again
-# with valgrind (unit tests, and vlinkd under the daemon tests).
+# with valgrind (unit tests, and vlinkd under the daemon tests), then run
+# each fuzz target $FUZZ_SECONDS seconds (default 30; tests/fuzz/README.md).
 #
-#   scripts/run-tests.sh [--no-deps] [--no-valgrind]
+#   scripts/run-tests.sh [--no-deps] [--no-valgrind] [--no-fuzz]
 #
 # Prints one line per test program and ends with "tests: N passed, N failed".
 set -eu
 cd "$(dirname "$0")/.."
-DEPS=1 VG=1
+DEPS=1 VG=1 FUZZ=1
 for a in "$@"; do
 	case "$a" in
 	--no-deps) DEPS=0 ;;
 	--no-valgrind) VG=0 ;;
-	-h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--no-fuzz) FUZZ=0 ;;
+	-h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-tests: unknown option '$a'" >&2; exit 2 ;;
 	esac
 done
@@ -46,8 +48,12 @@ fail=$(echo "$results" | grep -Evc '^(PASS: |$)' || true)
 for f in tests/unit/check_*.log; do
 	[ -e "$f" ] && sed -n "s|^\([0-9]*%: Checks: .*\)|  $(basename "$f" .log): \1|p" "$f"
 done
-for f in tests/integration/*.log; do
-	[ -e "$f" ] && grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed$' "$f" | sed 's/^/  /'
+for f in tests/integration/*.log tests/guest/*.log tests/fault/*.log; do
+	[ -e "$f" ] && grep -E '^[a-z-]+: [0-9]+ (cases )?passed, [0-9]+ failed$' "$f" | sed 's/^/  /'
+done
+# the fault matrix's recovery times
+for f in tests/fault/*.log; do
+	[ -e "$f" ] && grep -E '^# (\||seed)' "$f" | sed "s|^# |  $(basename "$f" .log): |"
 done
 # the logs of what did not pass
 for t in $(echo "$results" | sed -n 's/^\(FAIL\|SKIP\|ERROR\|XPASS\): \([^ ]*\).*/\2/p'); do
@@ -65,6 +71,20 @@ if [ "$VG" = 1 ]; then
 	for f in $(echo "$vg" | sed -n 's/^FAIL: valgrind \([^ ]*\).*/\1.vg.log/p'); do
 		echo "--- $f"; cat "$f"
 	done
+fi
+if [ "$FUZZ" = 1 ]; then
+	stamp "fuzz"
+	fz=$(make -s check-fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" 2>&1) || true
+	fzres=$(echo "$fz" | grep -E '^(PASS|FAIL): fuzz' || true)
+	fzfail=$(echo "$fzres" | grep -c '^FAIL: ' || true)
+	if [ -z "$fzres" ]; then
+		fzres="FAIL: fuzz (make check-fuzz ran no target)"
+		fzfail=1
+	fi
+	echo "$fzres"
+	pass=$((pass + $(echo "$fzres" | grep -c '^PASS: ' || true)))
+	fail=$((fail + fzfail))
+	[ "$fzfail" = 0 ] || echo "$fz"
 fi
 stamp "done"
 echo "tests: $pass passed, $fail failed"

@@ -235,6 +235,23 @@ static int progress(struct progress *p, uint64_t n, uint64_t bytes)
 	return 0;
 }
 
+/* At exit: hand buffers back unsent, waiting a second at most for room on
+ * the ring (a host end that is gone takes them back at its next epoch). */
+static void free_all(struct vlink_guest_link *l, unsigned ch, const struct vlink_guest_pkt *p,
+		     unsigned n)
+{
+	double t0 = now();
+
+	while (n) {
+		int r = vlink_guest_free(l, ch, p, n);
+
+		if (r < 0 || (r == 0 && now() - t0 > 1.0))
+			return;
+		p += r;
+		n -= (unsigned)r;
+	}
+}
+
 static int cmd_echo(const struct opts *o)
 {
 	struct vlink_guest_pkt pend[64][BURST];
@@ -285,7 +302,7 @@ static int cmd_echo(const struct opts *o)
 	/* what was received and not yet sent back goes back unsent */
 	for (unsigned ch = lo; ch <= hi && !pr.dead; ch++)
 		if (npend[ch - 1])
-			vlink_guest_free(l, ch, pend[ch - 1], npend[ch - 1]);
+			free_all(l, ch, pend[ch - 1], npend[ch - 1]);
 	vlink_guest_stats(l, &st);
 	printf("echo: %" PRIu64 " descriptors (%" PRIu64 " bytes) sent back, %" PRIu64
 	       " bad descriptors\n", st.tx_pkts, st.tx_bytes, st.bad_desc);
@@ -384,8 +401,12 @@ static int cmd_send(const struct opts *o)
 		bytes += size;
 		last_progress = now();
 	}
-	if (nhave && !pr.dead)
-		vlink_guest_free(l, ch, have, nhave);
+	/* interrupted or timed out: what was filled but not sent goes back
+	 * unsent (the receiver sees a gap, not a packet cut short) */
+	if (!pr.dead) {
+		free_all(l, ch, out, nout);
+		free_all(l, ch, have, nhave);
+	}
 	vlink_guest_stats(l, &st);
 	printf("send: %" PRIu64 " packets (%" PRIu64 " bytes) in %.2f s, %" PRIu64
 	       " descriptors\n", seq, bytes, now() - t0, st.tx_pkts);

@@ -23,11 +23,6 @@ guest_cleanup() {
 }
 trap 'guest_cleanup; cleanup' EXIT
 
-# expect_line FILE REGEX DESCRIPTION
-expect_line() {
-	if grep -Eq -- "$2" "$1"; then ok "$3"; else not_ok "$3"; sed 's/^/    /' "$1"; fi
-}
-
 # The host end of a link.  One function, so that another host end (the
 # DPDK PMD under dpdk-testpmd) can take its place: VLINK_HOST_END chooses.
 #   host_end LINK send|recv|pingpong COUNT SIZE[-MAX] CHANNEL
@@ -137,14 +132,15 @@ run_qemu() {
 	BOOT_T0=$(date +%s.%N)
 }
 
-# pick_accel: ACCEL from VLINK_ACCEL; auto: a probe guest with KVM (no
-# device, 30 s at most: a KVM guest can hang on some hosts), else TCG
+# pick_accel [SECONDS]: ACCEL from VLINK_ACCEL; auto: a probe guest with
+# KVM (no device, SECONDS (30) at most: a KVM guest can hang on some
+# hosts), else TCG
 pick_accel() {
 	[ "$ACCEL" = auto ] || return 0
 	ACCEL=tcg
 	[ -w /dev/kvm ] || return 0
 	run_qemu kvmprobe kvm true
-	if wait_serial kvmprobe "^VLINK-GUEST: exit 0" 30; then
+	if wait_serial kvmprobe "^VLINK-GUEST: exit 0" "${1:-30}"; then
 		ACCEL=kvm
 	fi
 	kill -9 "$(cat "$T/kvmprobe.qemu.pid" 2>/dev/null)" 2>/dev/null

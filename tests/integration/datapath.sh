@@ -17,7 +17,6 @@ check "create l1 (2 data channels)" ctl create-link l1 02:00:00:00:00:01 2
 H=$!; BG_PIDS="$BG_PIDS $H"
 "$PEER" --socket "$SOCK" recv l1 --count "$N" --timeout 30 >"$T/p" 2>"$T/p.err"
 prc=$?; wait "$H"; hrc=$?
-expect_line() { grep -Eq "$2" "$1" && ok "$3" || { not_ok "$3"; sed 's/^/    /' "$1"; }; }
 summary() { grep -hE '^(hostend [a-z]+|recv|send|echo):' "$@" | sed 's/^/# /'; }
 [ $prc = 0 ] && ok "peer recv: exit 0" || not_ok "peer recv exit $prc: $(cat "$T/p" "$T/p.err")"
 expect_line "$T/p" "^recv: $N packets .*: $N intact, 0 corrupt, 0 lost, 0 out of order" \

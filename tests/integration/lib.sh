@@ -59,6 +59,12 @@ expect() {
 	fi
 }
 
+# expect_line FILE REGEX DESCRIPTION: a line of FILE matches the extended
+# regex (else the whole file is shown)
+expect_line() {
+	if grep -Eq -- "$2" "$1"; then ok "$3"; else not_ok "$3"; sed 's/^/    /' "$1"; fi
+}
+
 ctl() { "$VLINKCTL" --socket "$SOCK" "$@"; }
 
 # json_get FILTER: evaluate a Python expression on the JSON in $T/out (j)

@@ -11,6 +11,8 @@
 #   tp_stat ID PORT FIELD          the value of FIELD (RX-packets,
 #                                  TX-packets, RX-errors, TX-errors,
 #                                  RX-nombuf) from a fresh `show port stats`
+#   tp_field ID PORT FIELD         FIELD (also Rx-pps, Tx-pps) from the
+#                                  last `show port stats` already logged
 #   tp_quit ID                     quit and wait for the process
 PLUGIN="$BUILDDIR/pmd/librte_net_vlink.so"
 TESTPMD=${TESTPMD:-dpdk-testpmd}
@@ -76,10 +78,14 @@ tp_stat() {
 		[ $i -gt 100 ] && { echo "?"; return 1; }
 		sleep 0.1
 	done
-	awk -v f="$field:" -v p="$port" '
+	tp_field "$id" "$port" "$field"
+}
+
+tp_field() {
+	awk -v f="$3:" -v p="$2" '
 		/NIC statistics for port/ { cur = $(NF - 1) }
 		{ for (k = 1; k < NF; k++) if ($k == f && cur == p) v = $(k + 1) }
-		END { print v }' "$T/tp$id.log"
+		END { print v }' "$T/tp$1.log"
 }
 
 # tp_xstat ID PORT NAME: one extended statistic (the stats block after it
