@@ -65,6 +65,13 @@ echo_on() {
 		"$HOSTEND" "$SOCK" "$1" pingpong 1000 60-1500 1 >"$T/h.$1" 2>&1
 }
 
+# echo_ends DESCRIPTION PATTERN: the echo on G ($E) exits 1, saying PATTERN
+echo_ends() {
+	if until_ok gone "$E"; then wait "$E"; rc=$?; else rc=running; fi
+	if [ "$rc" = 1 ] && in_log "$2" "$T/e.G.err"; then ok "$1"
+	else not_ok "$1 (exit $rc, want 1 and /$2/)"; sed 's/^/    /' "$T/e.G.err"; fi
+}
+
 start_daemon --pool-size 256M || { not_ok "vlinkd starts"; finish; }
 
 # --- 1. echo + pingpong across a restart -------------------------------------
@@ -109,14 +116,8 @@ echo_on G || { not_ok "echo on G"; cat "$T/e.G.err"; }
 stop_daemon KILL
 mv "$T/state" "$T/state.kept"
 restart_daemon || { not_ok "vlinkd starts without state"; finish; }
-if until_ok gone "$E"; then
-	wait "$E"; rc=$?
-	[ $rc = 1 ] && in_log "link G: the link was deleted" "$T/e.G.err" &&
-		ok "a daemon without the link: the echo ends (-ENOLINK)" ||
-		{ not_ok "without the link: echo exit $rc (want 1, -ENOLINK)"; cat "$T/e.G.err"; }
-else
-	not_ok "a daemon without the link: the echo ends"
-fi
+echo_ends "a daemon without the link: the echo on G ends (-ENOLINK)" \
+	"link G: the link was deleted"
 stop_daemon
 rm -rf "$T/state"
 mv "$T/state.kept" "$T/state"
@@ -126,14 +127,8 @@ stop_daemon KILL
 region=$(find "$T/shm" -name g.chan | head -1)
 [ -n "$region" ] && rm "$region" || not_ok "G's region file found in $T/shm: $(ls "$T/shm")"
 restart_daemon || { not_ok "vlinkd starts with a new region"; finish; }
-if until_ok gone "$E"; then
-	wait "$E"; rc=$?
-	[ $rc = 1 ] && in_log "link G: the link changed under us" "$T/e.G.err" &&
-		ok "other memory for the link: the echo ends (-ESTALE)" ||
-		{ not_ok "other memory: echo exit $rc (want 1, -ESTALE)"; cat "$T/e.G.err"; }
-else
-	not_ok "other memory for the link: the echo ends"
-fi
+echo_ends "other memory for the link: the echo on G ends (-ESTALE)" \
+	"link G: the link changed under us"
 
 # --- 3. another peer end took the link meanwhile ----------------------------
 check "create B" ctl create-link B 02:00:00:00:00:03 1
