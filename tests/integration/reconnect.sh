@@ -11,7 +11,8 @@
 #  3. another peer end took the link before the echo came back: the echo
 #     keeps its mapping, keeps trying, and attaches once that one leaves;
 #  4. the PMD, both ends of one link in one testpmd (end=peer and
-#     end=host): both attach again, traffic goes on, xstat reconnects 1.
+#     end=host): both attach again, traffic goes on, xstat reconnects 1;
+#     a daemon with other memory for the link: the peer port goes down.
 # VLINK_RECONNECT_COUNT: packets of the pingpong that spans the restart.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/testpmd-lib.sh"
@@ -91,7 +92,7 @@ CL=$(new_log | sed -n "s/.*client \([0-9]*\) (peer, pid $E): attached the peer e
 kill -0 "$H" 2>/dev/null && ok "the pingpong was still running when the echo came back" ||
 	not_ok "the pingpong was still running when the echo came back (raise VLINK_RECONNECT_COUNT)"
 expect 1 "peer end of link 'L' is already attached" "a second peer end of L is refused" \
-	"$PEER" --socket "$SOCK" --wait 1 echo L
+	timeout 20 "$PEER" --socket "$SOCK" --wait 1 echo L
 wait "$H" && ok "pingpong: exit 0" || not_ok "pingpong exit status"
 grep -Eq "received $N \\($N intact, 0 corrupt, 0 lost, 0 out of order\\).*([0-9]+) of \\1 buffers home, 0 bad" \
 	"$T/h" && ok "traffic never stopped: $N packets back intact, ledger full" ||
@@ -186,7 +187,7 @@ tp_quit 1
 [ "$(tp_all_home 1 net_vlink1)" = 1 ] && ok "every buffer home at close" ||
 	{ not_ok "every buffer home at close"; grep closed "$T/tp1.log"; }
 
-# vlinkd comes back with other memory for C (its region file lost): the
+# vlinkd comes back with other memory for D (its region file lost): the
 # host port keeps the old memory, the peer port stops, link down
 check "create D in its own domain" ctl create-link D 02:00:00:00:00:05 1 --domain d
 tp_start 2 --vdev "$(vdev 0 D end=peer)" --vdev "$(vdev 1 D)"
