@@ -58,9 +58,10 @@ restart_daemon() {
 gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # echo_on LINK: vlink-peer echo on LINK in the background ($E), attached
-# and serving (a short pingpong goes through it)
+# and serving (a short pingpong goes through it); under valgrind when
+# ECHO_VG is set (its reports in $T/vg.PID)
 echo_on() {
-	"$PEER" --socket "$SOCK" echo "$1" >"$T/e.$1" 2>"$T/e.$1.err" &
+	${ECHO_VG:-} "$PEER" --socket "$SOCK" echo "$1" >"$T/e.$1" 2>"$T/e.$1.err" &
 	E=$!; BG_PIDS="$BG_PIDS $E"
 	until_ok attached "$1" peer &&
 		"$HOSTEND" "$SOCK" "$1" pingpong 1000 60-1500 1 >"$T/h.$1" 2>&1
@@ -112,6 +113,9 @@ attached L peer && not_ok "peer_attached false after the echo died" ||
 	ok "peer_attached false after the echo died"
 
 # --- 2. the daemon comes back without the link, or with other memory --------
+# (these echoes under valgrind: the re-attach paths leak nothing)
+ECHO_VG="$BUILDDIR/libtool --mode=execute valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect
+	--error-exitcode=99 --log-file=$T/vg.%p"
 check "create G" ctl create-link G 02:00:00:00:00:02 1 --domain g
 echo_on G || { not_ok "echo on G"; cat "$T/e.G.err"; }
 stop_daemon KILL
@@ -151,7 +155,17 @@ until_ok in_log "pid $E\\): attached the peer end of link 'B'" &&
 "$HOSTEND" "$SOCK" B pingpong 10000 60-1500 1 >"$T/h" 2>&1 &&
 	ok "and serves with its old mapping (10000 packets back intact)" ||
 	{ not_ok "the echo serves B after all"; sed 's/^/    /' "$T/h"; }
-kill "$E"; wait "$E" 2>/dev/null
+kill "$E"; wait "$E"
+rc=$?
+[ $rc = 0 ] && grep -q "^echo: .* 0 bad descriptors" "$T/e.B" &&
+	ok "the echo on B ends cleanly on SIGTERM" || not_ok "the echo on B: exit $rc"
+for f in "$T"/vg.*; do
+	[ -s "$f" ] && { not_ok "valgrind: $(basename "$f") (echo)"; sed 's/^/    /' "$f"; }
+done
+n=$(ls "$T"/vg.* | wc -l)
+[ "$n" = 3 ] && ok "valgrind clean in the 3 echoes of parts 2 and 3" ||
+	not_ok "valgrind ran for $n echoes, want 3"
+ECHO_VG=
 
 # --- 4. the PMD: peer and host end of one link in one testpmd ---------------
 if [ ! -f "$PLUGIN" ] || ! command -v "$TESTPMD" >/dev/null; then
