@@ -34,13 +34,13 @@
 enum kind {
 	K_OUT_OF_AREA, K_OUTSIDE_POOL, K_MISALIGNED, K_BAD_LENGTH, K_NOT_LENT, K_TWICE,
 	K_WRONG_CHANNEL, K_HEAD_AHEAD, K_TAIL_BEHIND, K_WRAP, K_HOST_INDICES, K_PEER_WORDS,
-	K_HOST_WORDS, K_LINE0, K_MIX, K_N
+	K_HOST_WORDS, K_LINE0, K_TABLE, K_MIX, K_N
 };
 
 static const char *const kind_name[K_N] = {
 	"out-of-area", "outside-pool", "misaligned", "bad-length", "not-lent", "twice",
 	"wrong-channel", "head-ahead", "tail-behind", "wrap", "host-indices", "peer-words",
-	"host-words", "line0", "mix",
+	"host-words", "line0", "table-entry", "mix",
 };
 
 static const char usage[] =
@@ -70,6 +70,8 @@ static const char usage[] =
 	"  host-words     host_state and host_epoch set to garbage\n"
 	"  line0          line 0 of the link header: magic, version, sizes, MAC,\n"
 	"                 buffer area\n"
+	"  table-entry    its entry in the region's link table (what a guest reads\n"
+	"                 to find the link): name, sizes, offsets\n"
 	"  mix            a random kind every few milliseconds\n"
 	"\n"
 	"Options:\n"
@@ -95,6 +97,7 @@ struct evil {
 	uint64_t pool_size;
 	struct vlink_desc held[VLINK_NCHANNELS_MAX][HOLD];
 	unsigned nheld[VLINK_NCHANNELS_MAX];
+	struct vlink_link_entry *entry; /* its link table entry, NULL if none */
 	uint32_t epoch;          /* the host epoch it follows */
 	bool quiet_hdr;          /* its header words are garbage on purpose */
 	uint64_t rng;
@@ -384,6 +387,17 @@ static void corrupt_header(struct evil *e, enum kind k)
 		store(&h->host_epoch, rnd(e) & 1 ? odd[rnd(e) % 8] : rnd(e));
 		e->hdr_writes[k] += 2;
 		break;
+	case K_TABLE:
+		if (!e->entry)
+			break;
+		e->entry->name[rnd(e) % 8] = (char)(rnd(e) | 1);
+		e->entry->nchannels = (uint16_t)rnd(e);
+		e->entry->ring_size = rnd(e);
+		e->entry->hdr_offset = rnd(e) & 1 ? UINT64_MAX : rnd(e);
+		e->entry->buf_offset = (uint64_t)rnd(e) << 20;
+		e->entry->buf_area = UINT64_MAX - rnd(e);
+		e->hdr_writes[k] += 6;
+		break;
 	case K_LINE0:
 		store(&h->magic, rnd(e) & 1 ? 0 : rnd(e));
 		h->version = (uint16_t)rnd(e);
@@ -408,7 +422,7 @@ static bool is_index_kind(enum kind k)
 
 static bool is_header_kind(enum kind k)
 {
-	return k >= K_PEER_WORDS && k <= K_LINE0;
+	return k >= K_PEER_WORDS && k <= K_TABLE;
 }
 
 /* One round (or, for mix, one short piece of a round) of kind k. */
@@ -504,6 +518,13 @@ static int attach(struct evil *e, const char *sock, const char *link, int wait_m
 	}
 	e->pool_size = rep.env->link_map->pool_size;
 	vlink_reply_clear(&rep);
+	for (unsigned i = 0; i < VLINK_MAX_LINKS; i++) {
+		struct vlink_link_entry *t = &((struct vlink_region_hdr *)e->m.region)->links[i];
+
+		if ((t->flags & VLINK_LINK_F_USED) &&
+		    t->hdr_offset == (uint64_t)((uint8_t *)e->m.hdr - e->m.region))
+			e->entry = t;
+	}
 	return 0;
 
 err_rep:

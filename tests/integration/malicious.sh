@@ -9,9 +9,15 @@
 #     is home;
 #  b. against tests/vlink-hostend under valgrind (memcheck): no access
 #     outside mapped memory while it is lied to, then a vlink-peer send
-#     whose every packet and byte is checked.
+#     whose every packet and byte is checked;
+#  c. the same, the good peer in guest mode on a fake pci-vlink device
+#     (vlinkd's own pool and region files as BAR2 and BAR4): it reads the
+#     link table and line 0 without asking vlinkd, so it needs vlinkd's
+#     periodic check to have restored them, and it gets a new epoch
+#     although the evil peer left host_epoch 0 behind (--wedge).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/testpmd-lib.sh"
+. "$(dirname "$0")/../guest/lib.sh" # fake_pci_dev, wait_peer_up
 need_root
 
 EVIL="$BUILDDIR/tests/vlink-evilpeer"
@@ -26,23 +32,14 @@ done
 start_daemon --pool-size 64M || { not_ok "vlinkd starts"; finish; }
 check "create E (2 data channels)" ctl create-link E 02:00:00:00:0e:01 2
 check "create H (1 data channel)" ctl create-link H 02:00:00:00:0e:02 1
-
-# wait_peer_up LINK: until a peer end is up in the host's epoch
-wait_peer_up() {
-	i=0
-	until "$PEER" --socket "$SOCK" stats "$1" 2>/dev/null | grep -q "peer end: up"; do
-		i=$((i + 1))
-		[ $i -gt 300 ] && return 1
-		sleep 0.1
-	done
-}
+check "create G (1 data channel)" ctl create-link G 02:00:00:00:0e:03 1
 
 # every kind ran at least one round and did something
 evil_did_all() {
 	awk '/^evilpeer [a-z0-9-]+ +[0-9]+ round/ {
 		n++; if ($3 == 0) bad = bad " " $2 " (no round)"
 		else if ($5 + $8 + $11 == 0 && $2 != "wrong-channel") bad = bad " " $2 " (nothing done)"
-	} END { if (n != 15 || bad != "") { print n " kinds:" bad; exit 1 } }' "$1"
+	} END { if (n != 16 || bad != "") { print n " kinds:" bad; exit 1 } }' "$1"
 }
 
 # --- a. the PMD's host end ---------------------------------------------------
@@ -86,7 +83,7 @@ tp_cmd 1 "clear port stats all"
 "$PEER" --socket "$SOCK" echo E -q >"$T/echo.out" 2>&1 &
 ECHO=$!
 BG_PIDS="$BG_PIDS $ECHO"
-wait_peer_up E && ok "vlink-peer attaches after it and is up in a new epoch" ||
+wait_peer_up E 30 && ok "vlink-peer attaches after it and is up in a new epoch" ||
 	{ not_ok "vlink-peer echo up on E"; cat "$T/echo.out"; }
 tp_cmd 1 "start tx_first 15" # per queue: 15 bursts of 32, less than a ring
 i=0
@@ -143,4 +140,38 @@ grep -Eq "^hostend: before that, a hostile peer: [1-9][0-9]* bad descriptors ref
 	not_ok "b: no count of the hostile peer's abuse"
 [ -s "$T/hostend.vg" ] && { not_ok "b: valgrind: no invalid access"; sed 's/^/    /' "$T/hostend.vg"; } ||
 	ok "b: valgrind: no invalid read or write, no other error"
+
+# --- c. the good peer in guest mode ------------------------------------------
+PCI="$T/pci/0000:00:04.0"
+fake_pci_dev "$PCI" default || finish
+"$HOSTEND" --hostile "$SOCK" G recv "$N" >"$T/hg.out" 2>"$T/hg.err" &
+HG=$!
+BG_PIDS="$BG_PIDS $HG"
+"$EVIL" --socket "$SOCK" --seconds "$SECONDS_EVIL" --wait 60 --wedge G >"$T/evil.out" \
+	2>"$T/evil.err"
+erc=$?
+[ $erc = 0 ] && evil_did_all "$T/evil.out" >"$T/out" &&
+	ok "c: the evil peer ran every kind against G" ||
+	{ not_ok "c: evil peer exit $erc: $(cat "$T/out")"; cat "$T/evil.err"; }
+# a guest-mode observer maps G from the fake BAR4 as a guest app would
+i=0
+until "$PEER" --pci="$T/pci" stats G >"$T/out" 2>&1 || [ $i -gt 100 ]; do
+	i=$((i + 1)); sleep 0.1; done
+[ $i -le 100 ] && ok "c: in guest mode G's table entry and header are intact again" ||
+	not_ok "c: guest mode cannot map G: $(cat "$T/out")"
+grep -q "link 'G': .*its link table entry overwritten .*restored by the periodic check" \
+	"$T/vlinkd.log" && ok "c: vlinkd restored G's table entry (logged)" ||
+	not_ok "c: no log of G's table entry restored"
+kill -USR1 "$HG"
+"$PEER" --pci="$T/pci" send G --count "$N" --size 60-3000 -q >"$T/send.out" 2>&1
+src=$?
+wait "$HG"
+hrc=$?
+sed 's/^/    /' "$T/hg.out"
+[ $src = 0 ] && ok "c: vlink-peer --pci send after it" ||
+	{ not_ok "c: guest-mode send exit $src"; cat "$T/send.out"; }
+grep -q "^hostend recv: sent 0 .*received $N ($N intact, 0 corrupt, 0 lost, 0 out of order).*ledger: \([0-9]*\) of \1 buffers home, 0 bad descriptors" \
+	"$T/hg.out" && [ $hrc = 0 ] &&
+	ok "c: every packet of the guest-mode peer intact, every buffer home (exit $hrc)" ||
+	{ not_ok "c: vlink-hostend exit $hrc"; cat "$T/hg.err"; }
 finish
