@@ -77,7 +77,8 @@ static const char usage[] =
 	"Options:\n"
 	"  -s, --socket PATH     vlinkd's socket (default $VLINK_SOCKET or\n"
 	"                        " VLINK_DEFAULT_SOCKET ")\n"
-	"  -t, --seconds N       how long to abuse (default 5)\n"
+	"  -t, --seconds N       how long to abuse (default 5; longer if need be\n"
+	"                        for every kind to have had one round)\n"
 	"  -r, --round-ms N      length of a round (default 200)\n"
 	"  -k, --kinds LIST      comma-separated kinds (default all)\n"
 	"  -S, --seed N          random seed (default 1)\n"
@@ -615,7 +616,8 @@ int main(int argc, char **argv)
 		e->m.buf_area / e->m.buf_size, seconds);
 
 	t_end = now() + (double)seconds;
-	for (int k = 0; !stop && now() < t_end; k = (k + 1) % K_N) {
+	/* a whole first cycle even if the host end is slow to reset */
+	for (int k = 0; !stop && (now() < t_end || k != 0); k = (k + 1) % K_N) {
 		if (!on[k])
 			continue;
 		if (k != K_MIX) {
