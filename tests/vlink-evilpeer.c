@@ -10,9 +10,11 @@
  * has something to get right while it is lied to.
  *
  * It restores its own published ring indices after an index round (so
- * that later rounds reach the host at all) and follows the host's resets
- * (it acks every new epoch, drops what it held and takes the host's
- * cleared indices as its own); it never restores a header word. */
+ * that later rounds reach the host at all), follows the host's resets (it
+ * acks every new epoch, drops what it held and takes the host's cleared
+ * indices as its own) and, after scribbling on the epoch words, asks for a
+ * new epoch as a newcomer does; it never restores the host's words, line 0
+ * or the link table entry. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
