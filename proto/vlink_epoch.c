@@ -17,10 +17,14 @@ static void store(uint32_t *p, uint32_t v)
 
 uint32_t vlink_epoch_host_begin(struct vlink_linkmem *m)
 {
+	/* newer than what the peer may be in (the shared word: a restarted
+	 * host goes on from it) and than the host's own last epoch (the
+	 * shared word may be a peer's forgery) */
 	uint32_t e = load(&m->hdr->host_epoch) + 1;
 
-	if (e == 0)
-		e = 1;
+	while (e == 0 || e == m->host_epoch)
+		e++;
+	m->host_epoch = e;
 	/* RESETTING first: a peer that sees the new epoch must not find the
 	 * host still UP in it */
 	store(&m->hdr->host_state, VLINK_END_RESETTING);
@@ -81,16 +85,19 @@ void vlink_epoch_host_set(struct vlink_linkmem *m, uint32_t state)
 	store(&m->hdr->host_state, state);
 }
 
+/* Both compare with the host's own copy of its epoch: a peer that wrote
+ * the shared host_epoch (say, 0 to match the 0 a newcomer acks) must not
+ * make the host deaf to the next peer's request. */
 bool vlink_epoch_peer_asks(const struct vlink_linkmem *m)
 {
 	return load(&m->hdr->peer_state) == VLINK_END_RESETTING &&
-	       load(&m->hdr->peer_ack_epoch) != load(&m->hdr->host_epoch);
+	       load(&m->hdr->peer_ack_epoch) != m->host_epoch;
 }
 
 bool vlink_epoch_peer_ready(const struct vlink_linkmem *m)
 {
-	return load(&m->hdr->peer_state) == VLINK_END_UP &&
-	       load(&m->hdr->peer_ack_epoch) == load(&m->hdr->host_epoch);
+	return m->host_epoch != 0 && load(&m->hdr->peer_state) == VLINK_END_UP &&
+	       load(&m->hdr->peer_ack_epoch) == m->host_epoch;
 }
 
 void vlink_epoch_peer_attach(struct vlink_linkmem *m, struct vlink_epoch_peer *p)

@@ -36,7 +36,10 @@
 #include "vlink_linkmem.h"
 
 /* Host end: open a new epoch (host_state RESETTING, host_epoch + 1; never
- * 0, which a new peer's state starts from).  Returns it. */
+ * 0, which a new peer's state starts from, nor the host's own last epoch,
+ * m->host_epoch, which becomes the new one).  Returns it.  Whether the peer
+ * asks or is ready is judged against m->host_epoch, not the shared word,
+ * which the peer can overwrite. */
 uint32_t vlink_epoch_host_begin(struct vlink_linkmem *m);
 /* Host end: wait up to timeout_ms for the peer to acknowledge `epoch`.
  * 0 when it did or when there is no peer (peer_state DOWN), -ETIMEDOUT

@@ -40,6 +40,7 @@ int vlink_linkmem_map(struct vlink_linkmem *l, const Vlink__LinkMap *m, const in
 	int err;
 
 	l->borrowed = false;
+	l->host_epoch = 0;
 	err = vlink_msg_check_map(m->pool_size, m->n_segments, m->segments, m->region,
 				  nfds, why, n);
 	if (err)

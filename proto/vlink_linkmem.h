@@ -29,6 +29,9 @@ struct vlink_linkmem {
 	uint64_t buf_area;
 	uint32_t buf_size;
 	uint32_t ring_size;
+	uint32_t host_epoch;        /* host end: the epoch it opened last
+				       (vlink_epoch.h); its own copy, since the
+				       peer can write the shared one */
 	unsigned nch;               /* data channels; channel i is ch[i - 1] */
 	struct vlink_linkmem_chan ch[VLINK_NCHANNELS_MAX];
 	unsigned nseg;

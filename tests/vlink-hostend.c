@@ -12,9 +12,17 @@
  * Every buffer the host lends is recorded in the ledger and every
  * descriptor coming back is checked by it; at the end the host waits until
  * every buffer is home and exits 0 only if every packet was intact, in
- * order, and the ledger is full with no error. */
+ * order, and the ledger is full with no error.
+ *
+ *   vlink-hostend --hostile SOCKET LINK recv ...
+ *
+ * The first peer is hostile (tests/vlink-evilpeer): until SIGUSR1, what
+ * comes on tx is taken home but not counted, and the descriptors the
+ * ledger refuses are reported but do not fail the run; SIGUSR1 starts the
+ * count afresh for the well-behaved peer that follows. */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +48,17 @@ struct host {
 	uint32_t nfree;
 	unsigned ch;
 	struct vlink_payload_rx rx; /* receive side */
+	bool hostile;              /* --hostile, until SIGUSR1 */
+	uint64_t err_base;         /* ledger errors when the hostile phase ended */
 };
+
+static volatile sig_atomic_t hostile_over;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	hostile_over = 1;
+}
 
 static double now(void)
 {
@@ -61,6 +79,13 @@ static void take_home(struct host *h, int64_t idx)
 		h->free_bufs[h->nfree++] = (uint32_t)idx;
 }
 
+static uint64_t bad_indices(const struct host *h)
+{
+	const struct vlink_linkmem_chan *c = &h->m.ch[h->ch - 1];
+
+	return c->rx.bad_index + c->done.bad_index + c->fill.bad_index + c->tx.bad_index;
+}
+
 /* Take back what the peer returned: done (unused) and tx (packets). */
 static unsigned reap(struct host *h, bool check)
 {
@@ -76,6 +101,10 @@ static unsigned reap(struct host *h, bool check)
 	for (unsigned i = 0; i < k; i++) {
 		int64_t idx = vlink_ledger_take(&h->led, &d[i], (uint16_t)h->ch);
 
+		if (h->hostile) {
+			take_home(h, idx);
+			continue;
+		}
 		if (idx < 0) {
 			/* a forged descriptor: never read, its packet is corrupt */
 			vlink_payload_rx_add(&h->rx, NULL, 0, true);
@@ -187,16 +216,22 @@ int main(int argc, char **argv)
 	char why[512];
 	int err, rc = 0;
 
+	h = calloc(1, sizeof(*h));
+	if (argc > 1 && !strcmp(argv[1], "--hostile")) {
+		h->hostile = true;
+		signal(SIGUSR1, on_usr1);
+		argv++;
+		argc--;
+	}
 	if (argc < 5) {
-		fprintf(stderr, "usage: vlink-hostend SOCKET LINK send|recv|pingpong COUNT "
-			"[SIZE[-MAX]] [CHANNEL]\n");
+		fprintf(stderr, "usage: vlink-hostend [--hostile] SOCKET LINK send|recv|pingpong "
+			"COUNT [SIZE[-MAX]] [CHANNEL]\n");
 		return 2;
 	}
 	mode = !strcmp(argv[3], "send") ? SEND : !strcmp(argv[3], "recv") ? RECV : PINGPONG;
 	count = strtoull(argv[4], NULL, 10);
 	if (argc > 5 && sscanf(argv[5], "%u-%u", &smin, &smax) < 2)
 		smax = smin;
-	h = calloc(1, sizeof(*h));
 	h->ch = argc > 6 ? (unsigned)atoi(argv[6]) : 1;
 
 	err = vlink_client_open(&cl, argv[1], VLINK__ROLE__ROLE_HOST, "vlink-hostend", 10000,
@@ -238,6 +273,14 @@ int main(int argc, char **argv)
 	for (;;) {
 		bool progress;
 
+		if (h->hostile && hostile_over) {
+			h->hostile = false;
+			h->err_base = vlink_ledger_errors(&h->led);
+			memset(&h->rx, 0, sizeof(h->rx));
+			fprintf(stderr, "vlink-hostend: hostile phase over: %" PRIu64 " bad "
+				"descriptors refused, %" PRIu64 " impossible ring indices; counting "
+				"afresh\n", h->err_base, bad_indices(h));
+		}
 		/* a new peer in place of one that left or died */
 		if (vlink_epoch_peer_asks(&h->m)) {
 			npend = 0;
@@ -253,7 +296,7 @@ int main(int argc, char **argv)
 		/* once everything is in, stop lending: the peer gives back */
 		if (ready && mode == RECV && h->rx.got < count)
 			refill(h);
-		if (ready && mode != RECV) {
+		if (ready && mode != RECV && !h->hostile) {
 			if (npend) {
 				unsigned k = vlink_ring_enqueue_burst(rx, pend, npend);
 
@@ -318,10 +361,18 @@ int main(int argc, char **argv)
 	       " bad descriptors; %u taken back unconsumed from rx/fill after the peer "
 	       "left\n", argv[3], sent, bytes, h->rx.got, h->rx.ok, h->rx.corrupt, h->rx.lost,
 	       h->rx.reordered, now() - t0, h->led.nbufs - h->led.lent, h->led.nbufs,
-	       vlink_ledger_errors(&h->led), reclaimed);
+	       vlink_ledger_errors(&h->led) - h->err_base, reclaimed);
+	if (h->err_base)
+		printf("hostend: before that, a hostile peer: %" PRIu64 " bad descriptors refused "
+		       "(out of area %" PRIu64 ", misaligned %" PRIu64 ", bad length %" PRIu64
+		       ", not lent %" PRIu64 ", wrong channel %" PRIu64 "), %" PRIu64
+		       " impossible ring indices\n", h->err_base,
+		       h->led.errors[VLINK_LEDGER_OUT_OF_AREA], h->led.errors[VLINK_LEDGER_MISALIGNED],
+		       h->led.errors[VLINK_LEDGER_BAD_LENGTH], h->led.errors[VLINK_LEDGER_NOT_LENT],
+		       h->led.errors[VLINK_LEDGER_WRONG_CHANNEL], bad_indices(h));
 	if (mode != SEND && (h->rx.got != count || h->rx.ok != count || h->rx.lost || h->rx.reordered))
 		rc = 1;
-	if (h->led.lent || vlink_ledger_errors(&h->led))
+	if (h->led.lent || vlink_ledger_errors(&h->led) != h->err_base || h->hostile)
 		rc = 1;
 	vlink_ledger_fini(&h->led);
 	vlink_linkmem_unmap(&h->m);

@@ -301,14 +301,13 @@ void reg_reconcile(struct registry *r)
 	}
 }
 
-void reg_link_init_memory(struct reg_link *l)
+/* What the daemon writes in line 0 of a link's header and in its table
+ * entry: built privately, so that they can be compared with the shared
+ * copies as well as written. */
+static void line0_of(const struct reg_link *l, struct vlink_link_hdr *lh)
 {
-	struct reg_domain *d = l->dom;
-	uint8_t *base = (uint8_t *)d->region.map + l->hdr_offset;
-	struct vlink_link_hdr *lh = (struct vlink_link_hdr *)base;
-	struct vlink_link_entry *e = &region_hdr(d)->links[l->slot];
-
-	memset(base, 0, l->region_area);
+	memset(lh, 0, offsetof(struct vlink_link_hdr, host_state));
+	lh->magic = VLINK_LINK_MAGIC;
 	lh->version = VLINK_SHM_VERSION;
 	lh->nchannels = (uint16_t)l->nchannels;
 	lh->ring_size = l->ring_size;
@@ -318,16 +317,10 @@ void reg_link_init_memory(struct reg_link *l)
 	lh->mtu = 1500;
 	lh->buf_offset = l->buf_offset;
 	lh->buf_area = l->buf_area;
-	for (uint32_t ch = 1; ch <= l->nchannels; ch++)
-		for (int ring = 0; ring < VLINK_RINGS_PER_CHAN; ring++) {
-			struct vlink_ring_hdr *rh = (struct vlink_ring_hdr *)(base +
-				vlink_ring_offset(l->ring_size, ch, (enum vlink_ring_id)ring));
+}
 
-			rh->size = l->ring_size;
-		}
-	__atomic_store_n(&lh->magic, VLINK_LINK_MAGIC, __ATOMIC_RELEASE);
-
-	table_begin(d);
+static void entry_of(const struct reg_link *l, struct vlink_link_entry *e)
+{
 	memset(e, 0, sizeof(*e));
 	strncpy(e->name, l->name, sizeof(e->name) - 1);
 	memcpy(e->mac, l->mac, 6);
@@ -339,8 +332,64 @@ void reg_link_init_memory(struct reg_link *l)
 	e->buf_offset = l->buf_offset;
 	e->buf_area = l->buf_area;
 	e->flags = VLINK_LINK_F_USED;
+}
+
+/* Line 0 with the magic last: a reader that sees the magic sees the rest. */
+static void line0_write(struct vlink_link_hdr *lh, const struct vlink_link_hdr *want)
+{
+	const size_t skip = sizeof(lh->magic);
+
+	memcpy((uint8_t *)lh + skip, (const uint8_t *)want + skip,
+	       offsetof(struct vlink_link_hdr, host_state) - skip);
+	__atomic_store_n(&lh->magic, VLINK_LINK_MAGIC, __ATOMIC_RELEASE);
+}
+
+void reg_link_init_memory(struct reg_link *l)
+{
+	struct reg_domain *d = l->dom;
+	uint8_t *base = (uint8_t *)d->region.map + l->hdr_offset;
+	struct vlink_link_hdr want;
+
+	memset(base, 0, l->region_area);
+	for (uint32_t ch = 1; ch <= l->nchannels; ch++)
+		for (int ring = 0; ring < VLINK_RINGS_PER_CHAN; ring++) {
+			struct vlink_ring_hdr *rh = (struct vlink_ring_hdr *)(base +
+				vlink_ring_offset(l->ring_size, ch, (enum vlink_ring_id)ring));
+
+			rh->size = l->ring_size;
+		}
+	line0_of(l, &want);
+	line0_write((struct vlink_link_hdr *)base, &want);
+
+	table_begin(d);
+	entry_of(l, &region_hdr(d)->links[l->slot]);
 	region_hdr(d)->nlinks++;
 	table_end(d);
+}
+
+unsigned reg_link_repair(struct reg_link *l)
+{
+	struct reg_domain *d = l->dom;
+	struct vlink_link_hdr *lh = (struct vlink_link_hdr *)((uint8_t *)d->region.map +
+							      l->hdr_offset);
+	struct vlink_link_entry *e = &region_hdr(d)->links[l->slot];
+	struct vlink_link_hdr want;
+	struct vlink_link_entry ewant;
+	unsigned fixed = 0;
+
+	line0_of(l, &want);
+	if (memcmp(lh, &want, offsetof(struct vlink_link_hdr, host_state))) {
+		line0_write(lh, &want);
+		fixed |= REG_REPAIRED_HEADER;
+	}
+	entry_of(l, &ewant);
+	if (l->slot < VLINK_MAX_LINKS && memcmp(e, &ewant, sizeof(ewant))) {
+		table_begin(d);
+		*e = ewant;
+		table_end(d);
+		fixed |= REG_REPAIRED_ENTRY;
+	}
+	return fixed;
 }
 
 int reg_link_create(struct registry *r, const struct reg_link_params *p,

@@ -113,6 +113,15 @@ int reg_link_insert(struct registry *r, struct reg_link *l, bool init_memory);
 void reg_reconcile(struct registry *r);
 /* Write the link's header, rings and table entry into the region. */
 void reg_link_init_memory(struct reg_link *l);
+/* The parts of a link's shared memory only the daemon writes (line 0 of
+ * the link header: magic, version, sizes, MAC, buffer area; the link's
+ * table entry) are also mapped writable by its ends, and a hostile end can
+ * overwrite them.  Compare them with the registry's record and rewrite
+ * what differs (the entry under the table's sequence lock).  Returns the
+ * REG_REPAIRED_* bits of what was rewritten, 0 if all was intact. */
+#define REG_REPAIRED_HEADER 1u
+#define REG_REPAIRED_ENTRY  2u
+unsigned reg_link_repair(struct reg_link *l);
 /* Write the region header (magic, sizes) of a fresh region. */
 void reg_region_init(struct reg_domain *d);
 

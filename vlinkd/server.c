@@ -204,6 +204,40 @@ static void send_link_map(struct client *c, uint32_t id, struct reg_link *l, Vli
 	send_env(c, &env, m.fds, m.nfds);
 }
 
+/* What only the daemon writes in a link's shared memory must be as the
+ * daemon wrote it (an end of the link may have scribbled on it): checked
+ * before a client maps the link and every GUARD_MS, so that a guest app
+ * opening the link after a hostile one finds it intact. */
+#define GUARD_MS 1000
+
+static void repair_link(struct reg_link *l, const char *when)
+{
+	unsigned f = reg_link_repair(l);
+
+	if (f)
+		log_warn("link '%s': %s%s%s overwritten in shared memory (by an end of the "
+			 "link?); restored %s", l->name,
+			 f & REG_REPAIRED_HEADER ? "line 0 of its header (magic, sizes)" : "",
+			 f == (REG_REPAIRED_HEADER | REG_REPAIRED_ENTRY) ? " and " : "",
+			 f & REG_REPAIRED_ENTRY ? "its link table entry" : "", when);
+}
+
+static void repair_for(struct reg_link *l, const struct client *c)
+{
+	char when[64];
+
+	snprintf(when, sizeof(when), "before client %u maps it", c->id);
+	repair_link(l, when);
+}
+
+static void on_guard(uv_timer_t *t)
+{
+	struct server *s = t->data;
+
+	for (struct reg_link *l = s->reg.links; l; l = l->next)
+		repair_link(l, "by the periodic check");
+}
+
 static struct client *domain_qemu(struct server *s, const struct reg_domain *d)
 {
 	for (struct client *c = s->clients; c; c = c->next)
@@ -604,6 +638,19 @@ static void on_attach_domain(struct client *c, uint32_t id, const Vlink__AttachD
 		send_error(c, id, -EBUSY, why);
 		return;
 	}
+	/* the guest is the peer end of every link of its domain */
+	for (struct reg_link *l = s->reg.links; l; l = l->next) {
+		const struct client *p = l->peer;
+
+		if (l->dom == d && p) {
+			snprintf(why, sizeof(why), "domain '%s': the peer end of its link '%s' is "
+				 "attached through the socket (client %u, pid %d); a guest's domain "
+				 "cannot share a link with another peer", d->name, l->name, p->id,
+				 (int)p->pid);
+			send_error(c, id, -EBUSY, why);
+			return;
+		}
+	}
 	if (!existed)
 		save_state(s);
 	c->att = ATT_DOMAIN;
@@ -611,6 +658,9 @@ static void on_attach_domain(struct client *c, uint32_t id, const Vlink__AttachD
 	d->nattached++;
 	log_info("client %u (%s, pid %d): attached domain '%s'", c->id, role_name(c->role),
 		 (int)c->pid, d->name);
+	for (struct reg_link *l = s->reg.links; l; l = l->next)
+		if (l->dom == d)
+			repair_for(l, c);
 	send_domain_map(c, id, d);
 	for (struct reg_link *l = s->reg.links; l; l = l->next)
 		if (l->dom == d)
@@ -636,10 +686,19 @@ static void on_attach_link(struct client *c, uint32_t id, const Vlink__AttachLin
 		return;
 	if (m->end == VLINK__END__END_OBSERVER) {
 		log_debug("client %u: observing link '%s'", c->id, l->name);
+		repair_for(l, c);
 		send_link_map(c, id, l, m->end);
 		return;
 	}
 	other = m->end == VLINK__END__END_HOST ? l->host : l->peer;
+	if (!other && m->end == VLINK__END__END_PEER && domain_qemu(c->srv, l->dom)) {
+		other = domain_qemu(c->srv, l->dom);
+		snprintf(why, sizeof(why), "link '%s' is in domain '%s', which QEMU (client %u, "
+			 "pid %d) has attached: its peer end is the guest", l->name, l->dom->name,
+			 other->id, (int)other->pid);
+		send_error(c, id, -EBUSY, why);
+		return;
+	}
 	if (other) {
 		snprintf(why, sizeof(why), "the %s end of link '%s' is already attached "
 			 "(client %u, pid %d)", end_name(m->end), l->name, other->id,
@@ -658,6 +717,7 @@ static void on_attach_link(struct client *c, uint32_t id, const Vlink__AttachLin
 		l->peer = c;
 	log_info("client %u (%s, pid %d): attached the %s end of link '%s'", c->id,
 		 role_name(c->role), (int)c->pid, end_name(m->end), l->name);
+	repair_for(l, c);
 	send_link_map(c, id, l, m->end);
 	broadcast(c->srv, VLINK__EVENT__KIND__END_UP, l->name, l->dom, m->end, c);
 }
@@ -1045,6 +1105,9 @@ int server_start(struct server *s, char *why, size_t n)
 	}
 	s->listen_poll.data = s;
 	uv_poll_start(&s->listen_poll, UV_READABLE, on_accept);
+	uv_timer_init(s->loop, &s->guard);
+	s->guard.data = s;
+	uv_timer_start(&s->guard, on_guard, GUARD_MS, GUARD_MS);
 	return 0;
 
 err_sock:
@@ -1065,6 +1128,8 @@ void server_stop(struct server *s)
 		client_close(s->clients);
 	save_state(s);
 	if (s->listen_fd >= 0) {
+		uv_timer_stop(&s->guard);
+		uv_close((uv_handle_t *)&s->guard, NULL);
 		uv_poll_stop(&s->listen_poll);
 		uv_close((uv_handle_t *)&s->listen_poll, NULL);
 		close(s->listen_fd);

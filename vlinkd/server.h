@@ -19,6 +19,7 @@ struct server {
 	uv_loop_t *loop;
 	int listen_fd;
 	uv_poll_t listen_poll;
+	uv_timer_t guard;          /* restores what only the daemon writes */
 	const char *socket_path;
 	const char *state_dir;
 	const char *config_path;   /* NULL: no config file */

@@ -36,6 +36,7 @@
 
 #include "fuzz.h"
 #include "testutil.h"
+#include "vlink_epoch.h"
 #include "vlink_guest.h"
 #include "vlink_guest_int.h"
 #include "vlink_ring.h"
@@ -413,6 +414,15 @@ static void op_poll(struct fz *f)
 		check_linkmem(&g.l->m);
 }
 
+/* the host end opens a new epoch (what the peer then holds is void) and
+ * goes up in it, or stays resetting for a while */
+static void op_epoch(struct fz *f)
+{
+	vlink_epoch_host_begin(&g.l->m);
+	if (fz_u8(f) & 1)
+		vlink_epoch_host_set(&g.l->m, VLINK_END_UP);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -442,6 +452,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_ASSERT(err < 0 && why[0] && !g.l, "open failed (%d) without a reason", err);
 	} else {
 		check_linkmem(&g.l->m);
+		/* a new peer waits for a new epoch: the host opens one */
+		if (!(how & 0x80)) {
+			vlink_epoch_host_begin(&g.l->m);
+			vlink_epoch_host_set(&g.l->m, VLINK_END_UP);
+		}
 		for (unsigned i = 0; f.n && i < 256; i++) {
 			switch (fz_u8(&f) % GUEST_OP_N) {
 			case GUEST_OP_PUT: op_put(&f); break;
@@ -449,6 +464,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			case GUEST_OP_RX: op_take(&f, true); break;
 			case GUEST_OP_ALLOC: op_take(&f, false); break;
 			case GUEST_OP_GIVE: op_give(&f); break;
+			case GUEST_OP_EPOCH: op_epoch(&f); break;
 			default: op_poll(&f); break;
 			}
 		}

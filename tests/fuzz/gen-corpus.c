@@ -370,6 +370,20 @@ static void guest_seeds(void)
 	u8(&b, GUEST_OP_POLL), u8(&b, GUEST_F_FLAGS), u8(&b, 2), u32(&b, 0), u8(&b, 1);
 	save("fuzz_guest", "datapath", &b);
 
+	/* the same, then the host resets while the guest holds buffers: the
+	 * guest acks, hands the old ones back (dropped), goes on in the new
+	 * epoch */
+	u8(&b, GUEST_OP_RX), u8(&b, 1), u8(&b, 2);
+	u8(&b, GUEST_OP_EPOCH), u8(&b, 0);
+	u8(&b, GUEST_OP_RX), u8(&b, 1), u8(&b, 8);
+	u8(&b, GUEST_OP_GIVE), u8(&b, 1), u8(&b, 8), u8(&b, 1);
+	u8(&b, GUEST_OP_EPOCH), u8(&b, 1);
+	u8(&b, GUEST_OP_PUT), u8(&b, 1), u8(&b, 1), u8(&b, 0);
+	u8(&b, 1), u32(&b, 5), u16(&b, 60), u16(&b, 64);
+	u8(&b, GUEST_OP_RX), u8(&b, 1), u8(&b, 8);
+	u8(&b, GUEST_OP_GIVE), u8(&b, 1), u8(&b, 8), u8(&b, 0);
+	save("fuzz_guest", "epoch", &b);
+
 	/* hostile descriptors and indices, then the table changes under a
 	 * poll (buffer area moved: the link is stale) */
 	b.n = 0;

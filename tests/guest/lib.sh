@@ -92,7 +92,8 @@ find_kernel() {
 }
 
 # need_vm: QEMU (with pci-vlink), the kernel, the static vlink-peer; a
-# missing one is a failure, not a skip
+# missing one is a failure, not a skip.  VM_EXTRA: more static programs
+# for the initramfs.
 need_vm() {
 	KERNEL=$(find_kernel)
 	missing=
@@ -108,8 +109,9 @@ need_vm() {
 		not_ok "$QEMU has no pci-vlink device"
 		finish
 	fi
+	# shellcheck disable=SC2086
 	"$SRCDIR/tests/guest/mkinitramfs.sh" "$T/initramfs.cpio.gz" "$PEER_STATIC" \
-		>"$T/mkinitramfs.log" 2>&1 ||
+		${VM_EXTRA:-} >"$T/mkinitramfs.log" 2>&1 ||
 		{ not_ok "mkinitramfs: $(cat "$T/mkinitramfs.log")"; finish; }
 }
 

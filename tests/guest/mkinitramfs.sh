@@ -2,13 +2,14 @@
 # Build the guest image for the VM tests: a busybox initramfs carrying a
 # statically linked vlink-peer and an /init that runs one command.
 #
-#   tests/guest/mkinitramfs.sh OUT.cpio.gz [VLINK_PEER]
+#   tests/guest/mkinitramfs.sh OUT.cpio.gz [VLINK_PEER [EXTRA...]]
 #
 # VLINK_PEER: a statically linked vlink-peer (default: BUILDDIR/tools/
 # vlink-peer-static, `make tools/vlink-peer-static`; BUILDDIR defaults to
 # the tree above this script).  Busybox is Debian's busybox-static
 # (/bin/busybox).  Write OUT into the build tree or a temporary or cache
-# directory, not the source tree.  Takes well under a second.
+# directory, not the source tree.  EXTRA: more statically linked programs,
+# copied to /bin under their own names.  Takes well under a second.
 #
 # The guest's /init mounts proc, sysfs and devtmpfs, prints the pci-vlink
 # devices it sees, runs the command given on the kernel command line as
@@ -50,6 +51,12 @@ mkdir -p "$W/root/bin" "$W/root/sbin" "$W/root/usr/bin" "$W/root/usr/sbin" \
 cp "$BUSYBOX" "$W/root/bin/busybox"
 cp "$PEER" "$W/root/bin/vlink-peer"
 strip "$W/root/bin/vlink-peer" 2>/dev/null || true
+shift $(($# < 2 ? $# : 2))
+for x in "$@"; do
+	[ -x "$x" ] || die "no program at $x"
+	is_static "$x" || die "$x is not statically linked"
+	cp "$x" "$W/root/bin/" && strip "$W/root/bin/${x##*/}" 2>/dev/null || true
+done
 # the console for the kernel to open before /init (devtmpfs comes later)
 mknod -m 600 "$W/root/dev/console" c 5 1 2>/dev/null || true
 mknod -m 666 "$W/root/dev/null" c 1 3 2>/dev/null || true

@@ -8,7 +8,7 @@ start_daemon --segment-size 8M || exit 1
 check "create l1" ctl create-link l1 02:00:00:00:00:01 2
 check "create l2" ctl create-link l2 02:00:00:00:00:02 1
 
-ctl monitor --json --count 13 >"$T/events" 2>"$T/events.err" &
+ctl monitor --json --count 21 >"$T/events" 2>"$T/events.err" &
 MON=$!; BG_PIDS="$BG_PIDS $MON"
 sleep 0.3
 
@@ -55,6 +55,24 @@ expect 1 "link 'l9' is in domain 'vm9', which QEMU \(client [0-9]+, pid $QEMU\) 
 	"delete refused while QEMU holds the domain" ctl delete-link l9
 expect 3 "domain 'vm9' is already attached by client [0-9]+ \(pid $QEMU\)" \
 	"a second QEMU for the same domain is refused" "$TESTCLIENT" "$SOCK" domain vm9
+# the guest is the peer end of every link of its domain: no socket peer
+# beside it, and no QEMU for a domain whose link has a socket peer
+expect 3 "link 'l9' is in domain 'vm9', which QEMU \(client [0-9]+, pid $QEMU\) has attached: its peer end is the guest" \
+	"a socket peer cannot attach a link of a domain QEMU holds" \
+	"$TESTCLIENT" "$SOCK" attach l9 peer check 42
+expect 0 "^region " "the host end of that link may attach" "$TESTCLIENT" "$SOCK" attach l9 host write 9
+check "create l8 in domain vm8" ctl create-link l8 02:00:00:00:00:08 1 --domain vm8
+"$TESTCLIENT" "$SOCK" attach l8 peer write 8 30 >"$T/p8" 2>&1 &
+P8=$!; BG_PIDS="$BG_PIDS $P8"
+i=0; while ! grep -q "^wrote" "$T/p8" && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+expect 3 "domain 'vm8': the peer end of its link 'l8' is attached through the socket \(client [0-9]+, pid $P8\)" \
+	"QEMU cannot attach a domain whose link has a socket peer" "$TESTCLIENT" "$SOCK" domain vm8
+kill "$P8"; wait "$P8" 2>/dev/null
+i=0; until "$TESTCLIENT" "$SOCK" domain vm8 >"$T/out" 2>&1 || [ $i -gt 50 ]; do
+	sleep 0.1; i=$((i+1)); done
+grep -q "^domain vm8 " "$T/out" && ok "... and can once that peer has gone" ||
+	not_ok "domain vm8 after the peer left: $(cat "$T/out")"
+check "delete l8" ctl delete-link l8
 expect 0 "deleted link l9" "delete --force while QEMU holds the domain" ctl delete-link --force l9
 kill "$QEMU"; wait "$QEMU" 2>/dev/null
 
@@ -71,7 +89,12 @@ want = [('end-up', 'l1', 'host'),                              # host client
         ('end-up', 'l2', 'peer'), ('end-down', 'l2', 'peer'),  # l2 check
         ('end-up', 'l2', 'peer'), ('end-up', 'l1', 'peer'),    # domain attach:
         ('end-down', 'l2', 'peer'), ('end-down', 'l1', 'peer'),  # QEMU is the peer
-        ('link-created', 'l9', ''), ('link-deleted', 'l9', ''),  # in vm9
+        ('link-created', 'l9', ''),                            # in vm9
+        ('end-up', 'l9', 'host'), ('end-down', 'l9', 'host'),
+        ('link-created', 'l8', ''),                            # vm8: a peer,
+        ('end-up', 'l8', 'peer'), ('end-down', 'l8', 'peer'),
+        ('end-up', 'l8', 'peer'), ('end-down', 'l8', 'peer'),  # then QEMU
+        ('link-deleted', 'l8', ''), ('link-deleted', 'l9', ''),
         ('link-deleted', 'l1', ''), ('link-created', 'l3', '')]
 assert got == want, got
 print("events ok:", got)

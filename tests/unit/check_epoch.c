@@ -107,6 +107,7 @@ START_TEST(newcomer_waits_for_a_new_epoch)
 
 	/* a host up in epoch 5, the ack of a dead predecessor still there */
 	lh()->host_epoch = 5;
+	host.host_epoch = 5;
 	lh()->host_state = VLINK_END_UP;
 	lh()->peer_ack_epoch = 5;
 	ck_assert(!vlink_epoch_peer_asks(&host));
@@ -135,6 +136,39 @@ START_TEST(newcomer_waits_for_a_new_epoch)
 	ck_assert(vlink_epoch_peer_ready(&host));
 	/* the first epoch is not a reset */
 	ck_assert_uint_eq(p.resets, 0);
+}
+END_TEST
+
+/* A hostile peer writes the host's words of the link header and leaves:
+ * the host still hears the next peer's request and opens an epoch newer
+ * than its own last one, and only a peer up in that epoch is lent to. */
+START_TEST(forged_host_epoch)
+{
+	struct vlink_epoch_peer p;
+
+	ck_assert_uint_eq(vlink_epoch_host_begin(&host), 1);
+	vlink_epoch_host_set(&host, VLINK_END_UP);
+	/* it pretends to be up in an epoch it made up */
+	lh()->host_epoch = 0;
+	lh()->peer_ack_epoch = 0;
+	lh()->peer_state = VLINK_END_UP;
+	ck_assert(!vlink_epoch_peer_ready(&host));
+	/* the newcomer finds host_epoch 0 and clears its ack to 0: it asks */
+	vlink_epoch_peer_attach(&peer, &p);
+	ck_assert_uint_eq(p.stale, 0);
+	ck_assert(vlink_epoch_peer_asks(&host));
+	/* 0 + 1 is the host's current epoch: not a new one */
+	ck_assert_uint_eq(vlink_epoch_host_begin(&host), 2);
+	ck_assert_int_eq(vlink_epoch_peer_sync(&peer, &p, 1), VLINK_EPOCH_WAIT);
+	ck_assert_int_eq(vlink_epoch_host_wait(&host, 2, 1000, NULL), 0);
+	vlink_epoch_host_clear(&host);
+	vlink_epoch_host_set(&host, VLINK_END_UP);
+	ck_assert_int_eq(vlink_epoch_peer_sync(&peer, &p, 1), VLINK_EPOCH_OK);
+	ck_assert(vlink_epoch_peer_ready(&host));
+	ck_assert(!vlink_epoch_peer_asks(&host));
+	/* rewound by one: the next epoch is still a new one */
+	lh()->host_epoch = 1;
+	ck_assert_uint_eq(vlink_epoch_host_begin(&host), 3);
 }
 END_TEST
 
@@ -328,6 +362,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, epoch_never_zero);
 	tcase_add_test(tc, newcomer_waits_for_a_new_epoch);
+	tcase_add_test(tc, forged_host_epoch);
 	tcase_add_test(tc, ack_waits_for_every_channel_in_use);
 	tcase_add_test(tc, host_wait_ends);
 	tcase_add_test(tc, clear_empties_every_ring);

@@ -503,6 +503,52 @@ START_TEST(test_region_content)
 }
 END_TEST
 
+/* An end of the link scribbled on what only the daemon writes: repair
+ * restores exactly that and leaves the ends' words alone. */
+START_TEST(test_repair)
+{
+	struct reg_link *a = mk_ok("ra", "dom1", 2, 128);
+	struct reg_domain *d = a->dom;
+	struct vlink_link_hdr *lh = (struct vlink_link_hdr *)((uint8_t *)d->region.map +
+							      a->hdr_offset);
+	struct vlink_link_entry *e = &hdr_of(d)->links[a->slot];
+	struct vlink_link_hdr hdr0;
+	struct vlink_link_entry e0;
+	uint32_t gen;
+
+	ck_assert_uint_eq(reg_link_repair(a), 0);
+	memcpy(&hdr0, lh, sizeof(hdr0));
+	e0 = *e;
+	gen = hdr_of(d)->generation;
+
+	lh->peer_state = 77;
+	lh->host_epoch = 9;
+	ck_assert_uint_eq(reg_link_repair(a), 0);
+	ck_assert_uint_eq(hdr_of(d)->generation, gen);
+
+	lh->magic = 0;
+	lh->ring_size = 1u << 30;
+	lh->buf_area = UINT64_MAX;
+	lh->mac[0] = 0xff;
+	ck_assert_uint_eq(reg_link_repair(a), REG_REPAIRED_HEADER);
+	ck_assert_mem_eq(lh, &hdr0, offsetof(struct vlink_link_hdr, host_state));
+	ck_assert_uint_eq(lh->peer_state, 77);
+	ck_assert_uint_eq(lh->host_epoch, 9);
+	ck_assert_uint_eq(hdr_of(d)->generation, gen);
+
+	e->buf_offset = 1;
+	e->name[0] = 'X';
+	lh->version = 0;
+	ck_assert_uint_eq(reg_link_repair(a), REG_REPAIRED_HEADER | REG_REPAIRED_ENTRY);
+	ck_assert_mem_eq(e, &e0, sizeof(e0));
+	ck_assert_mem_eq(lh, &hdr0, offsetof(struct vlink_link_hdr, host_state));
+	/* the table changed under its sequence lock */
+	ck_assert_uint_eq(hdr_of(d)->generation % 2, 0);
+	ck_assert_uint_gt(hdr_of(d)->generation, gen);
+	ck_assert_uint_eq(reg_link_repair(a), 0);
+}
+END_TEST
+
 START_TEST(test_region_generation_sequence)
 {
 	struct reg_link *a, *b;
@@ -1336,6 +1382,7 @@ static Suite *registry_suite(void)
 	tcase_add_test(tc, test_delete_busy);
 	tcase_add_test(tc, test_delete_unknown);
 	tcase_add_test(tc, test_max_links);
+	tcase_add_test(tc, test_repair);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("domains");
