@@ -110,12 +110,20 @@ while read -r what pause; do
 		{ not_ok "kill $k/$KILLS: $what: $1 corrupt, $2 out of order"; break; }
 done <"$T/plan"
 check_delivery "$CASE: after the last kill"
-# the daemon, with the same clients attached again
+# the daemon, with the same clients attached again (testpmd and the
+# peers re-attach to a restarted vlinkd by themselves, with backoff)
+attached() {
+	ctl status >"$T/status" 2>&1 &&
+	for e in "R (host)" "S (host)" "R (peer)" "S (peer)"; do
+		grep -q "link $e" "$T/status" || return 1
+	done
+}
 i=0
-until ctl status 2>/dev/null | grep -q "link R (host)" && ctl status | grep -q "link S (host)" ||
-      [ $i -gt 100 ]; do
+until attached || [ $i -gt 150 ]; do
 	sleep 0.1; i=$((i + 1))
 done
+attached && ok "$CASE: testpmd and both peers attached to vlinkd again" ||
+	{ not_ok "$CASE: not every end attached again"; sed 's/^/    /' "$T/status"; }
 sleep 1
 fds1=$(daemon_fds) rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$DAEMON_PID/status")
 [ "$fds1" -le "$fds0" ] && ok "$CASE: vlinkd's fds $fds0 -> $fds1" ||
