@@ -372,6 +372,10 @@ static void ctl_peer(struct pmd_internals *pv)
 	if (r == 1)
 		VLOG(NOTICE, pv, "vlinkd is back: link '%s' re-attached, same memory, nothing "
 		     "remapped", pv->link);
+	/* acknowledge a new host epoch even while no lcore polls (before
+	 * the application starts forwarding: it may wait for link up) */
+	if (r >= 0)
+		vlink_guest_wait_host(pv->g, 0);
 	if (r < 0 && r != -EAGAIN && !pv->peer_gone) {
 		__atomic_store_n(&pv->peer_gone, true, __ATOMIC_RELAXED);
 		ctl_link(pv); /* link down now */

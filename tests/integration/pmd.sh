@@ -122,6 +122,19 @@ tp_quit 2
 # --- 3. host and peer end of one link in one testpmd -----------------------
 # the peer is port 0 so that it closes first and gives back what it holds
 tp_start 3 --vdev "$(vdev 0 C end=peer)" --vdev "$(vdev 1 C)"
+# both ports come up before anything is forwarded (the peer end's control
+# thread answers the host's new epoch: an application may wait for link up)
+i=0 up=0
+while [ $i -lt 50 ] && [ $up != 2 ]; do
+	n=$(grep -c 'Link status: up' "$T/tp3.log")
+	tp_cmd 3 "show port info 0"
+	tp_cmd 3 "show port info 1"
+	sleep 0.2
+	up=$(($(grep -c 'Link status: up' "$T/tp3.log") - n))
+	i=$((i + 1))
+done
+[ $up = 2 ] && ok "host + peer: both ports up before forwarding starts" ||
+	not_ok "host + peer: both ports up before forwarding starts ($up of 2 up after 10 s)"
 tp_cmd 3 "set fwd io"
 tp_cmd 3 "start tx_first"
 sleep 1
