@@ -462,24 +462,16 @@ static int vl_start(struct rte_eth_dev *dev)
 	return 0;
 }
 
-static void queues_flush(struct rte_eth_dev *dev)
+/* Peer end: give back what the queues hold.  (The host end's last reset
+ * drops its partial chains.) */
+static void peer_queues_flush(struct rte_eth_dev *dev)
 {
-	struct pmd_internals *pv = dev->data->dev_private;
-
-	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++) {
-		struct vl_queue *q = dev->data->rx_queues[i];
-
-		if (q && pv->end == VL_END_PEER)
-			vl_peer_queue_flush(q);
-		else if (q)
-			vl_queue_drop_chains(q);
-	}
-	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++) {
-		struct vl_queue *q = dev->data->tx_queues[i];
-
-		if (q && pv->end == VL_END_PEER)
-			vl_peer_queue_flush(q);
-	}
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
+		if (dev->data->rx_queues[i])
+			vl_peer_queue_flush(dev->data->rx_queues[i]);
+	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
+		if (dev->data->tx_queues[i])
+			vl_peer_queue_flush(dev->data->tx_queues[i]);
 }
 
 static int vl_stop(struct rte_eth_dev *dev)
@@ -489,7 +481,6 @@ static int vl_stop(struct rte_eth_dev *dev)
 	if (pv->end == VL_END_HOST) {
 		pthread_mutex_lock(&pv->reset_mx);
 		pv->started = false;
-		queues_flush(dev);
 		vl_host_drain(pv);
 		/* and what the peer still holds: a last epoch, down, so that
 		 * everything is home at close whether or not the peer stays */
@@ -497,7 +488,7 @@ static int vl_stop(struct rte_eth_dev *dev)
 		pthread_mutex_unlock(&pv->reset_mx);
 	} else {
 		pv->started = false;
-		queues_flush(dev);
+		peer_queues_flush(dev);
 	}
 	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
