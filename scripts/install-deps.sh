@@ -29,7 +29,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
       libdpdk-dev dpdk-dev meson ninja-build python3 python3-venv
       libglib2.0-dev libpixman-1-dev seabios qemu-system-data busybox-static gnuplot-nox cpio
       dpkg-dev kmod procps psmisc iproute2 util-linux
-      clang libclang-rt-14-dev"
+      clang libclang-rt-14-dev
+      openvswitch-switch-dpdk tshark"
 
 t0=$(date +%s)
 step() { printf 'install-deps: %s\n' "$*"; }
