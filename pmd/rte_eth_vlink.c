@@ -8,6 +8,7 @@
  * attaching through vlinkd, the ethdev ops, stats, and a control thread
  * that follows the other end's state (link status, LSC events) and, for
  * the host end, reconnects to vlinkd in the background when it goes away. */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <ethdev_vdev.h>
 #include <rte_kvargs.h>
 #include <rte_malloc.h>
+#include <rte_telemetry.h>
 
 #include "vlink_epoch.h"
 #include "vlink_error.h"
@@ -223,6 +225,25 @@ static int host_reattach(struct pmd_internals *pv, char *why, size_t n)
 	return 0;
 }
 
+/* Extended stats: per-queue counters, then the port's. */
+enum { QX_RX_BAD, QX_RX_NOMBUF, QX_RX_DROPPED, QX_RX_COPIES, QX_TX_COPIES, QX_TX_RING_FULL,
+       QX_TX_NOMBUF, QX_N };
+static const char *const qx_names[QX_N] = {
+	"rx_q%u_bad_desc", "rx_q%u_nombuf", "rx_q%u_dropped", "rx_q%u_copies",
+	"tx_q%u_copies", "tx_q%u_ring_full", "tx_q%u_nobuf",
+};
+static const char *const ledger_names[VLINK_LEDGER_NERR] = {
+	"bad_desc_out_of_area", "bad_desc_misaligned", "bad_desc_bad_length",
+	"bad_desc_not_lent", "bad_desc_wrong_channel",
+};
+static const char *const px_names[] = {
+	"reconnects", "daemon_losses", "buffers_lent", "ring_bad_index",
+	"resets", "reset_timeouts", "reset_reclaimed", "buffers_in_app",
+};
+#define PX_FIXED RTE_DIM(px_names)
+#define PX_N (PX_FIXED + VLINK_LEDGER_NERR) /* then the ledger's refusals */
+static_assert(PX_N <= VL_XPUB_MAX, "pmd_internals.xpub too small");
+
 /* ------------------------------------------------------- link & control */
 
 static uint32_t other_state(const struct pmd_internals *pv)
@@ -385,6 +406,18 @@ static void ctl_peer(struct pmd_internals *pv)
 	}
 }
 
+static uint64_t px_value(const struct pmd_internals *pv, unsigned k);
+
+/* For secondary processes and telemetry, which must not touch the link's
+ * mappings or libvlinkguest's handle. */
+static void ctl_publish(struct pmd_internals *pv)
+{
+	for (unsigned k = 0; k < PX_N; k++)
+		__atomic_store_n(&pv->xpub[k], px_value(pv, k), __ATOMIC_RELAXED);
+	if (pv->end == VL_END_HOST)
+		__atomic_store_n(&pv->epoch_pub, pv->m.host_epoch, __ATOMIC_RELAXED);
+}
+
 static void *ctl_main(void *arg)
 {
 	struct pmd_internals *pv = arg;
@@ -392,6 +425,7 @@ static void *ctl_main(void *arg)
 	unsigned backoff = BACKOFF_MIN_MS;
 
 	while (!pv->ctl_stop) {
+		ctl_publish(pv);
 		ctl_link(pv);
 		if (pv->end == VL_END_HOST && pv->started && vlink_epoch_peer_asks(&pv->m))
 			ctl_reset(pv, "a new peer end asks for a new epoch", pv->reset_ms);
@@ -518,6 +552,14 @@ static int queue_setup(struct rte_eth_dev *dev, uint16_t qid, unsigned socket,
 	q->port = dev->data->port_id;
 	q->rx = rx;
 	q->mp = mp;
+	/* an mbuf of a pool with pinned external buffers cannot take ours,
+	 * nor can buf_len (16 bits) describe a buffer of 64 KiB */
+	q->rx_copy = rx && ((rte_pktmbuf_priv_flags(mp) & RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF) ||
+			    pv->buf_size > UINT16_MAX);
+	if (q->rx_copy)
+		VLOG(NOTICE, pv, "rx queue %u: pool %s %s: received packets are copied", qid,
+		     mp->name, pv->buf_size > UINT16_MAX ? "cannot describe 64 KiB buffers" :
+		     "has pinned external buffers");
 	if (pv->mode == VL_MODE_MQ) {
 		q->nch = 1;
 		q->ch[0] = (uint16_t)(qid + 1);
@@ -565,15 +607,15 @@ static void vl_queue_release(struct rte_eth_dev *dev, uint16_t qid, bool rx)
 
 	if (!q)
 		return;
+	*slot = NULL;
 	if (pv->end == VL_END_PEER) {
 		vl_peer_queue_flush(q);
-		if (q->rx)
-			vl_peer_rxq_free(q);
+		if (q->rx && !vl_peer_rxq_free(q))
+			return;
 	} else {
 		vl_queue_drop_chains(q);
 	}
 	rte_free(q);
-	*slot = NULL;
 }
 
 static void vl_rx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
@@ -637,23 +679,6 @@ static int vl_stats_reset(struct rte_eth_dev *dev)
 	return 0;
 }
 
-/* Extended stats: per-queue counters, then the port's. */
-enum { QX_RX_BAD, QX_RX_NOMBUF, QX_RX_DROPPED, QX_TX_COPIES, QX_TX_RING_FULL,
-       QX_TX_NOMBUF, QX_N };
-static const char *const qx_names[QX_N] = {
-	"rx_q%u_bad_desc", "rx_q%u_nombuf", "rx_q%u_dropped",
-	"tx_q%u_copies", "tx_q%u_ring_full", "tx_q%u_nobuf",
-};
-static const char *const ledger_names[VLINK_LEDGER_NERR] = {
-	"bad_desc_out_of_area", "bad_desc_misaligned", "bad_desc_bad_length",
-	"bad_desc_not_lent", "bad_desc_wrong_channel",
-};
-static const char *const px_names[] = {
-	"reconnects", "daemon_losses", "buffers_lent", "ring_bad_index",
-	"resets", "reset_timeouts", "reset_reclaimed",
-};
-#define PX_FIXED RTE_DIM(px_names)
-#define PX_N (PX_FIXED + VLINK_LEDGER_NERR) /* then the ledger's refusals */
 
 static unsigned nxstats(const struct rte_eth_dev *dev)
 {
@@ -669,6 +694,7 @@ static uint64_t qx_value(const struct rte_eth_dev *dev, unsigned q, unsigned k)
 	case QX_RX_BAD: return rq ? rq->st.bad_desc : 0;
 	case QX_RX_NOMBUF: return rq ? rq->st.nombuf : 0;
 	case QX_RX_DROPPED: return rq ? rq->st.dropped : 0;
+	case QX_RX_COPIES: return rq ? rq->st.rx_copies : 0;
 	case QX_TX_COPIES: return tq ? tq->st.copies : 0;
 	case QX_TX_RING_FULL: return tq ? tq->st.ring_full : 0;
 	default: return tq ? tq->st.nombuf : 0;
@@ -678,6 +704,9 @@ static uint64_t qx_value(const struct rte_eth_dev *dev, unsigned q, unsigned k)
 static uint64_t px_value(const struct pmd_internals *pv, unsigned k)
 {
 	uint64_t bad = 0;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return __atomic_load_n(&pv->xpub[k], __ATOMIC_RELAXED);
 
 	if (pv->end == VL_END_PEER && k <= 1) {
 		struct vlink_guest_stats gs;
@@ -711,6 +740,15 @@ static uint64_t px_value(const struct pmd_internals *pv, unsigned k)
 		return pv->resets;
 	case 5: return pv->reset_timeouts;
 	case 6: return pv->reclaimed;
+	case 7:
+		if (pv->end == VL_END_HOST)
+			return pv->mp ? vl_host_in_app(pv) : 0;
+		for (uint16_t i = 0; i < pv->dev->data->nb_rx_queues; i++) {
+			const struct vl_queue *q = pv->dev->data->rx_queues[i];
+
+			bad += q && q->zc_mp ? rte_mempool_in_use_count(q->zc_mp) : 0;
+		}
+		return bad;
 	default:
 		return pv->end == VL_END_HOST ?
 		       __atomic_load_n(&pv->led.errors[k - PX_FIXED], __ATOMIC_RELAXED) : 0;
@@ -791,6 +829,133 @@ static const struct eth_dev_ops vl_ops = {
 	.mtu_set = vl_mtu_set,
 };
 
+/* A secondary process (dpdk-proc-info, dpdk-dumpcap, a multi-process
+ * application) sees the primary's port: its data (dev_private, the queues'
+ * counters) is in shared memory, the link's mappings and the daemon
+ * connection are the primary's alone.  So: what can be read, and no data
+ * path (dumpcap's capture runs in the primary, through rte_pdump). */
+static int vl_link_update_secondary(struct rte_eth_dev *dev, int wait)
+{
+	(void)dev;
+	(void)wait;
+	return 0; /* dev_link is shared: the primary keeps it current */
+}
+
+static uint16_t vl_no_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	(void)q;
+	(void)pkts;
+	(void)n;
+	return 0;
+}
+
+static const struct eth_dev_ops vl_ops_secondary = {
+	.dev_infos_get = vl_infos_get,
+	.link_update = vl_link_update_secondary,
+	.stats_get = vl_stats_get,
+	.stats_reset = vl_stats_reset,
+	.xstats_get = vl_xstats_get,
+	.xstats_get_names = vl_xstats_get_names,
+	.xstats_reset = vl_stats_reset,
+	.promiscuous_enable = vl_promisc,
+	.promiscuous_disable = vl_promisc,
+	.allmulticast_enable = vl_promisc,
+	.allmulticast_disable = vl_promisc,
+};
+
+static int vl_probe_secondary(struct rte_vdev_device *vdev)
+{
+	const char *name = rte_vdev_device_name(vdev);
+	struct rte_eth_dev *dev = rte_eth_dev_attach_secondary(name);
+
+	if (!dev) {
+		RTE_LOG(ERR, PMD, "net_vlink: %s: the primary process has no such port\n", name);
+		return -ENODEV;
+	}
+	dev->dev_ops = &vl_ops_secondary;
+	dev->device = &vdev->device;
+	dev->rx_pkt_burst = vl_no_burst;
+	dev->tx_pkt_burst = vl_no_burst;
+	rte_eth_dev_probing_finish(dev);
+	return 0;
+}
+
+/* ---------------------------------------------------------- telemetry */
+
+static struct pmd_internals *vl_port(int port)
+{
+	if (port < 0 || port >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port((uint16_t)port))
+		return NULL;
+	if (rte_eth_devices[port].dev_ops != &vl_ops &&
+	    rte_eth_devices[port].dev_ops != &vl_ops_secondary)
+		return NULL;
+	return rte_eth_devices[port].data->dev_private;
+}
+
+/* /vlink/list: the ports of net_vlink. */
+static int vl_tel_list(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_array(d, RTE_TEL_INT_VAL);
+	for (int p = 0; p < RTE_MAX_ETHPORTS; p++)
+		if (vl_port(p))
+			rte_tel_data_add_array_int(d, p);
+	return 0;
+}
+
+/* /vlink/info,PORT: what an operator asks first about a port (the
+ * counters are the control thread's, at most 100 ms old). */
+static int vl_tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct pmd_internals *pv;
+	char *end;
+	long port;
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+	(void)cmd;
+	if (!params || !*params)
+		return -EINVAL;
+	port = strtol(params, &end, 10);
+	if (*end || !(pv = vl_port((int)port)))
+		return -EINVAL;
+	rte_ether_format_addr(mac, sizeof(mac), &pv->mac);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "port", (int)port);
+	rte_tel_data_add_dict_string(d, "name", pv->devname);
+	rte_tel_data_add_dict_string(d, "link", pv->link);
+	rte_tel_data_add_dict_string(d, "end", pv->end == VL_END_HOST ? "host" : "peer");
+	rte_tel_data_add_dict_string(d, "mode", pv->mode == VL_MODE_MQ ? "mq" : "bond");
+	rte_tel_data_add_dict_string(d, "mac", mac);
+	rte_tel_data_add_dict_string(d, "socket", pv->socket);
+	rte_tel_data_add_dict_int(d, "channels", (int)pv->nch);
+	rte_tel_data_add_dict_int(d, "buf_size", (int)pv->buf_size);
+	/* not pv->dev: the primary's pointer (telemetry runs in secondary
+	 * processes too) */
+	rte_tel_data_add_dict_string(d, "link_status",
+				     rte_eth_devices[port].data->dev_link.link_status ?
+				     "up" : "down");
+	rte_tel_data_add_dict_int(d, "started", pv->started);
+	if (pv->end == VL_END_HOST) {
+		rte_tel_data_add_dict_u64(d, "epoch", __atomic_load_n(&pv->epoch_pub,
+								      __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_u64(d, "buffers", pv->led.nbufs);
+	}
+	for (unsigned k = 0; k < PX_N; k++)
+		rte_tel_data_add_dict_u64(d, k < PX_FIXED ? px_names[k] : ledger_names[k - PX_FIXED],
+					  __atomic_load_n(&pv->xpub[k], __ATOMIC_RELAXED));
+	return 0;
+}
+
+RTE_INIT(vl_telemetry_init)
+{
+	rte_telemetry_register_cmd("/vlink/list", vl_tel_list,
+				   "Returns the net_vlink port ids. Takes no parameters");
+	rte_telemetry_register_cmd("/vlink/info", vl_tel_info,
+				   "Returns a net_vlink port's link, end, epoch and buffers. "
+				   "Parameters: int port_id");
+}
+
 /* ---------------------------------------------------------- probe/close */
 
 static void release(struct pmd_internals *pv)
@@ -801,19 +966,29 @@ static void release(struct pmd_internals *pv)
 		pv->ctl_running = false;
 	}
 	if (pv->end == VL_END_HOST && pv->mp) {
-		unsigned home;
+		unsigned home, app;
 		uint32_t lent;
 
 		vl_host_drain(pv);
 		home = rte_mempool_avail_count(pv->mp);
 		lent = vlink_ledger_lent(&pv->led);
+		app = vl_host_in_app(pv);
 		VLOG(NOTICE, pv, "closed: %u of %u buffers home, %u of %u mbufs in the pool, "
-		     "%" PRIu64 " bad descriptors", pv->led.nbufs - lent, pv->led.nbufs, home,
+		     "%" PRIu64 " bad descriptors", home, pv->led.nbufs, home,
 		     pv->led.nbufs, vlink_ledger_errors(&pv->led));
 		if (lent)
 			VLOG(WARNING, pv, "%u buffer(s) still held by the peer end, which is %s",
 			     lent, other_state(pv) == VLINK_END_UP ? "up" : "down");
-		vl_host_teardown(pv);
+		if (app) {
+			/* its mbufs still point into the link's memory, and
+			 * their free callbacks at pv->ext: keep both */
+			VLOG(WARNING, pv, "%u buffer(s) still in the application's mbufs: the "
+			     "link's memory stays mapped until the process exits", app);
+			pv->mp = NULL;
+			pv->m.region = NULL;
+		} else {
+			vl_host_teardown(pv);
+		}
 	}
 	if (pv->m.region)
 		vlink_linkmem_unmap(&pv->m);
@@ -849,10 +1024,8 @@ static int vl_probe(struct rte_vdev_device *vdev)
 	char why[512], tname[RTE_MAX_THREAD_NAME_LEN], mac[RTE_ETHER_ADDR_FMT_SIZE];
 	int err;
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		RTE_LOG(ERR, PMD, "net_vlink: %s: secondary processes are not supported\n", name);
-		return -ENOTSUP;
-	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return vl_probe_secondary(vdev);
 	dev = rte_eth_vdev_allocate(vdev, sizeof(*pv));
 	if (!dev)
 		return -ENOMEM;

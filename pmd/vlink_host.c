@@ -1,21 +1,33 @@
 /* The host end's data path.
  *
- * Every buffer of the link is the data buffer of exactly one mbuf of an
- * extbuf pool (headers in this process's private memory, data in the
- * domain's pool), so a buffer index and its mbuf are one table lookup
- * apart both ways.  Lending a buffer to the peer means keeping its mbuf
- * out of the pool until the buffer comes home:
+ * Every buffer of the link is the data buffer of exactly one mbuf of a
+ * private extbuf pool (pv->mp: headers in this process's memory, data in
+ * the domain's pool), so a buffer index and its mbuf are one table lookup
+ * apart both ways.  That pool holds the buffers at home; the application
+ * never sees its mbufs.  Lending a buffer to the peer means keeping its
+ * mbuf out of the pool until the buffer comes home.
  *
- *   tx lcore: app mbufs -> rx ring (zero copy if from our pool, else copied
- *             into pool mbufs); done ring -> mbufs back to the pool
- *   rx lcore: pool mbufs -> fill ring; tx ring -> mbufs to the app
+ * Receive keeps the rx contract applications rely on (OVS and VPP keep
+ * their own metadata in the private area of the mbufs of the pool they
+ * gave the queue): a received buffer is attached, without a copy, as an
+ * external buffer to an mbuf of the queue's pool; its shared info
+ * (pv->ext[k]) puts it home when the last reference goes, on whatever
+ * thread that is.  Transmit sends such an mbuf of this port in its own
+ * buffer; anything else is copied into buffers from home.
+ *
+ *   tx lcore: app mbufs -> rx ring (zero copy if attached to one of our
+ *             buffers, else copied into buffers from home); done ring ->
+ *             buffers home
+ *   rx lcore: buffers from home -> fill ring; tx ring -> buffers attached
+ *             to the application's mbufs
  *
  * so each ring has one producer and one consumer thread.  The ledger is
  * shared by both lcores (it is safe for that) and checks every descriptor
- * the peer returns before its mbuf is touched. */
+ * the peer returns before its buffer is touched. */
 #include <errno.h>
 #include <string.h>
 
+#include <rte_eal_memconfig.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_malloc.h>
@@ -30,6 +42,71 @@ static inline uint64_t buf_off(const struct pmd_internals *pv, const struct rte_
 	return vlink_xlate_off(&pv->m.x, m->buf_addr);
 }
 
+/* Free callback of a received buffer's shared info: the last mbuf that
+ * referred to it is gone.  Any thread (rte_mempool_put is safe there). */
+static void ext_free(void *addr, void *opaque)
+{
+	struct vl_ext *e = opaque;
+
+	(void)addr;
+	if (e->sent) {
+		e->sent = false; /* lent to the peer: it comes home on done */
+		return;
+	}
+	rte_mempool_put(e->home->pool, e->home);
+}
+
+/* Where a device finds the buffers: with IOVA as VA their address; with
+ * IOVA as PA none is known here (the pages belong to vlinkd's files and
+ * EAL's physical-address lookup is per page and may be refused), so a
+ * device cannot DMA them and must be given copies. */
+static rte_iova_t seg_iova(const void *addr)
+{
+	return rte_eal_iova_mode() == RTE_IOVA_VA ? (rte_iova_t)(uintptr_t)addr : RTE_BAD_IOVA;
+}
+
+/* Register the link's segments as external memory, so that
+ * rte_mem_virt2memseg() and drivers that register memory with their
+ * device (rte_dev_dma_map) find them.  Best effort: the data path does not
+ * need it. */
+static void extmem_register(struct pmd_internals *pv)
+{
+	const struct vlink_xlate *x = &pv->m.x;
+	unsigned i;
+
+	for (i = 0; i < x->nseg; i++) {
+		/* EAL keeps a memseg per "page"; with no IOVA to record, any
+		 * size that divides the mapping serves: the largest (fewest
+		 * memsegs) */
+		size_t page = RTE_PGSIZE_2M;
+		uintptr_t a = (uintptr_t)x->seg[i].addr;
+
+		while (page > RTE_PGSIZE_4K && ((a | x->seg[i].size) & (page - 1)))
+			page >>= 1;
+		if (rte_extmem_register(x->seg[i].addr, x->seg[i].size, NULL, 0, page)) {
+			VLOG(INFO, pv, "segment %u not registered as external memory (%s): "
+			     "devices cannot DMA from the link's buffers", i,
+			     rte_strerror(rte_errno));
+			break;
+		}
+	}
+	if (i == x->nseg) {
+		pv->extmem = true;
+		return;
+	}
+	while (i--)
+		rte_extmem_unregister(x->seg[i].addr, x->seg[i].size);
+}
+
+static void extmem_unregister(struct pmd_internals *pv)
+{
+	if (!pv->extmem)
+		return;
+	for (unsigned i = 0; i < pv->m.x.nseg; i++)
+		rte_extmem_unregister(pv->m.x.seg[i].addr, pv->m.x.seg[i].size);
+	pv->extmem = false;
+}
+
 static void index_mbuf(struct rte_mempool *mp, void *arg, void *obj, unsigned i)
 {
 	struct pmd_internals *pv = arg;
@@ -39,7 +116,7 @@ static void index_mbuf(struct rte_mempool *mp, void *arg, void *obj, unsigned i)
 	(void)mp;
 	(void)i;
 	if (k >= 0)
-		pv->mbuf_of[k] = m;
+		pv->ext[k].home = m;
 }
 
 int vl_host_setup(struct pmd_internals *pv, char *why, size_t n)
@@ -73,18 +150,25 @@ int vl_host_setup(struct pmd_internals *pv, char *why, size_t n)
 			goto err_ledger;
 		}
 		ext[next].buf_ptr = (uint8_t *)s->addr + (off - s->pool_offset);
-		ext[next].buf_iova = RTE_BAD_IOVA;
+		ext[next].buf_iova = seg_iova(ext[next].buf_ptr);
 		ext[next].buf_len = piece;
 		ext[next].elt_size = (uint16_t)pv->m.buf_size;
 		next++;
 		off += piece;
 	}
-	pv->mbuf_of = rte_zmalloc("vlink_mbuf_of", sizeof(*pv->mbuf_of) * pv->led.nbufs, 0);
-	if (!pv->mbuf_of) {
+	pv->ext = rte_zmalloc("vlink_ext", sizeof(*pv->ext) * pv->led.nbufs, RTE_CACHE_LINE_SIZE);
+	if (!pv->ext) {
 		err = vlink_why(why, n, -ENOMEM, "out of memory");
 		goto err_ledger;
 	}
-	snprintf(name, sizeof(name), "vlink%u_mbufs", pv->port);
+	for (uint32_t k = 0; k < pv->led.nbufs; k++) {
+		pv->ext[k].si.free_cb = ext_free;
+		pv->ext[k].si.fcb_opaque = &pv->ext[k];
+	}
+	static uint32_t pools; /* a pool left behind at close keeps its name */
+
+	snprintf(name, sizeof(name), "vlink%u_home%u", pv->port,
+		 __atomic_fetch_add(&pools, 1, __ATOMIC_RELAXED));
 	cache = RTE_MIN(256u, pv->led.nbufs / 4);
 	pv->mp = rte_pktmbuf_pool_create_extbuf(name, pv->led.nbufs, cache, 0,
 						(uint16_t)pv->m.buf_size, rte_socket_id(),
@@ -96,30 +180,37 @@ int vl_host_setup(struct pmd_internals *pv, char *why, size_t n)
 	}
 	rte_mempool_obj_iter(pv->mp, index_mbuf, pv);
 	for (uint32_t k = 0; k < pv->led.nbufs; k++) {
-		if (!pv->mbuf_of[k]) {
+		if (!pv->ext[k].home) {
 			err = vlink_why(why, n, -EINVAL, "buffer %u has no mbuf", k);
 			goto err_pool;
 		}
 	}
+	extmem_register(pv);
 	return 0;
 
 err_pool:
 	rte_mempool_free(pv->mp);
 	pv->mp = NULL;
 err_table:
-	rte_free(pv->mbuf_of);
-	pv->mbuf_of = NULL;
+	rte_free(pv->ext);
+	pv->ext = NULL;
 err_ledger:
 	vlink_ledger_fini(&pv->led);
 	return err;
 }
 
+unsigned vl_host_in_app(const struct pmd_internals *pv)
+{
+	return pv->led.nbufs - vlink_ledger_lent(&pv->led) - rte_mempool_avail_count(pv->mp);
+}
+
 void vl_host_teardown(struct pmd_internals *pv)
 {
+	extmem_unregister(pv);
 	rte_mempool_free(pv->mp);
 	pv->mp = NULL;
-	rte_free(pv->mbuf_of);
-	pv->mbuf_of = NULL;
+	rte_free(pv->ext);
+	pv->ext = NULL;
 	vlink_ledger_fini(&pv->led);
 }
 
@@ -139,7 +230,7 @@ static void put_home(struct pmd_internals *pv, const int64_t *idx, unsigned k)
 
 		if (idx[i] < 0)
 			continue;
-		m = pv->mbuf_of[idx[i]];
+		m = pv->ext[idx[i]].home;
 		/* a segment of a chain we sent: it comes home on its own */
 		m->next = NULL;
 		m->nb_segs = 1;
@@ -216,6 +307,71 @@ void vl_chain_end(struct vl_queue *q, struct vl_chain *c, struct rte_mbuf **out,
 	c->bad = false;
 }
 
+bool vl_chain_append(struct vl_queue *q, struct vl_chain *c, const uint8_t *src, uint32_t len)
+{
+	while (len) {
+		struct rte_mbuf *t = c->tail;
+		uint32_t room = t ? rte_pktmbuf_tailroom(t) : 0, n;
+
+		if (!room) {
+			struct rte_mbuf *m = rte_pktmbuf_alloc(q->mp);
+
+			if (!m)
+				return false;
+			m->port = q->port;
+			if (!c->head) {
+				c->head = m;
+			} else {
+				t->next = m;
+				c->head->nb_segs++;
+			}
+			c->tail = m;
+			continue;
+		}
+		n = RTE_MIN(room, len);
+		rte_memcpy(rte_pktmbuf_mtod_offset(t, uint8_t *, t->data_len), src, n);
+		t->data_len += n;
+		c->head->pkt_len += n;
+		src += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* Buffer k, as descriptor d describes it, to the application in mbuf m
+ * of its pool: attached, or (rx_copy) copied and put home. */
+static inline void rx_hand_over(struct vl_queue *q, struct rte_mbuf *m, int64_t k,
+				const struct vlink_desc *d)
+{
+	struct vl_ext *e = &q->pv->ext[k];
+	struct rte_mbuf *h = e->home;
+
+	rte_mbuf_ext_refcnt_set(&e->si, 1);
+	rte_pktmbuf_attach_extbuf(m, h->buf_addr, rte_mbuf_iova_get(h), h->buf_len, &e->si);
+	m->data_off = d->data_off;
+	m->data_len = (uint16_t)d->len;
+	m->pkt_len = d->len;
+	m->port = q->port;
+}
+
+/* Append a received piece to chain c (it is bad already, or becomes so if
+ * it cannot be added). */
+static inline void rx_chain_add(struct vl_queue *q, struct vl_chain *c, struct rte_mbuf *m)
+{
+	if (!c->head) {
+		c->head = c->tail = m;
+	} else if (c->head->nb_segs >= VL_MAX_CHAIN) {
+		rte_pktmbuf_free(m);
+		c->bad = true;
+	} else {
+		c->tail->next = m;
+		c->tail = m;
+		c->head->nb_segs++;
+		c->head->pkt_len += m->data_len;
+	}
+	(void)q;
+}
+
 /* Tx ring: the peer's packets, in buffers we lent on fill (or on rx, when
  * it reflects).  At most n descriptors, so at most n packets. */
 static uint16_t rx_chan(struct vl_queue *q, unsigned ci, struct rte_mbuf **out, uint16_t n)
@@ -224,41 +380,46 @@ static uint16_t rx_chan(struct vl_queue *q, unsigned ci, struct rte_mbuf **out, 
 	uint16_t ch = q->ch[ci];
 	struct vl_chain *c = &q->chain[ci];
 	struct vlink_desc d[VL_BURST];
+	struct rte_mbuf *am[VL_BURST];
 	int64_t idx[VL_BURST];
 	uint16_t nout = 0;
-	unsigned k;
+	unsigned k, good, a = 0;
 
 	if (peer_up(pv))
 		refill(q, ch);
 	k = vlink_ring_dequeue_burst(&pv->m.ch[ch - 1].tx, d, RTE_MIN(n, (uint16_t)VL_BURST));
 	if (!k)
 		return 0;
-	q->st.bad_desc += k - vlink_ledger_take_burst(&pv->led, d, k, ch, idx);
+	good = vlink_ledger_take_burst(&pv->led, d, k, ch, idx);
+	q->st.bad_desc += k - good;
+	if (!q->rx_copy && good && rte_pktmbuf_alloc_bulk(q->mp, am, good)) {
+		/* the application's pool is empty: these packets are lost */
+		q->st.nombuf++;
+		put_home(pv, idx, k);
+		for (unsigned i = 0; i < k; i++)
+			idx[i] = -1;
+	}
 	for (unsigned i = 0; i < k; i++) {
-		if (idx[i] >= 0) {
-			struct rte_mbuf *m = pv->mbuf_of[idx[i]];
-
-			rte_pktmbuf_reset(m);
-			m->data_off = d[i].data_off;
-			m->data_len = (uint16_t)d[i].len;
-			m->pkt_len = d[i].len;
-			m->port = q->port;
-			if (!c->head) {
-				c->head = c->tail = m;
-			} else if (c->head->nb_segs >= VL_MAX_CHAIN) {
-				rte_pktmbuf_free(m);
-				c->bad = true;
-			} else {
-				c->tail->next = m;
-				c->tail = m;
-				c->head->nb_segs++;
-				c->head->pkt_len += d[i].len;
-			}
+		if (idx[i] < 0) {
+			c->bad = true; /* a forged piece, or no mbuf: the packet is lost */
+		} else if (!q->rx_copy) {
+			rx_hand_over(q, am[a], idx[i], &d[i]);
+			rx_chain_add(q, c, am[a++]);
 		} else {
-			c->bad = true; /* a forged piece: the packet is lost */
+			struct rte_mbuf *h = pv->ext[idx[i]].home;
+
+			if (!c->bad && !vl_chain_append(q, c, (uint8_t *)h->buf_addr +
+							 d[i].data_off, d[i].len)) {
+				q->st.nombuf++;
+				c->bad = true;
+			}
+			put_home(pv, &idx[i], 1);
 		}
-		if (!(d[i].flags & VLINK_DESC_F_MORE))
+		if (!(d[i].flags & VLINK_DESC_F_MORE)) {
+			if (q->rx_copy && c->head && !c->bad)
+				q->st.rx_copies++;
 			vl_chain_end(q, c, out, &nout);
+		}
 	}
 	return nout;
 }
@@ -293,12 +454,23 @@ void vl_queue_drop_chains(struct vl_queue *q)
 	}
 }
 
-/* Can the packet go as it is: every segment ours and referenced once? */
+/* The shared info of one of this port's buffers that m holds, or NULL. */
+static inline struct vl_ext *ours(const struct pmd_internals *pv, const struct rte_mbuf *m)
+{
+	struct vl_ext *e = (struct vl_ext *)m->shinfo;
+
+	if (!RTE_MBUF_HAS_EXTBUF(m) || e < pv->ext || e >= pv->ext + pv->led.nbufs)
+		return NULL;
+	return e;
+}
+
+/* Can the packet go as it is: every segment in one of our buffers, and
+ * the only reference to it (the peer may write into what it receives)? */
 static bool zero_copy(const struct pmd_internals *pv, const struct rte_mbuf *m)
 {
 	for (const struct rte_mbuf *s = m; s; s = s->next)
-		if (s->pool != pv->mp || rte_mbuf_refcnt_read(s) != 1 ||
-		    RTE_MBUF_CLONED(s) || rte_mbuf_ext_refcnt_read(s->shinfo) != 1)
+		if (!ours(pv, s) || rte_mbuf_refcnt_read(s) != 1 ||
+		    rte_mbuf_ext_refcnt_read(s->shinfo) != 1)
 			return false;
 	return true;
 }
@@ -410,12 +582,17 @@ static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
 		}
 		if (zc) {
 			for (struct rte_mbuf *s = m; s; s = s->next) {
-				d[nd].pool_offset = buf_off(pv, s);
+				struct vl_ext *e = ours(pv, s);
+
+				d[nd].pool_offset = pv->led.base +
+						    (uint64_t)(e - pv->ext) * pv->led.buf_size;
 				d[nd].len = s->data_len;
 				d[nd].flags = s->next ? VLINK_DESC_F_MORE : 0;
 				d[nd].data_off = s->data_off;
 				nd++;
+				e->sent = true; /* freeing m puts nothing home */
 			}
+			rte_pktmbuf_free(m);
 		} else {
 			if (copy_in(pv, m, need, d + nd)) {
 				q->st.nombuf++;

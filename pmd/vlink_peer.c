@@ -2,11 +2,12 @@
  * application (in a container, or a second process) as the other end of a
  * link.
  *
- * Receive passes a one-buffer packet up without a copy: a header mbuf from
- * a private pool, attached to the buffer as an external buffer whose free
- * callback queues the buffer for `done` (the callback runs on whatever
- * thread frees the mbuf, so it goes through an MP-safe ring that the rx
- * lcore drains).  Transmit sends such an mbuf back in its own buffer when
+ * Receive passes a one-buffer packet up without a copy: an mbuf of the
+ * queue's pool (the application's, with its private area: the rx
+ * contract), attached to the buffer as an external buffer whose shared
+ * info, from a private pool of them, has a free callback that queues the
+ * buffer for `done` (the callback runs on whatever thread frees the mbuf,
+ * so it goes through an MP-safe ring that the rx lcore drains).  Transmit sends such an mbuf back in its own buffer when
  * it came from this port's same channel (a zero-copy reflect, as vlink-peer
  * echo does); anything else is copied into buffers taken from fill, and so
  * are chained packets on receive.
@@ -21,7 +22,7 @@
 
 #include "vlink_pmd.h"
 
-/* In the private area of every header mbuf. */
+/* The shared info of a received buffer that an mbuf holds (q->zc_mp). */
 struct vl_zc {
 	struct rte_mbuf_ext_shared_info si;  /* first: shinfo -> vl_zc */
 	struct vl_queue *q;                  /* the rx queue it came from */
@@ -69,55 +70,23 @@ static void give_back(struct vl_queue *q, uint16_t ch, const struct vlink_guest_
 	q->ngive += k - (unsigned)r;
 }
 
-/* Append len bytes to the chain being built; false if out of mbufs. */
-static bool append(struct vl_queue *q, struct vl_chain *c, const uint8_t *src, uint32_t len)
-{
-	while (len) {
-		struct rte_mbuf *t = c->tail;
-		uint32_t room = t ? rte_pktmbuf_tailroom(t) : 0, n;
-
-		if (!room) {
-			struct rte_mbuf *m = rte_pktmbuf_alloc(q->mp);
-
-			if (!m)
-				return false;
-			m->port = q->port;
-			if (!c->head) {
-				c->head = m;
-			} else {
-				t->next = m;
-				c->head->nb_segs++;
-			}
-			c->tail = m;
-			continue;
-		}
-		n = RTE_MIN(room, len);
-		rte_memcpy(rte_pktmbuf_mtod_offset(t, uint8_t *, t->data_len), src, n);
-		t->data_len += n;
-		c->head->pkt_len += n;
-		src += n;
-		len -= n;
-	}
-	return true;
-}
-
 static void zc_free(void *addr, void *opaque)
 {
 	struct vl_zc *z = opaque;
 
+	struct vl_queue *q = z->q;
+
 	(void)addr;
 	if (z->reflected) {
-		z->reflected = false;
-		return;
+		/* sent back in its buffer: nothing to give back */
+	} else if (q->lcore != LCORE_ID_ANY && rte_lcore_id() == q->lcore &&
+		   q->nlocal < RTE_DIM(q->local)) {
+		q->local[q->nlocal++] = vl_token(z->buf, z->epoch);
+	} else if (rte_ring_mp_enqueue(q->ret, (void *)(uintptr_t)vl_token(z->buf, z->epoch))) {
+		/* the ring has room for every shared info there is */
+		VLOG(ERR, q->pv, "queue %u: lost a buffer (return ring full)", q->qid);
 	}
-	if (z->q->lcore != LCORE_ID_ANY && rte_lcore_id() == z->q->lcore &&
-	    z->q->nlocal < RTE_DIM(z->q->local)) {
-		z->q->local[z->q->nlocal++] = vl_token(z->buf, z->epoch);
-		return;
-	}
-	/* the ring has room for every header there is */
-	if (rte_ring_mp_enqueue(z->q->ret, (void *)(uintptr_t)vl_token(z->buf, z->epoch)))
-		VLOG(ERR, z->q->pv, "queue %u: lost a buffer (return ring full)", z->q->qid);
+	rte_mempool_put(q->zc_mp, z);
 }
 
 int vl_peer_rxq_setup(struct vl_queue *q, unsigned socket)
@@ -127,29 +96,42 @@ int vl_peer_rxq_setup(struct vl_queue *q, unsigned socket)
 	unsigned n = 2 * gi->ring_size + 512;
 	char name[RTE_MEMPOOL_NAMESIZE];
 
-	snprintf(name, sizeof(name), "vlink%u_h%u", pv->port, q->qid);
-	q->hdr_mp = rte_pktmbuf_pool_create(name, n, 64,
-					    RTE_ALIGN(sizeof(struct vl_zc), RTE_MBUF_PRIV_ALIGN),
-					    0, (int)socket);
-	if (!q->hdr_mp)
+	static uint32_t made; /* a pool left behind at close keeps its name */
+	uint32_t id = __atomic_fetch_add(&made, 1, __ATOMIC_RELAXED);
+
+	snprintf(name, sizeof(name), "vlink%u_zc%u", pv->port, id);
+	q->zc_mp = rte_mempool_create(name, n, sizeof(struct vl_zc), 64, 0, NULL, NULL, NULL,
+				      NULL, (int)socket, 0);
+	if (!q->zc_mp)
 		return -rte_errno;
-	snprintf(name, sizeof(name), "vlink%u_r%u", pv->port, q->qid);
+	snprintf(name, sizeof(name), "vlink%u_ret%u", pv->port, id);
 	q->ret = rte_ring_create(name, rte_align32pow2(n + 1), (int)socket, RING_F_SC_DEQ);
 	if (!q->ret) {
-		rte_mempool_free(q->hdr_mp);
-		q->hdr_mp = NULL;
+		rte_mempool_free(q->zc_mp);
+		q->zc_mp = NULL;
 		return -rte_errno;
 	}
 	q->lcore = LCORE_ID_ANY;
 	return 0;
 }
 
-void vl_peer_rxq_free(struct vl_queue *q)
+bool vl_peer_rxq_free(struct vl_queue *q)
 {
+	unsigned out = rte_mempool_in_use_count(q->zc_mp);
+
+	if (out) {
+		/* mbufs the application still holds point at these shared
+		 * infos, and their callbacks at q: keep all three */
+		VLOG(WARNING, q->pv, "rx queue %u: %u buffer(s) still in the application's "
+		     "mbufs: kept until the process exits", q->qid, out);
+		q->lcore = LCORE_ID_ANY;
+		return false;
+	}
 	rte_ring_free(q->ret);
 	q->ret = NULL;
-	rte_mempool_free(q->hdr_mp);
-	q->hdr_mp = NULL;
+	rte_mempool_free(q->zc_mp);
+	q->zc_mp = NULL;
+	return true;
 }
 
 /* Buffers whose mbufs were freed go back on done. */
@@ -175,18 +157,24 @@ static void drain_returns(struct vl_queue *q, uint16_t ch)
 		give_back(q, ch, p, k);
 }
 
-/* A one-buffer packet, passed up in its buffer; NULL if out of headers. */
+/* A one-buffer packet, passed up in its buffer attached to an mbuf of the
+ * queue's pool; NULL if that cannot be (it is then copied). */
 static struct rte_mbuf *wrap(struct vl_queue *q, const struct vlink_guest_pkt *p)
 {
 	struct rte_mbuf *m;
+	void *z_;
 	struct vl_zc *z;
 
-	if (p->buf > UINT32_MAX)
-		return NULL; /* not a token: copied instead */
-	m = rte_pktmbuf_alloc(q->hdr_mp);
-	if (!m)
+	if (q->rx_copy || p->buf > UINT32_MAX) /* not a token */
 		return NULL;
-	z = rte_mbuf_to_priv(m);
+	if (rte_mempool_get(q->zc_mp, &z_))
+		return NULL;
+	m = rte_pktmbuf_alloc(q->mp);
+	if (!m) {
+		rte_mempool_put(q->zc_mp, z_);
+		return NULL;
+	}
+	z = z_;
 	z->si.free_cb = zc_free;
 	z->si.fcb_opaque = z;
 	rte_mbuf_ext_refcnt_set(&z->si, 1);
@@ -237,7 +225,7 @@ uint16_t vl_peer_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 				continue;
 			}
 		}
-		if (!c->bad && !append(q, c, p[i].data, p[i].len)) {
+		if (!c->bad && !vl_chain_append(q, c, p[i].data, p[i].len)) {
 			q->st.nombuf++;
 			c->bad = true;
 		}

@@ -31,6 +31,8 @@ extern int vlink_logtype;
 #define VL_FILL_STOCK 256    /* empty buffers kept on fill */
 #define VL_MAX_CHAIN 16      /* buffers in one packet (9000 B / 2 KiB) */
 
+#define VL_XPUB_MAX 16       /* port-wide xstats published (>= PX_N) */
+
 enum vl_end { VL_END_HOST, VL_END_PEER };
 enum vl_mode { VL_MODE_MQ, VL_MODE_BOND };
 
@@ -42,6 +44,18 @@ struct vl_qstats {
 	uint64_t copies;         /* tx: packets copied (not from the link's pool) */
 	uint64_t ring_full;      /* tx: bursts cut short by a full ring */
 	uint64_t dropped;        /* rx: packets dropped (a bad chain, too long) */
+	uint64_t rx_copies;      /* rx: packets copied into the application's
+				    mbufs instead of attached */
+};
+
+/* Host end: the shared info of one link buffer while an mbuf of the
+ * application's pool holds it as an external buffer (one per buffer,
+ * pv->ext[k] for buffer k).  Its free callback puts the buffer home. */
+struct vl_ext {
+	struct rte_mbuf_ext_shared_info si;  /* first: shinfo -> vl_ext */
+	struct rte_mbuf *home;   /* the buffer's mbuf in pv->mp */
+	bool sent;   /* the application sent it on this port: it is lent to
+			the peer now, and freeing the mbuf puts nothing home */
 };
 
 struct pmd_internals;
@@ -64,7 +78,10 @@ struct vl_queue {
 	unsigned nch;            /* channels this queue serves */
 	uint16_t ch[VLINK_NCHANNELS_MAX]; /* their ids (1-based) */
 	unsigned next;           /* rx: round robin over ch[] */
-	struct rte_mempool *mp;  /* rx, peer end: where copies go */
+	struct rte_mempool *mp;  /* rx: the application's pool; every mbuf
+				    rx_burst returns comes from it */
+	bool rx_copy;            /* rx: mp cannot take external buffers
+				    (pinned): copy into its mbufs */
 	struct vl_chain chain[VLINK_NCHANNELS_MAX]; /* rx: per ch[] index */
 	/* peer end, tx: buffers taken from fill, not yet used */
 	struct vlink_guest_pkt stash[VL_BURST];
@@ -73,9 +90,10 @@ struct vl_queue {
 	/* peer end, rx: buffers to give back that done had no room for */
 	struct vlink_guest_pkt give[VL_BURST * 2];
 	unsigned ngive;
-	/* peer end, rx: headers for received buffers passed up without a
-	 * copy, and the buffers their mbufs released (from any thread) */
-	struct rte_mempool *hdr_mp;
+	/* peer end, rx: the shared infos of received buffers attached to
+	 * mp's mbufs (struct vl_zc), and the buffers their mbufs released
+	 * (from any thread) */
+	struct rte_mempool *zc_mp;
 	struct rte_ring *ret;
 	/* ... or, freed on the lcore polling this queue, here (no atomics);
 	 * both hold vl_token()s: the buffer and the epoch it was lent in */
@@ -104,8 +122,12 @@ struct pmd_internals {
 	struct vlink_client *cl;  /* NULL while vlinkd is away */
 	struct vlink_linkmem m;
 	struct vlink_ledger led;
-	struct rte_mempool *mp;   /* extbuf pool over the link's buffers */
-	struct rte_mbuf **mbuf_of; /* buffer index -> its mbuf */
+	struct rte_mempool *mp;   /* extbuf pool over the link's buffers: the
+				     buffers at home (never the application's) */
+	struct vl_ext *ext;       /* buffer index -> its mbuf in mp, and its
+				     shared info while the application has it */
+	bool extmem;              /* the link's segments are registered
+				     (rte_extmem_register) */
 	pthread_mutex_t reset_mx; /* one reset or start/stop at a time */
 	uint64_t resets;          /* epochs opened */
 	uint64_t reset_timeouts;  /* of which the peer did not acknowledge */
@@ -123,11 +145,20 @@ struct pmd_internals {
 	uint64_t reconnects;      /* times vlinkd came back and we re-attached */
 	uint64_t daemon_losses;   /* (peer end: the library's count, last logged) */
 	uint32_t other_state;     /* last seen state of the other end */
+
+	/* the port's own counters as the control thread last read them
+	 * (every 100 ms), for secondary processes: dev_private is shared
+	 * memory, the link's mappings and libvlinkguest's handle are not */
+	uint64_t xpub[VL_XPUB_MAX];
+	uint32_t epoch_pub;       /* host end: the epoch; peer end: 0 */
 };
 
 /* vlink_host.c */
 int vl_host_setup(struct pmd_internals *pv, char *why, size_t n);
 void vl_host_teardown(struct pmd_internals *pv);
+/* Buffers the application holds in mbufs rx_burst gave it (neither home
+ * nor lent to the peer). */
+unsigned vl_host_in_app(const struct pmd_internals *pv);
 uint16_t vl_host_rx(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vl_host_tx(void *q, struct rte_mbuf **pkts, uint16_t n);
 /* Take back what came home on done and tx (no lcore may be polling). */
@@ -148,9 +179,15 @@ uint32_t vl_flow_hash(const struct rte_mbuf *m);
 /* vlink_peer.c */
 uint16_t vl_peer_rx(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vl_peer_tx(void *q, struct rte_mbuf **pkts, uint16_t n);
+/* Copy len bytes to the end of chain c in mbufs of q->mp: false if out of
+ * mbufs (the chain is then incomplete: drop it). */
+bool vl_chain_append(struct vl_queue *q, struct vl_chain *c, const uint8_t *src, uint32_t len);
 /* Give back everything the queue holds (stash, pending, chains). */
 void vl_peer_queue_flush(struct vl_queue *q);
 int vl_peer_rxq_setup(struct vl_queue *q, unsigned socket);
-void vl_peer_rxq_free(struct vl_queue *q);
+/* Free what vl_peer_rxq_setup made: false if the application still holds
+ * received buffers (then q and what it has are kept: their callbacks use
+ * them). */
+bool vl_peer_rxq_free(struct vl_queue *q);
 
 #endif

@@ -4,8 +4,11 @@
 #
 #   tp_start ID EAL-ARGS...        start testpmd (interactive) with the
 #                                  plugin, a private file prefix, no
-#                                  hugepages; EAL-ARGS are the --vdev etc.;
-#                                  TP_ARGS holds extra testpmd arguments
+#                                  hugepages (TP_MEM: other memory
+#                                  arguments, e.g. hugepages that secondary
+#                                  processes can share); EAL-ARGS are the
+#                                  --vdev etc.; TP_ARGS holds extra testpmd
+#                                  arguments
 #   tp_cmd ID COMMAND              send one command
 #   tp_wait ID REGEX [SECONDS]     wait until the log matches
 #   tp_stat ID PORT FIELD          the value of FIELD (RX-packets,
@@ -39,7 +42,8 @@ tp_start() {
 	rm -f "$T/tp$id.in"
 	mkfifo "$T/tp$id.in"
 	# shellcheck disable=SC2086
-	stdbuf -oL "$TESTPMD" --no-pci --no-huge -m 512 --file-prefix "vlt$$-$id" -d "$PLUGIN" \
+	# shellcheck disable=SC2086
+	stdbuf -oL "$TESTPMD" --no-pci ${TP_MEM:---no-huge -m 512} --file-prefix "vlt$$-$id" -d "$PLUGIN" \
 		--log-level=pmd.net.vlink:info "$@" -- -i --total-num-mbufs=16384 \
 		${TP_ARGS:-} <"$T/tp$id.in" >"$T/tp$id.log" 2>&1 &
 	eval "TP_PID_$id=$!"
