@@ -10,7 +10,9 @@
 #     all attached, none from another pool, every buffer home at close;
 #  b. host end echoing to a testpmd peer end: testpmd gets every packet
 #     back, the host end sent them in their own buffers (no tx copy);
-#  c. peer end echoing to a testpmd host end: the same from the other side.
+#  c. peer end echoing to a testpmd host end: the same from the other side;
+#  d. a. and c. again with vlink-rxcheck (the PMD inside it) under
+#     valgrind memcheck: no error, same counts.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/testpmd-lib.sh"
 need_root
@@ -29,7 +31,7 @@ ctl create-link B 02:00:00:00:0b:01 1 >/dev/null
 
 rxcheck() { # LOG DEVARGS ARGS... (run it with &: it execs)
 	log=$1 dev=$2; shift 2
-	exec "$RXCHECK" --no-pci --no-huge -m 256 --file-prefix "vlrx$$" -d "$PLUGIN" \
+	exec ${VG:-} "$RXCHECK" --no-pci --no-huge -m 256 --file-prefix "vlrx$$" -d "$PLUGIN" \
 		--vdev "$dev" --log-level=pmd.net.vlink:info -- "$@" >"$T/$log" 2>&1
 }
 
@@ -38,6 +40,13 @@ counts() {
 	sed -n 's/^vlink-rxcheck: \([0-9]*\) packets, \([0-9]*\) segments, \([0-9]*\) attached, \([0-9]*\) from another pool, \([0-9]*\) with the private area changed, \([0-9]*\) clones, \([0-9]*\) echoed$/\1 \2 \3 \4 \5 \6 \7/p' "$T/$1"
 }
 xstat() { awk -v n="$2" '$1 == "xstat" && $2 == n { v = $3 } END { print v + 0 }' "$T/$1"; }
+# grep_wait LOG PATTERN [SECONDS]: until the log has it (default 30 s)
+grep_wait() {
+	i=0
+	until grep -q "$2" "$T/$1"; do
+		i=$((i + 1)); [ $i -gt $((${3:-30} * 10)) ] && return 1; sleep 0.1
+	done
+}
 home() { grep -Ec 'closed: ([0-9]+) of \1 buffers home, \1 of \1 mbufs in the pool, 0 bad' "$T/$1"; }
 
 # --- a. host end receives -------------------------------------------------
@@ -71,7 +80,6 @@ tp_start 1 --vdev "net_vlink0,link=A,socket=$SOCK,end=peer"
 rxcheck b.log "net_vlink0,link=A,socket=$SOCK" --count 640 --echo --hold &
 RX=$!
 BG_PIDS="$BG_PIDS $RX"
-grep_wait() { i=0; until grep -q "$2" "$T/$1"; do i=$((i + 1)); [ $i -gt 300 ] && return 1; sleep 0.1; done; }
 grep_wait b.log 'port 0 up' || not_ok "host end up (b)"
 tp_cmd 1 "set fwd rxonly"
 tp_cmd 1 "start tx_first 20" # 640 packets of 64 B
@@ -114,4 +122,38 @@ tp_cmd 2 "stop"
 tp_quit 2
 [ "$(tp_all_home 2)" = 1 ] && ok "the host end: every buffer home at close (c)" ||
 	{ not_ok "the host end: every buffer home at close (c)"; grep closed "$T/tp2.log"; }
+
+# --- d. under valgrind ------------------------------------------------------------
+if command -v valgrind >/dev/null; then
+	VG="valgrind -q --error-exitcode=9 --log-file=$T/vg.%p.log"
+	rxcheck d1.log "net_vlink0,link=A,socket=$SOCK" --count 2000 --timeout 120 &
+	RX=$!
+	BG_PIDS="$BG_PIDS $RX"
+	# the link comes up when the peer attaches: the sender waits for it
+	"$PEER" --socket "$SOCK" send A --count 2000 --size 64-4000 --rate 2000 -q --wait 120 \
+		>"$T/send2.out" 2>&1
+	wait "$RX"; rc=$?
+	set -- $(counts d1.log)
+	[ "$rc" = 0 ] && [ "${1:-}" = 2000 ] && [ "$3" = "$2" ] && [ "$(home d1.log)" = 1 ] &&
+		ok "valgrind: host end, 2000 packets ($2 segments) attached, clones, all home, no error" ||
+		{ not_ok "valgrind: host end (rc $rc)"; cat "$T/d1.log" "$T"/vg.*.log; }
+
+	tp_start 3 --vdev "net_vlink0,link=B,socket=$SOCK"
+	rxcheck d2.log "net_vlink0,link=B,socket=$SOCK,end=peer" --count 640 --echo --timeout 120 &
+	RX=$!
+	BG_PIDS="$BG_PIDS $RX"
+	grep_wait d2.log 'port 0 up' 120 || not_ok "peer end up under valgrind"
+	tp_cmd 3 "set fwd rxonly"
+	tp_cmd 3 "start tx_first 20"
+	wait "$RX"; rc=$?
+	set -- $(counts d2.log)
+	[ "$rc" = 0 ] && [ "${1:-}" = 640 ] && [ "$3" = 640 ] && [ "${7:-}" = 640 ] &&
+		ok "valgrind: peer end, 640 attached and echoed, no error" ||
+		{ not_ok "valgrind: peer end (rc $rc)"; cat "$T/d2.log" "$T"/vg.*.log; }
+	tp_cmd 3 "stop"
+	tp_quit 3
+	VG=
+else
+	not_ok "valgrind installed"
+fi
 finish
