@@ -182,17 +182,6 @@ all_home() {
 		"$T/ex$1.log"
 }
 
-# wait_peer LINK: until a peer end is attached to vlinkd
-wait_peer() {
-	i=0
-	until ctl show "$1" --json >"$T/wait.json" 2>&1 &&
-	      grep -q '"peer_attached": *true' "$T/wait.json"; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && return 1
-		sleep 0.1
-	done
-}
-
 # wait_up LINK: until both ends are up in the same epoch: the host end
 # sends only to a peer that acknowledged its epoch, and an application
 # that does not wait for link up (basicfwd) drops what it could not send

@@ -36,18 +36,6 @@ ctl create-link N 02:00:00:00:0e:01 4 >/dev/null
 
 vdev() { echo "net_vlink$1,link=$2,socket=$SOCK${3:+,$3}"; }
 
-# wait_peer LINK: until a peer end is attached (what is sent before is
-# dropped: the host end sends only to a peer that is up)
-wait_peer() {
-	i=0
-	until ctl show "$1" --json >"$T/wait.json" 2>&1 &&
-	      grep -q '"peer_attached": *true' "$T/wait.json"; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && return 1
-		sleep 0.1
-	done
-}
-
 # --- 1. host end + vlink-peer echo -----------------------------------------
 tp_start 1 --vdev "$(vdev 0 A)"
 tp_cmd 1 "show port info 0"

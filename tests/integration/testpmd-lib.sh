@@ -37,6 +37,18 @@ if [ -f "$PLUGIN" ] && world_writable_path "$PLUGIN"; then
 	CLEANUP_PATHS="${CLEANUP_PATHS:-} $PLUGIN_DIR"
 fi
 
+# wait_peer LINK: until a peer end is attached to vlinkd (what a host end
+# sends before is dropped: it sends only to a peer that is up)
+wait_peer() {
+	i=0
+	until ctl show "$1" --json >"$T/wait.json" 2>&1 &&
+	      grep -q '"peer_attached": *true' "$T/wait.json"; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		sleep 0.1
+	done
+}
+
 tp_start() {
 	id=$1; shift # 1..6: its fifo is held open on fd 3 + id
 	rm -f "$T/tp$id.in"
