@@ -52,12 +52,12 @@ fi
 ln -s "$PLUGIN" "$PMDDIR/librte_net_vlink.so"
 
 # secondaries share the primary's hugepage memory: 256 MiB free
-free=$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)
-[ "$free" -ge 128 ] || echo $((HP_ORIG + 128 - free)) >$NR
-[ "$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)" -ge 128 ] ||
-	{ not_ok "128 free 2 MiB hugepages"; finish; }
+if ! "$SRCDIR/scripts/hugepages.sh" reserve 128 2>"$T/hp"; then
+	not_ok "128 free 2 MiB hugepages"; sed 's/^/    /' "$T/hp"
+	finish
+fi
 
-start_daemon --pool-size 64M || { not_ok "vlinkd starts"; finish; }
+start_daemon --no-hugepages --pool-size 64M || { not_ok "vlinkd starts"; finish; }
 ctl create-link A 02:00:00:00:0a:01 1 >/dev/null
 "$PEER" --socket "$SOCK" echo A -q >"$T/echo.out" 2>&1 &
 BG_PIDS="$BG_PIDS $!"
