@@ -34,7 +34,7 @@ cleanup() {
 	rm -rf "$T" ${CLEANUP_PATHS:-}
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' INT TERM PIPE
 
 ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
 not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
