@@ -7,10 +7,11 @@
  * contract), attached to the buffer as an external buffer whose shared
  * info, from a private pool of them, has a free callback that queues the
  * buffer for `done` (the callback runs on whatever thread frees the mbuf,
- * so it goes through an MP-safe ring that the rx lcore drains).  Transmit sends such an mbuf back in its own buffer when
- * it came from this port's same channel (a zero-copy reflect, as vlink-peer
- * echo does); anything else is copied into buffers taken from fill, and so
- * are chained packets on receive.
+ * so it goes through an MP-safe ring that the rx lcore drains).  Transmit
+ * sends such an mbuf back in its own buffer when it came from this port's
+ * same channel (a zero-copy reflect, as vlink-peer echo does); anything
+ * else is copied into buffers taken from fill, and so are chained packets
+ * on receive.
  *
  * Queue i is data channel i + 1 (mq only).  The rx lcore consumes rx and
  * produces done; the tx lcore consumes fill and produces tx. */
@@ -73,7 +74,6 @@ static void give_back(struct vl_queue *q, uint16_t ch, const struct vlink_guest_
 static void zc_free(void *addr, void *opaque)
 {
 	struct vl_zc *z = opaque;
-
 	struct vl_queue *q = z->q;
 
 	(void)addr;
