@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include <rte_eal_memconfig.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_malloc.h>
@@ -356,7 +355,7 @@ static inline void rx_hand_over(struct vl_queue *q, struct rte_mbuf *m, int64_t 
 
 /* Append a received piece to chain c (it is bad already, or becomes so if
  * it cannot be added). */
-static inline void rx_chain_add(struct vl_queue *q, struct vl_chain *c, struct rte_mbuf *m)
+static inline void rx_chain_add(struct vl_chain *c, struct rte_mbuf *m)
 {
 	if (!c->head) {
 		c->head = c->tail = m;
@@ -369,7 +368,6 @@ static inline void rx_chain_add(struct vl_queue *q, struct vl_chain *c, struct r
 		c->head->nb_segs++;
 		c->head->pkt_len += m->data_len;
 	}
-	(void)q;
 }
 
 /* Tx ring: the peer's packets, in buffers we lent on fill (or on rx, when
@@ -404,7 +402,7 @@ static uint16_t rx_chan(struct vl_queue *q, unsigned ci, struct rte_mbuf **out, 
 			c->bad = true; /* a forged piece, or no mbuf: the packet is lost */
 		} else if (!q->rx_copy) {
 			rx_hand_over(q, am[a], idx[i], &d[i]);
-			rx_chain_add(q, c, am[a++]);
+			rx_chain_add(c, am[a++]);
 		} else {
 			struct rte_mbuf *h = pv->ext[idx[i]].home;
 
