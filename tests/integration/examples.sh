@@ -199,17 +199,6 @@ wait_up() {
 	done
 }
 
-# wait_host_gone LINK: until vlinkd has no host end for the link
-wait_host_gone() {
-	i=0
-	until ctl show "$1" --json >"$T/wait.json" 2>&1 &&
-	      grep -q '"host_attached": *false' "$T/wait.json"; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && return 1
-		sleep 0.1
-	done
-}
-
 # recv_start LINK [COUNT]: vlink-peer recv in the background, attached
 recv_start() {
 	"$PEER" --socket "$SOCK" recv "$1" --count "${2:-$COUNT}" -t 20 -q >"$T/recv.out" 2>&1 &
@@ -263,17 +252,6 @@ l2_fresh() {
 	done
 }
 
-# wait_peer_gone LINK: until vlinkd has no peer end for the link
-wait_peer_gone() {
-	i=0
-	until ctl show "$1" --json >"$T/wait.json" 2>&1 &&
-	      grep -q '"peer_attached": *false' "$T/wait.json"; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && return 1
-		sleep 0.1
-	done
-}
-
 # l2_start ID L2FWD-ARGS...: l2fwd forwarding, with the receiver on B
 # (started before) up and nothing sent yet.  l2fwd waits (up to 9 s) for
 # both links up before it forwards: a placeholder peer holds link A up
@@ -290,7 +268,7 @@ l2_start() {
 	rc=$?
 	kill "$ECHO"
 	wait "$ECHO"
-	wait_peer_gone A || echo "    (vlink-peer echo did not leave A)"
+	wait_attached A peer false || echo "    (vlink-peer echo did not leave A)"
 	return $rc
 }
 
@@ -398,7 +376,7 @@ skeleton() {
 	done
 	# no signal handler: SIGTERM ends it without closing its ports
 	ex_stop 3 TERM
-	wait_host_gone A && wait_host_gone B &&
+	wait_attached A host false && wait_attached B host false &&
 		ok "basicfwd killed: vlinkd lets both host ends go" ||
 		{ not_ok "basicfwd killed: vlinkd lets both host ends go"; sed 's/^/    /' "$T/wait.json"; }
 }

@@ -246,6 +246,17 @@ all_home() {
 		'closed: ([0-9]+) of \1 buffers home, ([0-9]+) of \2 mbufs in the pool, 0 bad'
 }
 
+# close_ports_all_home WHAT: once the peers have left, del-port both
+# ports; both close with every buffer home (checked as WHAT)
+close_ports_all_home() {
+	until_ok 10 detached A peer; until_ok 10 detached B peer
+	F=$(ovs_log_lines)
+	del_ports
+	until_ok 20 eval '[ "$(closed_lines "$F" | wc -l)" -ge 2 ]'
+	[ "$(all_home "$F")" = 2 ] && ok "$1" ||
+		{ not_ok "$1"; closed_lines "$F" | sed 's/^/    /'; }
+}
+
 # --- counters -------------------------------------------------------------------
 # ofstat IFACE: "RX-PKTS RX-DROP TX-PKTS TX-DROP", read live from the PMD
 # (ovs-ofctl dump-ports); "? ? ? ?" when OVS does not answer
@@ -645,12 +656,7 @@ case3() {
 	fi
 	SEND= RECV=
 	# the peers have left: the ports close with every buffer home
-	until_ok 10 detached A peer; until_ok 10 detached B peer
-	F=$(ovs_log_lines)
-	del_ports
-	until_ok 20 eval '[ "$(closed_lines "$F" | wc -l)" -ge 2 ]'
-	[ "$(all_home "$F")" = 2 ] && ok "del-port after the restart: every buffer home on both ports" ||
-		{ not_ok "del-port after the restart: every buffer home on both ports"; closed_lines "$F" | sed 's/^/    /'; }
+	close_ports_all_home "del-port after the restart: every buffer home on both ports"
 	add_ports
 }
 
@@ -709,12 +715,7 @@ echo "# the end ($(($(date +%s) - t0)) s)"
 
 # --- the end: ports close with every buffer home, OVS exits ---------------------
 if ensure_ovs; then
-	until_ok 10 detached A peer; until_ok 10 detached B peer
-	F=$(ovs_log_lines)
-	del_ports
-	until_ok 20 eval '[ "$(closed_lines "$F" | wc -l)" -ge 2 ]'
-	[ "$(all_home "$F")" = 2 ] && ok "at the end: both ports close with every buffer home" ||
-		{ not_ok "at the end: both ports close with every buffer home"; closed_lines "$F" | sed 's/^/    /'; }
+	close_ports_all_home "at the end: both ports close with every buffer home"
 	stop_ovs && ok "ovs-vswitchd exits (ovs-appctl exit)" || not_ok "ovs-vswitchd exits (status $RC)"
 fi
 [ "$FAILED" != 0 ] && ovs_log_tail 60

@@ -37,17 +37,20 @@ if [ -f "$PLUGIN" ] && world_writable_path "$PLUGIN"; then
 	CLEANUP_PATHS="${CLEANUP_PATHS:-} $PLUGIN_DIR"
 fi
 
-# wait_peer LINK: until a peer end is attached to vlinkd (what a host end
-# sends before is dropped: it sends only to a peer that is up)
-wait_peer() {
+# wait_attached LINK host|peer true|false: until vlinkd says that end of
+# the link is (true) or is not (false) attached; 10 s at most
+wait_attached() {
 	i=0
 	until ctl show "$1" --json >"$T/wait.json" 2>&1 &&
-	      grep -q '"peer_attached": *true' "$T/wait.json"; do
+	      grep -q "\"$2_attached\": *$3" "$T/wait.json"; do
 		i=$((i + 1))
 		[ $i -gt 100 ] && return 1
 		sleep 0.1
 	done
 }
+# wait_peer LINK: until a peer end is attached (what a host end sends
+# before is dropped: it sends only to a peer that is up)
+wait_peer() { wait_attached "$1" peer true; }
 
 tp_start() {
 	id=$1; shift # 1..6: its fifo is held open on fd 3 + id
