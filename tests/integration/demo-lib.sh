@@ -3,7 +3,10 @@
 # summary claims and what it leaves behind.
 #
 #   demo_run ARGS...     scripts/demo.sh --no-deps --no-build --builddir
-#                        BUILDDIR ARGS, bounded (VLINK_DEMO_TIMEOUT, 900 s,
+#                        BUILDDIR ARGS (this build tree), as demo_script
+#   demo_script DEMO ARGS...
+#                        the demo script DEMO with ARGS alone, from DEMO's
+#                        source tree, bounded (VLINK_DEMO_TIMEOUT, 900 s,
 #                        then SIGTERM: the demo cleans up); output in
 #                        $T/demo.out, exit status in DEMO_RC
 #   demo_checks PEER     the checks both modes share (PEER: guest or peer)
@@ -11,12 +14,17 @@
 DEMO="$SRCDIR/scripts/demo.sh"
 DEMO_RC=
 
-demo_run() {
+demo_script() {
 	HP_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
-	timeout -k 60 "${VLINK_DEMO_TIMEOUT:-900}" sh "$DEMO" --no-deps --no-build \
-		--builddir "$BUILDDIR" "$@" >"$T/demo.out" 2>&1
+	ds=$1; shift
+	# as from a login shell: not this test's build tree, nor make's job server
+	(cd "$(dirname "$ds")/.." && exec env -u BUILDDIR -u SRCDIR -u MAKEFLAGS -u MFLAGS \
+		-u MAKELEVEL -u MAKEOVERRIDES timeout -k 60 "${VLINK_DEMO_TIMEOUT:-900}" \
+		"./scripts/$(basename "$ds")" "$@") >"$T/demo.out" 2>&1
 	DEMO_RC=$?
 }
+
+demo_run() { demo_script "$DEMO" --no-deps --no-build --builddir "$BUILDDIR" "$@"; }
 
 # demo_val SED-REGEX: what the regex's \1 captures in the demo's output
 demo_val() { sed -n "s/$1/\\1/p" "$T/demo.out" | head -n1; }
