@@ -65,6 +65,13 @@ static int seterr(struct vlink_client *c, int err, const char *fmt, ...)
 
 void vlink_reply_clear(struct vlink_reply *r)
 {
+	for (struct vlink_reply *p = r->more, *next; p; p = next) {
+		next = p->more;
+		p->more = NULL;
+		vlink_reply_clear(p);
+		free(p);
+	}
+	r->more = NULL;
 	vlink_msg_free(r->env);
 	r->env = NULL;
 	for (unsigned i = 0; i < r->nfds; i++)
@@ -140,10 +147,42 @@ static void enqueue(struct vlink_client *c, struct vlink_reply *r)
 	c->qtail = q;
 }
 
+/* The next message with id `id` (or a connection Error with id 0); other
+ * messages are queued for vlink_client_event(). */
+static int recv_reply(struct vlink_client *c, uint32_t id, struct vlink_reply *rep,
+		      int64_t deadline)
+{
+	for (;;) {
+		struct vlink_reply r = { 0 };
+		int err = recv_one(c, &r, deadline);
+
+		if (err)
+			return err;
+		/* an Error with id 0 is about the connection (e.g. access refused) */
+		if (r.env->id != id &&
+		    !(r.env->id == 0 && r.env->msg_case == VLINK__ENVELOPE__MSG_ERROR)) {
+			enqueue(c, &r);
+			continue;
+		}
+		if (r.env->msg_case == VLINK__ENVELOPE__MSG_ERROR) {
+			Vlink__Error *e = r.env->error;
+			int code = e->code > 0 && e->code < 4096 ? -(int)e->code : -EPROTO;
+
+			seterr(c, code, "%s", e->message);
+			vlink_reply_clear(&r);
+			return code;
+		}
+		*rep = r;
+		return 0;
+	}
+}
+
 int vlink_client_call(struct vlink_client *c, Vlink__Envelope *req,
 		      struct vlink_reply *rep, int timeout_ms)
 {
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	struct vlink_reply **tail, *last;
+	unsigned parts = 1;
 	int err;
 
 	memset(rep, 0, sizeof(*rep));
@@ -165,29 +204,40 @@ int vlink_client_call(struct vlink_client *c, Vlink__Envelope *req,
 	}
 	if (err)
 		return err;
-	for (;;) {
-		struct vlink_reply r = { 0 };
+	err = recv_reply(c, req->id, rep, deadline);
+	if (err)
+		return err;
+	/* a reply split over several frames: its parts, in order, in rep->more */
+	for (tail = &rep->more, last = rep; last->env->more; tail = &last->more) {
+		struct vlink_reply *p;
 
-		err = recv_one(c, &r, deadline);
-		if (err)
-			return err;
-		/* an Error with id 0 is about the connection (e.g. access refused) */
-		if (r.env->id != req->id &&
-		    !(r.env->id == 0 && r.env->msg_case == VLINK__ENVELOPE__MSG_ERROR)) {
-			enqueue(c, &r);
-			continue;
+		if (++parts > VLINK_REPLY_PARTS_MAX) {
+			err = seterr(c, -EMSGSIZE, "vlinkd's reply goes on over more than %d frames",
+				     VLINK_REPLY_PARTS_MAX);
+			goto fail;
 		}
-		if (r.env->msg_case == VLINK__ENVELOPE__MSG_ERROR) {
-			Vlink__Error *e = r.env->error;
-			int code = e->code > 0 && e->code < 4096 ? -(int)e->code : -EPROTO;
-
-			seterr(c, code, "%s", e->message);
-			vlink_reply_clear(&r);
-			return code;
+		p = calloc(1, sizeof(*p));
+		if (!p) {
+			err = seterr(c, -ENOMEM, "out of memory");
+			goto fail;
 		}
-		*rep = r;
-		return 0;
+		err = recv_reply(c, req->id, p, deadline);
+		if (err) {
+			free(p);
+			goto fail;
+		}
+		*tail = last = p;
+		if (p->env->msg_case != rep->env->msg_case) {
+			err = seterr(c, -EPROTO, "vlinkd's reply changed from %s to %s on the way",
+				     vlink_msg_name(rep->env->msg_case),
+				     vlink_msg_name(p->env->msg_case));
+			goto fail;
+		}
 	}
+	return 0;
+fail:
+	vlink_reply_clear(rep);
+	return err;
 }
 
 int vlink_client_event(struct vlink_client *c, struct vlink_reply *ev, int timeout_ms)

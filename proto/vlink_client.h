@@ -13,7 +13,14 @@ struct vlink_reply {
 	Vlink__Envelope *env;
 	unsigned nfds;
 	int fds[VLINK_FRAME_MAX_FDS];
+	/* a reply of several frames (Envelope.more): the next part, same kind
+	 * of message (owned; NULL for the last part and for pushed messages) */
+	struct vlink_reply *more;
 };
+
+/* The most frames one reply may take (64 MiB of LinkList: about 400,000
+ * links); a longer one is refused with -EMSGSIZE. */
+#define VLINK_REPLY_PARTS_MAX 1024
 
 struct vlink_client;
 
@@ -32,7 +39,8 @@ void vlink_client_close(struct vlink_client *c);
 int vlink_client_fd(const struct vlink_client *c);
 const Vlink__HelloReply *vlink_client_hello(const struct vlink_client *c);
 
-/* Send `req` (its id is set here) and wait for the reply with the same id.
+/* Send `req` (its id is set here) and wait for the reply with the same id,
+ * every part of it (rep->more) when it spans several frames.
  * 0 with *rep filled; -code when the daemon answered with an Error (its
  * text in vlink_client_error()); another negative errno on failure. */
 int vlink_client_call(struct vlink_client *c, Vlink__Envelope *req,

@@ -23,6 +23,31 @@ int vlink_msg_push(struct vlink_writer *w, const Vlink__Envelope *env,
 	return err;
 }
 
+static size_t varint_size(size_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+size_t vlink_msg_part_fill(void *const *items, size_t from, size_t n, size_t *left)
+{
+	for (; from < n; from++) {
+		size_t body = protobuf_c_message_get_packed_size(items[from]);
+		/* a field number under 16 takes a one-byte tag */
+		size_t f = 1 + varint_size(body) + body;
+
+		if (f > *left)
+			break;
+		*left -= f;
+	}
+	return from;
+}
+
 int vlink_msg_decode(const struct vlink_frame *f, Vlink__Envelope **out)
 {
 	Vlink__Envelope *e = vlink__envelope__unpack(NULL, f->len, f->data);

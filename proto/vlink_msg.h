@@ -8,11 +8,22 @@
 #include "vlink.pb-c.h"
 #include "vlink_frame.h"
 
-#define VLINK_PROTOCOL_VERSION 1
+/* The protocol version clients send in Hello and the oldest the daemon
+ * still speaks.  2: a reply may go on over several frames
+ * (Envelope.more); a version 1 client gets one frame or an E2BIG Error. */
+#define VLINK_PROTOCOL_VERSION 2
+#define VLINK_PROTOCOL_MIN     1
+/* The most a reply part's repeated fields may take: a frame's payload
+ * less room for the envelope and the message's other fields. */
+#define VLINK_PART_ROOM (VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE - 1024u)
 
 /* Pack `env` and queue it on `w` with `nfds` fds (dup()ed). */
 int vlink_msg_push(struct vlink_writer *w, const Vlink__Envelope *env,
 		   const int *fds, unsigned nfds);
+/* Take items[from..n) (messages of one repeated field) into a reply part
+ * while they fit in *left bytes, which is reduced by what they take: the
+ * index after the last item taken. */
+size_t vlink_msg_part_fill(void *const *items, size_t from, size_t n, size_t *left);
 /* Decode a frame's payload: 0 and *out (free with vlink_msg_free), or
  * -EBADMSG when it is not an Envelope with a message set. */
 int vlink_msg_decode(const struct vlink_frame *f, Vlink__Envelope **out);

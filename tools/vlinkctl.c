@@ -360,7 +360,7 @@ static int cmd_list(struct ctx *x, int argc, char **argv)
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
 	Vlink__ListLinks m = VLINK__LIST_LINKS__INIT;
 	struct vlink_reply rep;
-	const Vlink__LinkList *ll;
+	size_t n = 0, shown = 0;
 	int i = cmd_args(x, c, argc, argv, 0, 0, NULL, NULL, NULL), err;
 
 	if (i < 0)
@@ -370,28 +370,35 @@ static int cmd_list(struct ctx *x, int argc, char **argv)
 	err = call(x, &env, &rep, VLINK__ENVELOPE__MSG_LINK_LIST);
 	if (err)
 		return err;
-	ll = rep.env->link_list;
-	if (x->json) {
+	/* the reply may come in parts (rep.more), each with some of the links */
+	for (const struct vlink_reply *p = &rep; p; p = p->more)
+		n += p->env->link_list->n_links;
+	if (x->json)
 		printf("[");
-		for (size_t k = 0; k < ll->n_links; k++) {
-			printf("%s", k ? ", " : "");
-			json_link(ll->links[k]);
-		}
-		printf("]\n");
-	} else if (ll->n_links == 0) {
+	else if (n == 0)
 		printf("no links\n");
-	} else {
+	else
 		printf("%-32s %-16s %-17s %8s %6s %-4s %-4s\n", "NAME", "DOMAIN", "MAC",
 		       "CHANNELS", "RING", "HOST", "PEER");
+	for (const struct vlink_reply *p = &rep; p; p = p->more) {
+		const Vlink__LinkList *ll = p->env->link_list;
+
 		for (size_t k = 0; k < ll->n_links; k++) {
 			const Vlink__LinkInfo *li = ll->links[k];
 
+			if (x->json) {
+				printf("%s", shown++ ? ", " : "");
+				json_link(li);
+				continue;
+			}
 			printf("%-32s %-16s %-17s %8u %6u %-4s %-4s\n", li->layout->name,
 			       li->layout->domain, li->layout->mac, li->layout->nchannels,
 			       li->layout->ring_size, li->host_attached ? "up" : "-",
 			       li->peer_attached ? "up" : "-");
 		}
 	}
+	if (x->json)
+		printf("]\n");
 	vlink_reply_clear(&rep);
 	return 0;
 }
@@ -433,6 +440,47 @@ static const char *role_str(Vlink__Role r)
 	return (unsigned)r < 5 ? n[r] : "client";
 }
 
+static void status_domain(const struct ctx *x, const Vlink__DomainInfo *d, size_t nth)
+{
+	if (x->json) {
+		printf("%s{", nth ? ", " : "");
+		json_kv_str("name", d->name, true);
+		json_kv_u64("pool_size", d->pool_size, true);
+		json_kv_u64("pool_used", d->pool_used, true);
+		json_kv_u64("page_size", d->page_size, true);
+		json_kv_bool("hugepages", d->hugepages, true);
+		json_kv_u64("segments", d->nsegments, true);
+		json_kv_u64("region_size", d->region_size, true);
+		json_kv_u64("links", d->nlinks, false);
+		printf("}");
+		return;
+	}
+	printf("domain %s: pool %" PRIu64 " MiB (%" PRIu64 " MiB used), %s, "
+	       "%u segment(s), channel region %" PRIu64 " KiB, %u link(s)\n",
+	       d->name, d->pool_size >> 20, d->pool_used >> 20,
+	       d->hugepages ? (d->page_size >= (1u << 30) ? "1 GiB hugepages"
+			       : "2 MiB hugepages")
+	       : "no hugepages (shared memory files)",
+	       d->nsegments, d->region_size >> 10, d->nlinks);
+}
+
+static void status_client(const struct ctx *x, const Vlink__ClientInfo *ci, size_t nth)
+{
+	if (x->json) {
+		printf("%s{", nth ? ", " : "");
+		json_kv_u64("id", ci->id, true);
+		json_kv_str("role", role_str(ci->role), true);
+		json_kv_u64("pid", ci->pid, true);
+		json_kv_u64("uid", ci->uid, true);
+		json_kv_str("client", ci->client, true);
+		json_kv_str("attached", ci->attached, false);
+		printf("}");
+		return;
+	}
+	printf("  #%u %-6s %-16s pid %-7u uid %-5u %s\n", ci->id,
+	       role_str(ci->role), ci->client, ci->pid, ci->uid, ci->attached);
+}
+
 static int cmd_status(struct ctx *x, int argc, char **argv)
 {
 	const struct cmd *c = find_cmd("status");
@@ -440,6 +488,7 @@ static int cmd_status(struct ctx *x, int argc, char **argv)
 	Vlink__Status m = VLINK__STATUS__INIT;
 	struct vlink_reply rep;
 	const Vlink__StatusReply *s;
+	size_t nclients = 0, shown = 0;
 	int i = cmd_args(x, c, argc, argv, 0, 0, NULL, NULL, NULL), err;
 
 	if (i < 0)
@@ -449,7 +498,11 @@ static int cmd_status(struct ctx *x, int argc, char **argv)
 	err = call(x, &env, &rep, VLINK__ENVELOPE__MSG_STATUS_REPLY);
 	if (err)
 		return err;
+	/* the reply may come in parts (rep.more): the daemon's fields in each,
+	 * the clients and then the domains spread over them */
 	s = rep.env->status_reply;
+	for (const struct vlink_reply *p = &rep; p; p = p->more)
+		nclients += p->env->status_reply->n_clients;
 	if (x->json) {
 		printf("{");
 		json_kv_str("daemon_version", s->daemon_version, true);
@@ -458,58 +511,25 @@ static int cmd_status(struct ctx *x, int argc, char **argv)
 		json_kv_u64("uptime", s->uptime, true);
 		json_kv_u64("links", s->nlinks, true);
 		printf("\"domains\": [");
-		for (size_t k = 0; k < s->n_domains; k++) {
-			const Vlink__DomainInfo *d = s->domains[k];
-
-			printf("%s{", k ? ", " : "");
-			json_kv_str("name", d->name, true);
-			json_kv_u64("pool_size", d->pool_size, true);
-			json_kv_u64("pool_used", d->pool_used, true);
-			json_kv_u64("page_size", d->page_size, true);
-			json_kv_bool("hugepages", d->hugepages, true);
-			json_kv_u64("segments", d->nsegments, true);
-			json_kv_u64("region_size", d->region_size, true);
-			json_kv_u64("links", d->nlinks, false);
-			printf("}");
-		}
-		printf("], \"clients\": [");
-		for (size_t k = 0; k < s->n_clients; k++) {
-			const Vlink__ClientInfo *ci = s->clients[k];
-
-			printf("%s{", k ? ", " : "");
-			json_kv_u64("id", ci->id, true);
-			json_kv_str("role", role_str(ci->role), true);
-			json_kv_u64("pid", ci->pid, true);
-			json_kv_u64("uid", ci->uid, true);
-			json_kv_str("client", ci->client, true);
-			json_kv_str("attached", ci->attached, false);
-			printf("}");
-		}
-		printf("]}\n");
 	} else {
 		printf("vlinkd %s, pid %u, daemon id %s, up %" PRIu64 "h%02" PRIu64 "m%02" PRIu64 "s\n",
 		       s->daemon_version, s->pid, s->daemon_id, s->uptime / 3600,
 		       s->uptime / 60 % 60, s->uptime % 60);
 		printf("links: %u\n", s->nlinks);
-		for (size_t k = 0; k < s->n_domains; k++) {
-			const Vlink__DomainInfo *d = s->domains[k];
-
-			printf("domain %s: pool %" PRIu64 " MiB (%" PRIu64 " MiB used), %s, "
-			       "%u segment(s), channel region %" PRIu64 " KiB, %u link(s)\n",
-			       d->name, d->pool_size >> 20, d->pool_used >> 20,
-			       d->hugepages ? (d->page_size >= (1u << 30) ? "1 GiB hugepages"
-					       : "2 MiB hugepages")
-			       : "no hugepages (shared memory files)",
-			       d->nsegments, d->region_size >> 10, d->nlinks);
-		}
-		printf("clients: %zu\n", s->n_clients);
-		for (size_t k = 0; k < s->n_clients; k++) {
-			const Vlink__ClientInfo *ci = s->clients[k];
-
-			printf("  #%u %-6s %-16s pid %-7u uid %-5u %s\n", ci->id,
-			       role_str(ci->role), ci->client, ci->pid, ci->uid, ci->attached);
-		}
 	}
+	for (const struct vlink_reply *p = &rep; p; p = p->more)
+		for (size_t k = 0; k < p->env->status_reply->n_domains; k++)
+			status_domain(x, p->env->status_reply->domains[k], shown++);
+	if (x->json)
+		printf("], \"clients\": [");
+	else
+		printf("clients: %zu\n", nclients);
+	shown = 0;
+	for (const struct vlink_reply *p = &rep; p; p = p->more)
+		for (size_t k = 0; k < p->env->status_reply->n_clients; k++)
+			status_client(x, p->env->status_reply->clients[k], shown++);
+	if (x->json)
+		printf("]}\n");
 	vlink_reply_clear(&rep);
 	return 0;
 }

@@ -30,6 +30,7 @@ struct client {
 	uid_t uid;
 	gid_t gid;
 	bool hello;
+	uint32_t version;          /* the protocol version of this connection */
 	bool monitor;
 	bool dead;
 	Vlink__Role role;
@@ -61,7 +62,21 @@ static const char *end_name(Vlink__End e)
 	return e == VLINK__END__END_HOST ? "host" : "peer";
 }
 
-/* Queue one envelope; a client whose queue overflows is dropped. */
+/* A client that has not read this much of what it was sent is dropped. */
+static bool client_stalled(struct client *c)
+{
+	if (c->wr.queued <= CLIENT_QUEUE_MAX)
+		return false;
+	log_warn("client %u (pid %d) is not reading its messages (%zu bytes queued): dropped",
+		 c->id, (int)c->pid, c->wr.queued);
+	c->dead = true;
+	return true;
+}
+
+/* Queue one envelope.  A reply (id != 0) is queued whole however large
+ * (a list of every link): the client asked for it, and on_frame() drops a
+ * client that asks for more before reading it; a pushed message (id 0)
+ * drops a client that has let its queue overflow. */
 static void send_env(struct client *c, Vlink__Envelope *env, const int *fds, unsigned nfds)
 {
 	int err;
@@ -75,12 +90,8 @@ static void send_env(struct client *c, Vlink__Envelope *env, const int *fds, uns
 		c->dead = true;
 		return;
 	}
-	if (c->wr.queued > CLIENT_QUEUE_MAX) {
-		log_warn("client %u (pid %d) is not reading its messages: dropped", c->id,
-			 (int)c->pid);
-		c->dead = true;
+	if (env->id == 0 && client_stalled(c))
 		return;
-	}
 	client_update_poll(c);
 }
 
@@ -144,41 +155,77 @@ static void memdesc_fill(const struct reg_domain *d, struct memdesc *m)
 	m->nfds = d->pool.nseg + 1;
 }
 
-static void send_domain_map(struct client *c, uint32_t id, struct reg_domain *d)
-{
-	struct server *s = c->srv;
-	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
-	Vlink__DomainMap dm = VLINK__DOMAIN_MAP__INIT;
-	struct reg_layout *lay = calloc(VLINK_MAX_LINKS, sizeof(*lay));
-	Vlink__LinkLayout *layp[VLINK_MAX_LINKS];
+/* A domain's map, ready to send: the DomainMap and what it points to. */
+struct dmap {
+	Vlink__Envelope env;
+	Vlink__DomainMap dm;
 	struct memdesc m;
+	Vlink__LinkLayout *layp[VLINK_MAX_LINKS];
+	struct reg_layout lay[VLINK_MAX_LINKS];
+};
+
+static struct dmap *dmap_build(struct server *s, struct reg_domain *d, uint32_t id)
+{
+	struct dmap *x = calloc(1, sizeof(*x));
 	unsigned nl = 0;
 
-	if (!lay) {
+	if (!x)
+		return NULL;
+	vlink__envelope__init(&x->env);
+	vlink__domain_map__init(&x->dm);
+	memdesc_fill(d, &x->m);
+	for (struct reg_link *l = s->reg.links; l && nl < VLINK_MAX_LINKS; l = l->next) {
+		if (l->dom != d)
+			continue;
+		reg_link_layout(l, &x->lay[nl]);
+		x->layp[nl] = &x->lay[nl].msg;
+		nl++;
+	}
+	x->dm.domain = d->name;
+	x->dm.pool_size = d->pool.size;
+	x->dm.n_segments = d->pool.nseg;
+	x->dm.segments = x->m.segp;
+	x->dm.region = &x->m.reg;
+	x->dm.n_links = nl;
+	x->dm.links = x->layp;
+	x->dm.generation = d->generation;
+	x->env.id = id;
+	x->env.msg_case = VLINK__ENVELOPE__MSG_DOMAIN_MAP;
+	x->env.domain_map = &x->dm;
+	return x;
+}
+
+static void send_domain_map(struct client *c, uint32_t id, struct reg_domain *d)
+{
+	struct dmap *x = dmap_build(c->srv, d, id);
+
+	if (!x) {
 		send_error(c, id, -ENOMEM, "out of memory");
 		return;
 	}
-	memdesc_fill(d, &m);
-	for (struct reg_link *l = s->reg.links; l; l = l->next) {
-		if (l->dom != d)
-			continue;
-		reg_link_layout(l, &lay[nl]);
-		layp[nl] = &lay[nl].msg;
-		nl++;
+	send_env(c, &x->env, x->m.fds, x->m.nfds);
+	free(x);
+}
+
+/* A domain's map goes to QEMU in one frame (it comes with the domain's
+ * fds): a link that would make it larger is refused when it is created. */
+static int dmap_check(struct server *s, struct reg_link *l, char *why, size_t n)
+{
+	struct dmap *x = dmap_build(s, l->dom, UINT32_MAX);
+	size_t len;
+
+	if (!x) {
+		snprintf(why, n, "out of memory");
+		return -ENOMEM;
 	}
-	dm.domain = d->name;
-	dm.pool_size = d->pool.size;
-	dm.n_segments = d->pool.nseg;
-	dm.segments = m.segp;
-	dm.region = &m.reg;
-	dm.n_links = nl;
-	dm.links = layp;
-	dm.generation = d->generation;
-	env.id = id;
-	env.msg_case = VLINK__ENVELOPE__MSG_DOMAIN_MAP;
-	env.domain_map = &dm;
-	send_env(c, &env, m.fds, m.nfds);
-	free(lay);
+	len = vlink__envelope__get_packed_size(&x->env);
+	free(x);
+	if (len <= VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE)
+		return 0;
+	snprintf(why, n, "with link '%s' the map of domain '%s' would take %zu bytes, more "
+		 "than one frame holds (%u): give the link fewer channels or another domain",
+		 l->name, l->dom->name, len, VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE);
+	return -E2BIG;
 }
 
 static void send_link_map(struct client *c, uint32_t id, struct reg_link *l, Vlink__End end)
@@ -348,7 +395,9 @@ static int create_link(struct server *s, const struct reg_link_params *p,
 
 	if (err)
 		return err;
-	err = state_save(&s->reg, s->state_dir, s->daemon_id, why, n);
+	err = dmap_check(s, l, why, n);
+	if (!err)
+		err = state_save(&s->reg, s->state_dir, s->daemon_id, why, n);
 	if (err) {
 		struct reg_domain *d = l->dom;
 
@@ -412,16 +461,17 @@ static void on_hello(struct client *c, uint32_t id, const Vlink__Hello *h)
 	Vlink__HelloReply r = VLINK__HELLO_REPLY__INIT;
 	struct server *s = c->srv;
 
-	if (h->version != VLINK_PROTOCOL_VERSION) {
+	if (h->version < VLINK_PROTOCOL_MIN || h->version > VLINK_PROTOCOL_VERSION) {
 		char why[WHY];
 
-		snprintf(why, sizeof(why), "protocol version %u not supported (daemon speaks %d)",
-			 h->version, VLINK_PROTOCOL_VERSION);
+		snprintf(why, sizeof(why), "protocol version %u not supported (daemon speaks %d to %d)",
+			 h->version, VLINK_PROTOCOL_MIN, VLINK_PROTOCOL_VERSION);
 		send_error(c, id, -EPROTONOSUPPORT, why);
 		c->dead = true;
 		return;
 	}
 	c->hello = true;
+	c->version = h->version;
 	c->role = h->role;
 	snprintf(c->name, sizeof(c->name), "%s", h->client ? h->client : "");
 	for (char *p = c->name; *p; p++)
@@ -431,7 +481,7 @@ static void on_hello(struct client *c, uint32_t id, const Vlink__Hello *h)
 		  c->name, (int)c->pid, (int)c->uid);
 	r.daemon_version = (char *)PACKAGE_VERSION;
 	r.daemon_id = s->daemon_id;
-	r.version = VLINK_PROTOCOL_VERSION;
+	r.version = c->version;
 	r.start_time = (uint64_t)s->start_time;
 	env.id = id;
 	env.msg_case = VLINK__ENVELOPE__MSG_HELLO_REPLY;
@@ -489,12 +539,40 @@ static void on_delete(struct client *c, uint32_t id, const Vlink__DeleteLink *m)
 	send_ok(c, id);
 }
 
+/* Whether a reply part may say more follows: a version 1 client reads one
+ * frame per request, so it gets an Error instead of the first part. */
+static bool part_allowed(struct client *c, uint32_t id, bool more, const char *what, size_t n)
+{
+	char why[WHY];
+
+	if (!more || c->version >= 2)
+		return true;
+	snprintf(why, sizeof(why), "the reply (%zu %s) needs more than one frame: "
+		 "protocol version %u clients get one (use a newer client)", n, what, c->version);
+	send_error(c, id, -E2BIG, why);
+	return false;
+}
+
+static int info_by_name(const void *a, const void *b)
+{
+	const Vlink__LinkInfo *x = *(Vlink__LinkInfo *const *)a;
+	const Vlink__LinkInfo *y = *(Vlink__LinkInfo *const *)b;
+
+	return strcmp(x->layout->name, y->layout->name);
+}
+
+static int domain_info_by_name(const void *a, const void *b)
+{
+	return strcmp((*(Vlink__DomainInfo *const *)a)->name, (*(Vlink__DomainInfo *const *)b)->name);
+}
+
+/* Every link in name order, in as many LinkList parts as it takes. */
 static void on_list(struct client *c, uint32_t id)
 {
 	struct server *s = c->srv;
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
 	Vlink__LinkList ll = VLINK__LINK_LIST__INIT;
-	unsigned n = s->reg.nlinks, i = 0;
+	size_t n = s->reg.nlinks, i = 0, k;
 	Vlink__LinkInfo *info = calloc(n + 1, sizeof(*info));
 	Vlink__LinkInfo **infop = calloc(n + 1, sizeof(*infop));
 	struct reg_layout *lay = calloc(n + 1, sizeof(*lay));
@@ -503,25 +581,33 @@ static void on_list(struct client *c, uint32_t id)
 		send_error(c, id, -ENOMEM, "out of memory");
 		goto out;
 	}
-	for (struct reg_link *l = s->reg.links; l; l = l->next, i++) {
+	for (struct reg_link *l = s->reg.links; l && i < n; l = l->next, i++) {
 		fill_info(s, l, &info[i], &lay[i]);
 		infop[i] = &info[i];
 	}
-	/* the registry keeps newest first; list in name order */
-	for (unsigned a = 1; a < i; a++)
-		for (unsigned b = a; b > 0 && strcmp(infop[b - 1]->layout->name,
-						     infop[b]->layout->name) > 0; b--) {
-			Vlink__LinkInfo *t = infop[b];
-
-			infop[b] = infop[b - 1];
-			infop[b - 1] = t;
-		}
-	ll.n_links = i;
-	ll.links = infop;
+	n = i;
+	qsort(infop, n, sizeof(*infop), info_by_name);
 	env.id = id;
 	env.msg_case = VLINK__ENVELOPE__MSG_LINK_LIST;
 	env.link_list = &ll;
-	send_env(c, &env, NULL, 0);
+	i = 0;
+	do {
+		size_t left = s->part_room;
+
+		k = vlink_msg_part_fill((void *const *)infop, i, n, &left);
+		/* a LinkInfo (64 channels at most) is far smaller than a part */
+		if (k == i && i < n) {
+			send_error(c, id, -E2BIG, "a link's entry does not fit a frame");
+			break;
+		}
+		env.more = k < n;
+		if (!part_allowed(c, id, env.more, "links", n))
+			break;
+		ll.n_links = k - i;
+		ll.links = infop + i;
+		send_env(c, &env, NULL, 0);
+		i = k;
+	} while (i < n && !c->dead);
 out:
 	free(lay);
 	free(infop);
@@ -533,7 +619,7 @@ static void on_status(struct client *c, uint32_t id)
 	struct server *s = c->srv;
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
 	Vlink__StatusReply r = VLINK__STATUS_REPLY__INIT;
-	unsigned nc = 0, nd = 0, i;
+	size_t nc = 0, nd = 0, i, c0 = 0, d0 = 0, c1, d1;
 	Vlink__ClientInfo *ci, **cip;
 	Vlink__DomainInfo *di, **dip;
 	char (*att)[96];
@@ -580,19 +666,38 @@ static void on_status(struct client *c, uint32_t id)
 		di[i].nlinks = d->nlinks;
 		dip[i] = &di[i];
 	}
+	/* the registry keeps newest first, a restart reverses that: name order */
+	qsort(dip, nd, sizeof(*dip), domain_info_by_name);
 	r.daemon_version = (char *)PACKAGE_VERSION;
 	r.daemon_id = s->daemon_id;
 	r.uptime = (uint64_t)(time(NULL) - s->start_time);
 	r.pid = (uint32_t)getpid();
-	r.n_clients = nc;
-	r.clients = cip;
-	r.n_domains = nd;
-	r.domains = dip;
 	r.nlinks = s->reg.nlinks;
 	env.id = id;
 	env.msg_case = VLINK__ENVELOPE__MSG_STATUS_REPLY;
 	env.status_reply = &r;
-	send_env(c, &env, NULL, 0);
+	/* the clients, then the domains, in as many parts as they take; every
+	 * part repeats the daemon's fields */
+	do {
+		size_t left = s->part_room;
+
+		c1 = vlink_msg_part_fill((void *const *)cip, c0, nc, &left);
+		d1 = c1 < nc ? d0 : vlink_msg_part_fill((void *const *)dip, d0, nd, &left);
+		if (c1 == c0 && d1 == d0 && (c0 < nc || d0 < nd)) {
+			send_error(c, id, -E2BIG, "a client's or domain's entry does not fit a frame");
+			break;
+		}
+		env.more = c1 < nc || d1 < nd;
+		if (!part_allowed(c, id, env.more, "clients and domains", nc + nd))
+			break;
+		r.n_clients = c1 - c0;
+		r.clients = cip + c0;
+		r.n_domains = d1 - d0;
+		r.domains = dip + d0;
+		send_env(c, &env, NULL, 0);
+		c0 = c1;
+		d0 = d1;
+	} while ((c0 < nc || d0 < nd) && !c->dead);
 out:
 	free(dip);
 	free(di);
@@ -788,6 +893,10 @@ static void on_frame(struct client *c, struct vlink_frame *f)
 	Vlink__Envelope *env;
 	int err;
 
+	if (client_stalled(c)) {
+		vlink_frame_close_fds(f);
+		return;
+	}
 	if (f->nfds) {
 		vlink_frame_close_fds(f);
 		send_error(c, 0, -EPROTO, "clients may not send file descriptors");
@@ -1083,6 +1192,18 @@ int server_start(struct server *s, char *why, size_t n)
 
 	s->listen_fd = -1;
 	s->start_time = time(NULL);
+	s->part_room = VLINK_PART_ROOM;
+	if (getenv("VLINKD_PART_ROOM")) {
+		uint64_t v;
+
+		if (vlink_parse_uint(getenv("VLINKD_PART_ROOM"), VLINK_PART_ROOM, &v) || v < 256) {
+			snprintf(why, n, "VLINKD_PART_ROOM: a number of bytes from 256 to %u, not '%s'",
+				 VLINK_PART_ROOM, getenv("VLINKD_PART_ROOM"));
+			return -EINVAL;
+		}
+		s->part_room = (size_t)v;
+		log_info("reply parts of at most %zu bytes (VLINKD_PART_ROOM)", s->part_room);
+	}
 	err = state_load(&s->reg, s->state_dir, s->daemon_id, why, n);
 	if (err)
 		return err;

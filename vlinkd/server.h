@@ -33,6 +33,9 @@ struct server {
 	uint32_t next_client_id;
 	time_t start_time;
 	bool stopping;
+	/* the most a reply part's repeated fields take: VLINK_PART_ROOM, or
+	 * less from $VLINKD_PART_ROOM (tests: many parts from few links) */
+	size_t part_room;
 };
 
 /* Load state and config, open the listening socket.  0 or a negative

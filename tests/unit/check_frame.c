@@ -1900,6 +1900,68 @@ static void expect_map_bad(const struct map *m, const char *needle, const char *
 		ck_assert_msg(tiny[i] == 'Z', "%s: reason overran its buffer", what);
 }
 
+/* vlink_msg_part_fill: what it takes is exactly what the LinkList part
+ * packs to, never more than the room, and every item goes into one part,
+ * in order, whatever the room (items of 120 to 4000 bytes: a name grows). */
+START_TEST(test_part_fill)
+{
+	enum { N = 300 };
+	static Vlink__LinkInfo info[N];
+	static Vlink__LinkLayout lay[N];
+	static char names[N][4001];
+	static void *items[N];
+	const size_t rooms[] = { 256, 1000, 4096, VLINK_PART_ROOM };
+
+	for (size_t i = 0; i < N; i++) {
+		size_t len = 1 + (i * 37) % 4000;
+
+		memset(names[i], 'a' + (int)(i % 26), len);
+		names[i][len] = '\0';
+		vlink__link_layout__init(&lay[i]);
+		lay[i].name = names[i];
+		lay[i].nchannels = (uint32_t)i;
+		vlink__link_info__init(&info[i]);
+		info[i].layout = &lay[i];
+		info[i].host_attached = i % 2;
+		items[i] = &info[i];
+	}
+	for (size_t r = 0; r < sizeof(rooms) / sizeof(rooms[0]); r++) {
+		size_t i = 0, parts = 0;
+
+		while (i < N) {
+			Vlink__LinkList ll = VLINK__LINK_LIST__INIT;
+			size_t left = rooms[r];
+			size_t k = vlink_msg_part_fill(items, i, N, &left);
+
+			if (k == i) { /* one item larger than the room: a caller's error */
+				ck_assert_uint_gt(protobuf_c_message_get_packed_size(items[i]), rooms[r]);
+				i++;
+				continue;
+			}
+			ll.n_links = k - i;
+			ll.links = (Vlink__LinkInfo **)&items[i];
+			ck_assert_uint_eq(vlink__link_list__get_packed_size(&ll), rooms[r] - left);
+			ck_assert_uint_le(rooms[r] - left, rooms[r]);
+			/* the next item would not have fitted */
+			if (k < N)
+				ck_assert_uint_gt(protobuf_c_message_get_packed_size(items[k]) + 3, left);
+			parts++;
+			i = k;
+		}
+		ck_assert_uint_ge(parts, 1);
+	}
+	/* nothing to take, and a room of 0 takes nothing */
+	{
+		size_t left = 10;
+
+		ck_assert_uint_eq(vlink_msg_part_fill(items, N, N, &left), N);
+		ck_assert_uint_eq(left, 10);
+		left = 0;
+		ck_assert_uint_eq(vlink_msg_part_fill(items, 0, N, &left), 0);
+	}
+}
+END_TEST
+
 START_TEST(test_check_map)
 {
 	int before = count_fds();
@@ -2263,6 +2325,10 @@ static Suite *frame_suite(void)
 
 	tc = tcase_create("check_map");
 	tcase_add_test(tc, test_check_map);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reply_parts");
+	tcase_add_test(tc, test_part_fill);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("destroy");
