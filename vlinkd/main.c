@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -249,6 +250,25 @@ static void detach_stdio(void)
 	close(fd);
 }
 
+/* Every domain keeps its pool segments and channel region open, every
+ * client its socket: 400 domains and their QEMUs pass the usual soft limit
+ * of 1024 fds.  Take what the hard limit allows (systemd's advice for
+ * programs that need many fds), as vlinkd uses neither select() nor
+ * FD_SETSIZE. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_warn("cannot raise the open file limit to %llu: %s",
+			 (unsigned long long)rl.rlim_max, strerror(errno));
+	else
+		log_debug("open file limit raised to %llu", (unsigned long long)rl.rlim_max);
+}
+
 int main(int argc, char **argv)
 {
 	const char *run_dir = RUN_DIR, *pid_path = NULL;
@@ -340,6 +360,7 @@ int main(int argc, char **argv)
 		flock(pid_fd, LOCK_EX | LOCK_NB);
 	}
 	log_setup(use_syslog || !foreground, true, level);
+	raise_fd_limit();
 
 	uv_loop_init(&loop);
 	srv.loop = &loop;
