@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/report.sh: regenerate bench/RESULTS.md in one go: the translation
 # index (bench/xlate), the ring (bench/ring), net_vlink against its peers
-# in dpdk-testpmd (bench/peers.sh: table and PNG chart), and the recovery
+# in dpdk-testpmd (bench/peers.sh: table and PNG chart), vlinkd with 1000
+# and 4000 links (bench/scale.sh), and the recovery
 # times of the fault matrix (tests/fault/matrix.sh and, where QEMU is
 # built, tests/fault/guest.sh), with the machine and the date.  The
 # hand-written analysis comes from bench/notes/*.md.
@@ -17,7 +18,7 @@ usage() {
 Usage: sudo bench/report.sh [OPTION]...
 Run every benchmark and the fault matrix, and write bench/RESULTS.md
 (figures in bench/results/: peers.md, peers.csv, peers.png, xlate.txt,
-ring.txt, fault.md, and the logs).  Takes about 15 minutes.
+ring.txt, scale.md, fault.md, and the logs).  Takes about 15 minutes.
   --repeat N     bench/peers.sh runs per cell (default 3)
   --kills N      random kills in the fault matrix (default 50)
   --no-guest     leave out the fault matrix with the peer in a guest
@@ -86,6 +87,11 @@ prc=0
 "$SRCDIR/bench/peers.sh" --repeat "$REPEAT" --interval "$INTERVAL" --nice -10 \
 	--builddir "$BUILDDIR" --out "$R" >"$R/logs/peers.out" 2>&1 || prc=$?
 
+# --- vlinkd with many links -------------------------------------------------
+step "bench/scale.sh (1000 and 4000 links)"
+src=0
+"$SRCDIR/bench/scale.sh" --builddir "$BUILDDIR" --out "$R/scale.md" >"$R/logs/scale.out" 2>&1 || src=$?
+
 # --- recovery times -------------------------------------------------------
 : >"$R/fault.md"
 frc=0
@@ -133,6 +139,13 @@ step "write $OUT"
 	echo
 	sed '/^<!--/,/-->$/d' "$SRCDIR/bench/notes/peers.md"
 	echo
+	echo "## vlinkd with many links (bench/scale.sh)"
+	echo
+	[ "$src" = 0 ] || echo "**bench/scale.sh exited $src: see bench/results/logs/scale.out.**"
+	cat "$R/scale.md"
+	echo
+	sed '/^<!--/,/-->$/d' "$SRCDIR/bench/notes/scale.md"
+	echo
 	echo "## Recovery times (tests/fault)"
 	echo
 	[ "$frc" = 0 ] || echo "**A fault test failed: see bench/results/logs/fault-*.log.**"
@@ -143,4 +156,4 @@ step "write $OUT"
 } >"$OUT.new"
 mv "$OUT.new" "$OUT"
 step "done: $OUT"
-[ "$prc" = 0 ] && [ "$frc" = 0 ]
+[ "$prc" = 0 ] && [ "$frc" = 0 ] && [ "$src" = 0 ]
