@@ -302,50 +302,37 @@ db_agrees() {
 	[ "$(vsctl get interface "$1" statistics:rx_packets)" = "$2" ] &&
 		[ "$(vsctl get interface "$1" statistics:tx_packets)" = "$4" ]
 }
-# xstat IFACE NAME: one of the PMD's xstats, from DPDK telemetry (OVS's
-# statistics column has only the *_errors, *_dropped and queue counters)
+# xstats_all IFACE: every xstat of IFACE's port, "NAME VALUE" a line, from
+# DPDK telemetry (OVS's statistics column has only the *_errors,
+# *_dropped and queue counters)
+xstats_all() {
+	port=$(vsctl get interface "$1" status:port_no 2>/dev/null | tr -d '"')
+	python3 - "$TELEMETRY" "$port" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(5)
+s.connect(sys.argv[1])
+json.loads(s.recv(65536).decode())
+s.send(("/ethdev/xstats,%s" % sys.argv[2]).encode())
+for k, v in json.loads(s.recv(1 << 20).decode())["/ethdev/xstats"].items():
+    print(k, v)
+EOF
+}
+# xstat IFACE NAME: one of them; "?" when telemetry does not answer
 xstat() {
-	port=$(vsctl get interface "$1" status:port_no 2>/dev/null | tr -d '"')
-	python3 - "$TELEMETRY" "$port" "$2" <<'EOF' 2>/dev/null || echo "?"
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.settimeout(5)
-s.connect(sys.argv[1])
-json.loads(s.recv(65536).decode())
-s.send(("/ethdev/xstats,%s" % sys.argv[2]).encode())
-print(json.loads(s.recv(1 << 20).decode())["/ethdev/xstats"][sys.argv[3]])
-EOF
+	_v=$(xstats_all "$1" 2>/dev/null | awk -v n="$2" '$1 == n { print $2 }')
+	echo "${_v:-?}"
 }
-# xstats_show IFACE: the PMD's xstats of IFACE that are not 0 (for
-# diagnostics)
+# xstats_show IFACE: the ones that are not 0, on one line (diagnostics)
 xstats_show() {
-	port=$(vsctl get interface "$1" status:port_no 2>/dev/null | tr -d '"')
-	python3 - "$TELEMETRY" "$port" <<'EOF' 2>&1 | sed "s/^/    $1 xstats: /"
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.settimeout(5)
-s.connect(sys.argv[1])
-json.loads(s.recv(65536).decode())
-s.send(("/ethdev/xstats,%s" % sys.argv[2]).encode())
-x = json.loads(s.recv(1 << 20).decode())["/ethdev/xstats"]
-print(" ".join("%s=%s" % (k, v) for k, v in x.items() if v))
-EOF
+	echo "    $1 xstats: $(xstats_all "$1" 2>&1 | awk '$2 != "0" { printf "%s=%s ", $1, $2 }')"
 }
-# xstats_bad IFACE: the sum of the PMD's xstats that count bad
-# descriptors or ring indices (rx_qN_bad_desc, bad_desc_*,
-# ring_bad_index); "?" when telemetry does not answer
+# xstats_bad IFACE: the sum of the ones that count bad descriptors or ring
+# indices (rx_qN_bad_desc, bad_desc_*, ring_bad_index); "?" when telemetry
+# does not answer
 xstats_bad() {
-	port=$(vsctl get interface "$1" status:port_no 2>/dev/null | tr -d '"')
-	python3 - "$TELEMETRY" "$port" <<'EOF' 2>/dev/null || echo "?"
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.settimeout(5)
-s.connect(sys.argv[1])
-json.loads(s.recv(65536).decode())
-s.send(("/ethdev/xstats,%s" % sys.argv[2]).encode())
-x = json.loads(s.recv(1 << 20).decode())["/ethdev/xstats"]
-print(sum(v for k, v in x.items() if "bad_desc" in k or "bad_index" in k))
-EOF
+	xstats_all "$1" 2>/dev/null |
+		awk '{ n++ } /bad_desc|bad_index/ { b += $2 } END { if (n) print b + 0; else print "?" }'
 }
 # flow_packets MATCH: n_packets of the flows that match (ovs-ofctl dump-flows)
 flow_packets() {
