@@ -59,7 +59,10 @@ machine() {
 	echo "- Load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (other jobs on the host move the absolute figures; compare the ratios)"
 	echo "- $(gcc --version | head -n1); DPDK $(dpkg-query -W -f '${Version}' libdpdk-dev 2>/dev/null || echo '?')"
 }
-machine >"$R/machine.md"
+# not straight into machine.md: the shell empties that tracked file before
+# machine() asks git whether the tree has local changes
+machine >"$R/machine.md.new"
+mv "$R/machine.md.new" "$R/machine.md"
 
 # --- micro-benchmarks ---------------------------------------------------
 step "build bench/xlate, bench/ring"
