@@ -64,9 +64,16 @@ done
 if [ "$VG" = 1 ]; then
 	stamp "valgrind"
 	vg=$(make -s check-valgrind 2>&1) || true
-	echo "$vg" | grep -E '^(PASS|FAIL): valgrind'
-	pass=$((pass + $(echo "$vg" | grep -c '^PASS: valgrind' || true)))
-	vfail=$(echo "$vg" | grep -c '^FAIL: valgrind' || true)
+	vgres=$(echo "$vg" | grep -E '^(PASS|FAIL): valgrind' || true)
+	vfail=$(echo "$vgres" | grep -c '^FAIL: valgrind' || true)
+	# a stage that ran nothing under valgrind has checked nothing
+	if [ -z "$vgres" ]; then
+		vgres="FAIL: valgrind (make check-valgrind ran no test)"
+		vfail=1
+		echo "$vg" | tail -n 20
+	fi
+	echo "$vgres"
+	pass=$((pass + $(echo "$vgres" | grep -c '^PASS: valgrind' || true)))
 	fail=$((fail + vfail))
 	for f in $(echo "$vg" | sed -n 's/^FAIL: valgrind \([^ ]*\).*/\1.vg.log/p'); do
 		echo "--- $f"; cat "$f"

@@ -270,7 +270,7 @@ t1=$(date +%s)
 ctl create-link A2 02:00:00:00:0a:02 1 >/dev/null
 "$PEER" --socket "$SOCK" echo A2 -q >/dev/null 2>&1 &
 BG_PIDS="$BG_PIDS $!"
-sleep 0.3
+wait_attached A2 peer true || not_ok "vlink-peer echo attached A2's peer end"
 probe_fails "a second peer end of one link is refused" "peer end of link 'A2' is already attached" \
 	--vdev "$(vdev 0 A2 end=peer)"
 ctl list >"$T/out" 2>&1

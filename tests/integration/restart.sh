@@ -61,7 +61,9 @@ else ok "SIGHUP: dropped config link c1 deleted"; fi
 expect 0 "^l1 " "SIGHUP: links not from the config kept" ctl list
 echo "bad 01:00:00:00:00:01 1" >>"$T/links.conf"
 ctl --json list >"$T/before"
-kill -HUP "$DAEMON_PID"; sleep 0.5
+kill -HUP "$DAEMON_PID"
+# the reload has run once it has logged the bad line
+i=0; while ! grep -q "links.conf:4: " "$T/vlinkd.log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 ctl --json list >"$T/after"
 cmp -s "$T/before" "$T/after" && ok "SIGHUP with a bad file changes nothing" || not_ok "bad reload changed links"
 grep -q "links.conf:4: MAC 01:00:00:00:00:01 is a multicast address" "$T/vlinkd.log" &&
