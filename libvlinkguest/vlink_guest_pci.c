@@ -22,28 +22,15 @@
 #include "vlink_guest.h"
 #include "vlink_guest_int.h"
 #include "vlink_linkmem.h"
+#include "vlink_pci.h"
 
 #define PCI_SYSFS "/sys/bus/pci/devices"
-#define VLINK_PCI_VENDOR 0x1234
-#define VLINK_PCI_DEVICE 0x564c
 #define MAX_DEVS 16
 
-/* BAR0 registers (32-bit, little-endian, read-only) */
-#define REG_MAGIC       0x00
-#define REG_VERSION     0x04
-#define REG_STATUS      0x08
-#define REG_GENERATION  0x0c
-#define REG_POOL_LO     0x10
-#define REG_POOL_HI     0x14
-#define REG_REGION_LO   0x18
-#define REG_REGION_HI   0x1c
-#define REG_NSEGMENTS   0x20
-#define REG_CONNECTS    0x24
-#define REG_DOMAIN      0x40
-#define REG_DOMAIN_LEN  32
-#define REG_SPAN        0x60
-#define DEV_MAGIC       0x4b4e4c56u
-#define DEV_VERSION     1
+/* vlink_guest.h's STATUS bits are the device's (vlink_pci.h) */
+_Static_assert(VLINK_GUEST_DEV_CONNECTED == VLINK_DEV_STATUS_CONNECTED &&
+	       VLINK_GUEST_DEV_MAPPED == VLINK_DEV_STATUS_MAPPED &&
+	       VLINK_GUEST_DEV_ERROR == VLINK_DEV_STATUS_ERROR, "STATUS bits");
 
 /* how long a link table may stay odd (being written) before we give up */
 #define TABLE_WAIT_MS 2000
@@ -57,7 +44,7 @@ struct vlink_guest_pci {
 	uint8_t *pool, *region;       /* whole BAR2 and BAR4 mappings */
 	uint64_t bar2_size, bar4_size;
 	uint64_t pool_size, region_size;
-	char domain[REG_DOMAIN_LEN + 1];
+	char domain[VLINK_REG_DOMAIN_LEN + 1];
 	uint32_t generation;          /* the one the link was last validated at */
 	uint64_t refreshes;
 	struct vlink_link_entry entry; /* the link as opened */
@@ -124,8 +111,8 @@ static bool is_vlink_dev(const char *dir)
 
 	return read_file(dir, "vendor", v, sizeof(v)) == 0 &&
 	       read_file(dir, "device", d, sizeof(d)) == 0 &&
-	       strtoul(v, NULL, 16) == VLINK_PCI_VENDOR &&
-	       strtoul(d, NULL, 16) == VLINK_PCI_DEVICE;
+	       strtoul(v, NULL, 16) == VLINK_PCI_VENDOR_ID &&
+	       strtoul(d, NULL, 16) == VLINK_PCI_DEVICE_ID;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -165,7 +152,7 @@ static int find_devices(const char *dev, char *paths[MAX_DEVS], char *why, size_
 			if (!is_vlink_dev(dir))
 				return vlink_why(why, n, -ENODEV, "%s is not a pci-vlink device "
 						 "(vendor %04x, device %04x)", dir,
-						 VLINK_PCI_VENDOR, VLINK_PCI_DEVICE);
+						 VLINK_PCI_VENDOR_ID, VLINK_PCI_DEVICE_ID);
 			paths[0] = strdup(dir);
 			return paths[0] ? 1 : vlink_why(why, n, -ENOMEM, "out of memory");
 		}
@@ -189,7 +176,7 @@ static int find_devices(const char *dev, char *paths[MAX_DEVS], char *why, size_
 	closedir(d);
 	if (k == 0)
 		return vlink_why(why, n, -ENODEV, "no pci-vlink device (PCI %04x:%04x) in %s",
-				 VLINK_PCI_VENDOR, VLINK_PCI_DEVICE, dir);
+				 VLINK_PCI_VENDOR_ID, VLINK_PCI_DEVICE_ID, dir);
 	qsort(paths, (size_t)k, sizeof(*paths), cmp_str);
 	return k;
 }
@@ -291,12 +278,12 @@ static int pci_open(struct vlink_guest_pci **out, const char *path, bool pool,
 	err = enable(path, why, n);
 	if (err)
 		goto fail;
-	p->fd0 = open_res(p, 0, O_RDONLY, &size, why, n);
+	p->fd0 = open_res(p, VLINK_PCI_BAR_REGS, O_RDONLY, &size, why, n);
 	if (p->fd0 < 0) {
 		err = p->fd0;
 		goto fail;
 	}
-	if (size < REG_SPAN) {
+	if (size < VLINK_REG_END) {
 		err = vlink_why(why, n, -ENODEV, "%s: BAR0 is %llu B, too small for the "
 				"registers", path, (unsigned long long)size);
 		goto fail;
@@ -305,14 +292,14 @@ static int pci_open(struct vlink_guest_pci **out, const char *path, bool pool,
 	p->regs = map_res(p->fd0, p->regs_map, PROT_READ, "BAR0", p, &err, why, n);
 	if (!p->regs)
 		goto fail;
-	if (reg(p, REG_MAGIC) != DEV_MAGIC || reg(p, REG_VERSION) != DEV_VERSION) {
+	if (reg(p, VLINK_REG_MAGIC) != VLINK_DEV_MAGIC || reg(p, VLINK_REG_VERSION) != VLINK_DEV_VERSION) {
 		err = vlink_why(why, n, -EPROTO, "%s: registers say magic 0x%08x version %u "
-				"(want 0x%08x version %u)", path, reg(p, REG_MAGIC),
-				reg(p, REG_VERSION), DEV_MAGIC, DEV_VERSION);
+				"(want 0x%08x version %u)", path, reg(p, VLINK_REG_MAGIC),
+				reg(p, VLINK_REG_VERSION), VLINK_DEV_MAGIC, VLINK_DEV_VERSION);
 		goto fail;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!((st = reg(p, REG_STATUS)) & VLINK_GUEST_DEV_MAPPED)) {
+	while (!((st = reg(p, VLINK_REG_STATUS)) & VLINK_GUEST_DEV_MAPPED)) {
 		if (timeout_ms >= 0 && ms_since(&t0) >= timeout_ms) {
 			err = vlink_why(why, n, -ETIMEDOUT, "%s: the device's memory is not "
 					"mapped after %d ms (status 0x%x: %s%s)", path, timeout_ms,
@@ -324,17 +311,17 @@ static int pci_open(struct vlink_guest_pci **out, const char *path, bool pool,
 		usleep(10000);
 	}
 	/* the generation first: a change after this is seen by the next poll */
-	p->generation = reg(p, REG_GENERATION);
+	p->generation = reg(p, VLINK_REG_GENERATION);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	p->pool_size = reg64(p, REG_POOL_LO);
-	p->region_size = reg64(p, REG_REGION_LO);
-	for (int i = 0; i < REG_DOMAIN_LEN / 4; i++) {
-		uint32_t w = htole32(reg(p, REG_DOMAIN + 4 * (unsigned)i));
+	p->pool_size = reg64(p, VLINK_REG_POOL_LO);
+	p->region_size = reg64(p, VLINK_REG_REGION_LO);
+	for (int i = 0; i < VLINK_REG_DOMAIN_LEN / 4; i++) {
+		uint32_t w = htole32(reg(p, VLINK_REG_DOMAIN + 4 * (unsigned)i));
 
 		memcpy(p->domain + 4 * i, &w, 4);
 	}
-	p->domain[REG_DOMAIN_LEN] = '\0';
-	p->fd4 = open_res(p, 4, O_RDWR, &p->bar4_size, why, n);
+	p->domain[VLINK_REG_DOMAIN_LEN] = '\0';
+	p->fd4 = open_res(p, VLINK_PCI_BAR_REGION, O_RDWR, &p->bar4_size, why, n);
 	if (p->fd4 < 0) {
 		err = p->fd4;
 		goto fail;
@@ -350,7 +337,7 @@ static int pci_open(struct vlink_guest_pci **out, const char *path, bool pool,
 	if (!p->region)
 		goto fail;
 	if (pool) {
-		p->fd2 = open_res(p, 2, O_RDWR, &p->bar2_size, why, n);
+		p->fd2 = open_res(p, VLINK_PCI_BAR_POOL, O_RDWR, &p->bar2_size, why, n);
 		if (p->fd2 < 0) {
 			err = p->fd2;
 			goto fail;
@@ -595,12 +582,12 @@ static int pci_poll(struct vlink_guest_link *l)
 	uint32_t gen, st;
 	int dead = 0;
 
-	st = reg(p, REG_STATUS);
-	if (!(st & VLINK_GUEST_DEV_MAPPED) || reg(p, REG_MAGIC) != DEV_MAGIC) {
+	st = reg(p, VLINK_REG_STATUS);
+	if (!(st & VLINK_GUEST_DEV_MAPPED) || reg(p, VLINK_REG_MAGIC) != VLINK_DEV_MAGIC) {
 		__atomic_store_n(&l->unmapped, true, __ATOMIC_RELAXED);
 		return -EAGAIN;
 	}
-	gen = reg(p, REG_GENERATION);
+	gen = reg(p, VLINK_REG_GENERATION);
 	if (gen == p->generation && !__atomic_load_n(&l->unmapped, __ATOMIC_RELAXED)) {
 		/* cheap: the header is in BAR4 (memory, not registers) */
 		if (__atomic_load_n(&l->m.hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC)
@@ -622,8 +609,8 @@ static int pci_poll(struct vlink_guest_link *l)
 	if (!e || __atomic_load_n(&l->m.hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC)
 		dead = -ENOLINK;
 	else if (!same_layout(e, &p->entry) || !own_indices_intact(l) ||
-		 reg64(p, REG_POOL_LO) < l->m.buf_offset + l->m.buf_area ||
-		 reg64(p, REG_REGION_LO) < p->region_size)
+		 reg64(p, VLINK_REG_POOL_LO) < l->m.buf_offset + l->m.buf_area ||
+		 reg64(p, VLINK_REG_REGION_LO) < p->region_size)
 		dead = -ESTALE;
 	free(h);
 	if (!dead) {
@@ -657,19 +644,19 @@ static void dev_regs(const struct vlink_guest_pci *p, struct vlink_guest_dev *d)
 	memset(d, 0, sizeof(*d));
 	snprintf(d->addr, sizeof(d->addr), "%s", p->addr);
 	copy(d->path, sizeof(d->path), p->path);
-	d->version = reg(p, REG_VERSION);
-	d->status = reg(p, REG_STATUS);
-	d->generation = reg(p, REG_GENERATION);
-	d->connects = reg(p, REG_CONNECTS);
-	d->nsegments = reg(p, REG_NSEGMENTS);
-	d->pool_size = reg64(p, REG_POOL_LO);
-	d->region_size = reg64(p, REG_REGION_LO);
-	for (int i = 0; i < REG_DOMAIN_LEN / 4; i++) {
-		uint32_t w = htole32(reg(p, REG_DOMAIN + 4 * (unsigned)i));
+	d->version = reg(p, VLINK_REG_VERSION);
+	d->status = reg(p, VLINK_REG_STATUS);
+	d->generation = reg(p, VLINK_REG_GENERATION);
+	d->connects = reg(p, VLINK_REG_CONNECTS);
+	d->nsegments = reg(p, VLINK_REG_NSEGMENTS);
+	d->pool_size = reg64(p, VLINK_REG_POOL_LO);
+	d->region_size = reg64(p, VLINK_REG_REGION_LO);
+	for (int i = 0; i < VLINK_REG_DOMAIN_LEN / 4; i++) {
+		uint32_t w = htole32(reg(p, VLINK_REG_DOMAIN + 4 * (unsigned)i));
 
 		memcpy(d->domain + 4 * i, &w, 4);
 	}
-	d->domain[REG_DOMAIN_LEN] = '\0';
+	d->domain[VLINK_REG_DOMAIN_LEN] = '\0';
 }
 
 int vlink_guest_dev_info(const struct vlink_guest_link *l, struct vlink_guest_dev *d)
@@ -700,10 +687,10 @@ static int probe(const char *path, struct vlink_guest_dev *d, char *why, size_t 
 	snprintf(p->addr, sizeof(p->addr), "%s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
 	err = enable(path, why, n);
 	if (!err) {
-		p->fd0 = open_res(p, 0, O_RDONLY, &size, why, n);
+		p->fd0 = open_res(p, VLINK_PCI_BAR_REGS, O_RDONLY, &size, why, n);
 		err = p->fd0 < 0 ? p->fd0 : 0;
 	}
-	if (!err && size < REG_SPAN)
+	if (!err && size < VLINK_REG_END)
 		err = vlink_why(why, n, -ENODEV, "%s: BAR0 too small", path);
 	if (!err) {
 		p->regs_map = size < 4096 ? (size_t)size : 4096;
@@ -711,13 +698,13 @@ static int probe(const char *path, struct vlink_guest_dev *d, char *why, size_t 
 	}
 	if (!err) {
 		dev_regs(p, d);
-		snprintf(r, sizeof(r), "%s/resource2", path);
+		snprintf(r, sizeof(r), "%s/resource%d", path, VLINK_PCI_BAR_POOL);
 		d->bar2_size = stat(r, &st) == 0 ? (uint64_t)st.st_size : 0;
-		snprintf(r, sizeof(r), "%s/resource4", path);
+		snprintf(r, sizeof(r), "%s/resource%d", path, VLINK_PCI_BAR_REGION);
 		d->bar4_size = stat(r, &st) == 0 ? (uint64_t)st.st_size : 0;
-		if (reg(p, REG_MAGIC) != DEV_MAGIC)
+		if (reg(p, VLINK_REG_MAGIC) != VLINK_DEV_MAGIC)
 			err = vlink_why(why, n, -EPROTO, "%s: bad magic 0x%08x", path,
-					reg(p, REG_MAGIC));
+					reg(p, VLINK_REG_MAGIC));
 	}
 	pci_unmap(p);
 	return err;

@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -38,6 +40,41 @@ static uint32_t get_le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	       (uint32_t)p[3] << 24;
+}
+
+void vlink_frame_hdr_encode(uint8_t *out, unsigned nfds, uint32_t len)
+{
+	put_le16(out, VLINK_FRAME_MAGIC);
+	out[2] = VLINK_FRAME_VERSION;
+	out[3] = (uint8_t)nfds;
+	put_le32(out + 4, len);
+}
+
+int vlink_frame_hdr_decode(const uint8_t *in, struct vlink_frame_hdr *h, char *why, size_t n)
+{
+	h->magic = get_le16(in);
+	h->version = in[2];
+	h->nfds = in[3];
+	h->len = get_le32(in + 4);
+	if (h->magic != VLINK_FRAME_MAGIC) {
+		snprintf(why, n, "bad frame magic 0x%04x", h->magic);
+		return -EPROTO;
+	}
+	if (h->version != VLINK_FRAME_VERSION) {
+		snprintf(why, n, "unsupported frame version %u (this end speaks %u)", h->version,
+			 VLINK_FRAME_VERSION);
+		return -EPROTO;
+	}
+	if (h->nfds > VLINK_FRAME_MAX_FDS) {
+		snprintf(why, n, "frame claims %u fds (at most %u)", h->nfds, VLINK_FRAME_MAX_FDS);
+		return -ETOOMANYREFS;
+	}
+	if (h->len > VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE) {
+		snprintf(why, n, "frame of %" PRIu32 " payload bytes (at most %u)", h->len,
+			 VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE);
+		return -EMSGSIZE;
+	}
+	return 0;
 }
 
 static int fcntl_dupfd_cloexec(int fd)
@@ -188,8 +225,10 @@ int vlink_reader_next(struct vlink_reader *r, struct vlink_frame *f)
 {
 	const uint8_t *h = r->buf + r->start;
 	size_t avail = r->end - r->start;
+	struct vlink_frame_hdr fh;
 	unsigned nfds;
 	uint32_t len;
+	int err;
 
 	f->nfds = 0;
 	if (r->error)
@@ -199,16 +238,11 @@ int vlink_reader_next(struct vlink_reader *r, struct vlink_frame *f)
 		return fail(r, -EPROTO, "fds not attached to the first byte of a frame");
 	if (avail < VLINK_FRAME_HDR_SIZE)
 		return 0;
-	if (get_le16(h) != VLINK_FRAME_MAGIC)
-		return fail(r, -EPROTO, "bad frame magic");
-	if (h[2] != VLINK_FRAME_VERSION)
-		return fail(r, -EPROTO, "unsupported frame version");
-	nfds = h[3];
-	len = get_le32(h + 4);
-	if (nfds > VLINK_FRAME_MAX_FDS)
-		return fail(r, -ETOOMANYREFS, "frame claims more than 16 fds");
-	if (len > VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE)
-		return fail(r, -EMSGSIZE, "frame longer than 64 KiB");
+	err = vlink_frame_hdr_decode(h, &fh, r->why_hdr, sizeof(r->why_hdr));
+	if (err)
+		return fail(r, err, r->why_hdr);
+	nfds = fh.nfds;
+	len = fh.len;
 	if (nfds > r->nfdq)
 		return fail(r, -EPROTO, "frame claims more fds than were sent with it");
 	for (unsigned i = 0; i < nfds; i++)
@@ -287,10 +321,7 @@ int vlink_writer_push(struct vlink_writer *w, const void *payload, size_t len,
 		}
 		t->fds[t->nfds++] = d;
 	}
-	put_le16(t->data, VLINK_FRAME_MAGIC);
-	t->data[2] = VLINK_FRAME_VERSION;
-	t->data[3] = (uint8_t)nfds;
-	put_le32(t->data + 4, (uint32_t)len);
+	vlink_frame_hdr_encode(t->data, nfds, (uint32_t)len);
 	if (len)
 		memcpy(t->data + VLINK_FRAME_HDR_SIZE, payload, len);
 	if (w->tail)

@@ -27,6 +27,24 @@
 #define VLINK_FRAME_MAX      65536u  /* header + payload */
 #define VLINK_FRAME_MAX_FDS  16
 
+/* A frame header, decoded. */
+struct vlink_frame_hdr {
+	uint16_t magic;
+	uint8_t version;
+	uint8_t nfds;                   /* fds the frame carries */
+	uint32_t len;                   /* payload bytes */
+};
+
+/* Write the VLINK_FRAME_HDR_SIZE bytes of the header of a frame of `len`
+ * payload bytes carrying `nfds` fds at `out`. */
+void vlink_frame_hdr_encode(uint8_t *out, unsigned nfds, uint32_t len);
+/* Decode the header at `in` into *h and check it: 0, or -EPROTO (magic,
+ * version), -ETOOMANYREFS (more than VLINK_FRAME_MAX_FDS fds) or -EMSGSIZE
+ * (longer than a frame) with the reason in why[n], e.g. "bad frame magic
+ * 0x0a03".  Every reader of the stream (vlink_reader, QEMU's device) uses
+ * it; whether the fds came is the reader's to check. */
+int vlink_frame_hdr_decode(const uint8_t *in, struct vlink_frame_hdr *h, char *why, size_t n);
+
 /* A received frame.  `data` points into the reader's buffer and is valid
  * until the next call on that reader; the fds belong to the caller. */
 struct vlink_frame {
@@ -50,6 +68,7 @@ struct vlink_reader {
 	struct vlink_fdq_entry fdq[2 * VLINK_FRAME_MAX_FDS];
 	int error;                      /* sticky: once set, every call fails */
 	const char *why;                /* human-readable reason for `error` */
+	char why_hdr[80];               /* `why` of a bad header */
 	uint8_t buf[2 * VLINK_FRAME_MAX];
 };
 

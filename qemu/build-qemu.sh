@@ -79,7 +79,7 @@ QDEB=$(head -n1 "$QSRC/debian/changelog" 2>/dev/null || true)
 # Files copied into hw/misc/vlink/ (the device's own copy of the protocol
 # code; nothing of it is duplicated in the repo).
 PROTO_SRC="vlink_msg.c vlink_msg.h vlink_frame.c vlink_frame.h vlink_valid.c
-	vlink_valid.h vlink_error.c vlink_error.h vlink_shm.h"
+	vlink_valid.h vlink_error.c vlink_error.h vlink_shm.h vlink_pci.h"
 PROTO_GEN="vlink.pb-c.c vlink.pb-c.h"
 DEVICE=$SRCDIR/qemu/pci-vlink.c
 [ -f "$DEVICE" ] || die "$DEVICE is missing"

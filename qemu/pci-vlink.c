@@ -52,36 +52,13 @@
 #include "vlink/vlink_valid.h"
 #include "vlink/vlink_error.h"
 #include "vlink/vlink_shm.h"
+#include "vlink/vlink_pci.h"
 
 #define TYPE_PCI_VLINK      "pci-vlink"
 #define TYPE_PCI_VLINK_MEM  "pci-vlink-mem"
 
-#define PCI_DEVICE_ID_VLINK 0x564c      /* "VL" */
-#define PCI_VLINK_REVISION  1
-
-/* BAR0 registers: 32-bit, little-endian, read-only.  A contract with the
- * guest (libvlinkguest): append, never move. */
-#define VL_REG_MAGIC        0x00
-#define VL_REG_VERSION      0x04
-#define VL_REG_STATUS       0x08
-#define VL_REG_GENERATION   0x0c
-#define VL_REG_POOL_LO      0x10
-#define VL_REG_POOL_HI      0x14
-#define VL_REG_REGION_LO    0x18
-#define VL_REG_REGION_HI    0x1c
-#define VL_REG_NSEGMENTS    0x20
-#define VL_REG_CONNECTS     0x24
-#define VL_REG_DOMAIN       0x40        /* 32 bytes, NUL padded */
-#define VL_REG_DOMAIN_END   0x60
-#define VL_REGS_SIZE        0x1000
-
-#define VL_MAGIC            0x4b4e4c56  /* "VLNK" */
-#define VL_VERSION          1
-
-#define VL_STATUS_CONNECTED (1u << 0)   /* socket up, HelloReply received */
-#define VL_STATUS_MAPPED    (1u << 1)   /* BAR2/BAR4 hold the domain */
-#define VL_STATUS_ERROR     (1u << 2)   /* the last DomainMap was refused */
-
+/* identity, BARs, BAR0 registers: vlink/vlink_pci.h, shared with the
+ * guest side (libvlinkguest, the guest drivers) */
 #define VL_BAR_MIN          (2 * MiB)
 #define VL_BAR_MAX          (1 * GiB)
 #define VL_REGION_MIN       ((uint64_t)VLINK_REGION_HDR_SIZE)
@@ -128,7 +105,7 @@ typedef struct PCIVlinkState {
     uint64_t pool_size;
     uint64_t mapped_region_size;
     uint32_t connects;
-    char domain_reg[VL_REG_DOMAIN_END - VL_REG_DOMAIN];
+    char domain_reg[VLINK_REG_DOMAIN_LEN];
 
     /* the connection */
     bool hello;                         /* HelloReply received */
@@ -170,29 +147,29 @@ static uint64_t vl_regs_read(void *opaque, hwaddr addr, unsigned size)
     uint32_t v;
 
     switch (addr) {
-    case VL_REG_MAGIC:
-        return VL_MAGIC;
-    case VL_REG_VERSION:
-        return VL_VERSION;
-    case VL_REG_STATUS:
+    case VLINK_REG_MAGIC:
+        return VLINK_DEV_MAGIC;
+    case VLINK_REG_VERSION:
+        return VLINK_DEV_VERSION;
+    case VLINK_REG_STATUS:
         return s->status;
-    case VL_REG_GENERATION:
+    case VLINK_REG_GENERATION:
         return s->generation;
-    case VL_REG_POOL_LO:
+    case VLINK_REG_POOL_LO:
         return (uint32_t)s->pool_size;
-    case VL_REG_POOL_HI:
+    case VLINK_REG_POOL_HI:
         return (uint32_t)(s->pool_size >> 32);
-    case VL_REG_REGION_LO:
+    case VLINK_REG_REGION_LO:
         return (uint32_t)s->mapped_region_size;
-    case VL_REG_REGION_HI:
+    case VLINK_REG_REGION_HI:
         return (uint32_t)(s->mapped_region_size >> 32);
-    case VL_REG_NSEGMENTS:
+    case VLINK_REG_NSEGMENTS:
         return s->nseg;
-    case VL_REG_CONNECTS:
+    case VLINK_REG_CONNECTS:
         return s->connects;
     default:
-        if (addr >= VL_REG_DOMAIN && addr + 4 <= VL_REG_DOMAIN_END) {
-            memcpy(&v, s->domain_reg + (addr - VL_REG_DOMAIN), 4);
+        if (addr >= VLINK_REG_DOMAIN && addr + 4 <= VLINK_REG_DOMAIN + VLINK_REG_DOMAIN_LEN) {
+            memcpy(&v, s->domain_reg + (addr - VLINK_REG_DOMAIN), 4);
             return le32_to_cpu(v);
         }
         return 0;
@@ -442,7 +419,7 @@ static bool vl_apply_map(PCIVlinkState *s, const Vlink__DomainMap *dm, int *fds,
     s->region = next_region;
     s->pool_size = dm->pool_size;
     s->mapped_region_size = reg->size;
-    s->status = (s->status | VL_STATUS_MAPPED) & ~VL_STATUS_ERROR;
+    s->status = (s->status | VLINK_DEV_STATUS_MAPPED) & ~VLINK_DEV_STATUS_ERROR;
     s->generation++;                    /* last: the new mapping is in place */
 
     pool_str = size_to_str(dm->pool_size);
@@ -520,7 +497,7 @@ static void G_GNUC_PRINTF(2, 3) vl_drop(PCIVlinkState *s, const char *fmt, ...)
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     vl_error(s, "bad stream from vlinkd: %s; dropping the connection", msg);
-    s->status |= VL_STATUS_ERROR;
+    s->status |= VLINK_DEV_STATUS_ERROR;
     vl_rx_reset(s);
     s->dead = true;
     qemu_bh_schedule(s->drop_bh);
@@ -530,14 +507,9 @@ static bool vl_send(PCIVlinkState *s, Vlink__Envelope *env)
 {
     size_t len = vlink__envelope__get_packed_size(env);
     g_autofree uint8_t *buf = g_malloc(VLINK_FRAME_HDR_SIZE + len);
-    uint16_t magic = cpu_to_le16(VLINK_FRAME_MAGIC);
-    uint32_t l32 = cpu_to_le32((uint32_t)len);
 
     assert(len <= VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE);
-    memcpy(buf, &magic, 2);
-    buf[2] = VLINK_FRAME_VERSION;
-    buf[3] = 0;
-    memcpy(buf + 4, &l32, 4);
+    vlink_frame_hdr_encode(buf, 0, (uint32_t)len);
     vlink__envelope__pack(env, buf + VLINK_FRAME_HDR_SIZE);
     return qemu_chr_fe_write_all(&s->chr, buf, VLINK_FRAME_HDR_SIZE + len) ==
            (int)(VLINK_FRAME_HDR_SIZE + len);
@@ -577,7 +549,7 @@ static void vl_on_error(PCIVlinkState *s, uint32_t id, const Vlink__Error *e)
                                             vlink_strerror((int)MIN(e->code, 4095u)));
 
     if (id == VL_ID_ATTACH || id == VL_ID_HELLO) {
-        s->status |= VL_STATUS_ERROR;
+        s->status |= VLINK_DEV_STATUS_ERROR;
     }
     /* the same refusal on every reconnect is said once */
     if (!s->last_refusal || strcmp(s->last_refusal, text) != 0) {
@@ -597,13 +569,13 @@ static void vl_frame(PCIVlinkState *s)
     if (!env || env->msg_case == VLINK__ENVELOPE__MSG__NOT_SET) {
         vl_error(s, "refused an undecodable message from vlinkd (%u bytes, %u fd(s))",
                  s->len, s->nfds);
-        s->status |= VL_STATUS_ERROR;
+        s->status |= VLINK_DEV_STATUS_ERROR;
         goto out;
     }
     if (s->nfds && env->msg_case != VLINK__ENVELOPE__MSG_DOMAIN_MAP) {
         vl_error(s, "refused %s from vlinkd: it carries %u fd(s)", vlink_msg_name(env->msg_case),
                  s->nfds);
-        s->status |= VL_STATUS_ERROR;
+        s->status |= VLINK_DEV_STATUS_ERROR;
         goto out;
     }
     switch (env->msg_case) {
@@ -614,7 +586,7 @@ static void vl_frame(PCIVlinkState *s)
         }
         s->hello = true;
         s->connects++;
-        s->status |= VL_STATUS_CONNECTED;
+        s->status |= VLINK_DEV_STATUS_CONNECTED;
         if (env->hello_reply->version != VLINK_PROTOCOL_VERSION) {
             warn_report("pci-vlink (domain '%s'): vlinkd speaks protocol version %u, "
                         "the device %u", domain_of(s), env->hello_reply->version,
@@ -626,14 +598,14 @@ static void vl_frame(PCIVlinkState *s)
     case VLINK__ENVELOPE__MSG_DOMAIN_MAP:
         if (!s->hello) {
             vl_error(s, "refused a DomainMap that came before HelloReply");
-            s->status |= VL_STATUS_ERROR;
+            s->status |= VLINK_DEV_STATUS_ERROR;
             break;
         }
         if (!vl_apply_map(s, env->domain_map, s->fds, s->nfds, &err)) {
             error_prepend(&err, "pci-vlink (domain '%s'): refused a DomainMap from vlinkd "
                           "(the old mapping stays): ", domain_of(s));
             error_report_err(err);
-            s->status |= VL_STATUS_ERROR;
+            s->status |= VLINK_DEV_STATUS_ERROR;
             break;
         }
         g_free(s->last_refusal);
@@ -703,8 +675,8 @@ static void vl_read(void *opaque, const uint8_t *buf, int size)
     while (size > 0 && !s->dead) {
         if (s->hdr_got < VLINK_FRAME_HDR_SIZE) {
             uint32_t k = MIN((uint32_t)size, VLINK_FRAME_HDR_SIZE - s->hdr_got);
-            uint16_t magic;
-            uint32_t len;
+            struct vlink_frame_hdr fh;
+            char why[96];
 
             memcpy(s->hdr + s->hdr_got, buf, k);
             s->hdr_got += k;
@@ -713,31 +685,19 @@ static void vl_read(void *opaque, const uint8_t *buf, int size)
             if (s->hdr_got < VLINK_FRAME_HDR_SIZE) {
                 break;
             }
-            memcpy(&magic, s->hdr, 2);
-            memcpy(&len, s->hdr + 4, 4);
-            magic = le16_to_cpu(magic);
-            len = le32_to_cpu(len);
-            if (magic != VLINK_FRAME_MAGIC) {
-                vl_drop(s, "bad frame magic 0x%04x", magic);
+            if (vlink_frame_hdr_decode(s->hdr, &fh, why, sizeof(why))) {
+                vl_drop(s, "%s", why);
                 return;
             }
-            if (s->hdr[2] != VLINK_FRAME_VERSION) {
-                vl_drop(s, "frame version %u (the device speaks %u)", s->hdr[2],
-                        VLINK_FRAME_VERSION);
+            /* the chardev hands over the fds of each recvmsg(): those of
+             * the chunk that began this frame */
+            if (fh.nfds != s->nfds) {
+                vl_drop(s, "the frame claims %u fd(s), %u came with it", fh.nfds, s->nfds);
                 return;
             }
-            if (len > VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE) {
-                vl_drop(s, "a frame of %" PRIu32 " bytes (at most %u)", len,
-                        VLINK_FRAME_MAX - VLINK_FRAME_HDR_SIZE);
-                return;
-            }
-            if (s->hdr[3] != s->nfds) {
-                vl_drop(s, "the frame claims %u fd(s), %u came with it", s->hdr[3], s->nfds);
-                return;
-            }
-            s->len = len;
+            s->len = fh.len;
             s->got = 0;
-            s->payload = g_malloc(len ? len : 1);
+            s->payload = g_malloc(fh.len ? fh.len : 1);
         } else {
             uint32_t k = MIN((uint32_t)size, s->len - s->got);
 
@@ -765,11 +725,11 @@ static void vl_event(void *opaque, QEMUChrEvent event)
         vl_send_hello(s);
         break;
     case CHR_EVENT_CLOSED:
-        if (s->status & VL_STATUS_CONNECTED) {
-            vl_info(s, "vlinkd connection closed; %s", (s->status & VL_STATUS_MAPPED) ?
+        if (s->status & VLINK_DEV_STATUS_CONNECTED) {
+            vl_info(s, "vlinkd connection closed; %s", (s->status & VLINK_DEV_STATUS_MAPPED) ?
                     "the mappings stay" : "nothing was mapped");
         }
-        s->status &= ~VL_STATUS_CONNECTED;
+        s->status &= ~VLINK_DEV_STATUS_CONNECTED;
         s->hello = false;
         s->dead = false;
         vl_rx_reset(s);
@@ -838,14 +798,14 @@ static void pci_vlink_realize(PCIDevice *pdev, Error **errp)
     }
 
     memory_region_init_io(&s->regs, OBJECT(s), &vl_regs_ops, s, "pci-vlink.regs",
-                          VL_REGS_SIZE);
-    pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->regs);
+                          VLINK_REGS_SIZE);
+    pci_register_bar(pdev, VLINK_PCI_BAR_REGS, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->regs);
     memory_region_init(&s->bar2, OBJECT(s), "pci-vlink.pool", s->bar_size);
-    pci_register_bar(pdev, 2, PCI_BASE_ADDRESS_SPACE_MEMORY | PCI_BASE_ADDRESS_MEM_PREFETCH |
-                     PCI_BASE_ADDRESS_MEM_TYPE_64, &s->bar2);
+    pci_register_bar(pdev, VLINK_PCI_BAR_POOL, PCI_BASE_ADDRESS_SPACE_MEMORY |
+                     PCI_BASE_ADDRESS_MEM_PREFETCH | PCI_BASE_ADDRESS_MEM_TYPE_64, &s->bar2);
     memory_region_init(&s->bar4, OBJECT(s), "pci-vlink.chan", s->region_size);
-    pci_register_bar(pdev, 4, PCI_BASE_ADDRESS_SPACE_MEMORY | PCI_BASE_ADDRESS_MEM_PREFETCH |
-                     PCI_BASE_ADDRESS_MEM_TYPE_64, &s->bar4);
+    pci_register_bar(pdev, VLINK_PCI_BAR_REGION, PCI_BASE_ADDRESS_SPACE_MEMORY |
+                     PCI_BASE_ADDRESS_MEM_PREFETCH | PCI_BASE_ADDRESS_MEM_TYPE_64, &s->bar4);
 
     s->drop_bh = qemu_bh_new(vl_drop_bh, s);
     qemu_chr_fe_set_handlers(&s->chr, vl_can_read, vl_read, vl_event, NULL, s, NULL, true);
@@ -886,9 +846,9 @@ static void pci_vlink_class_init(ObjectClass *klass, void *data)
 
     k->realize = pci_vlink_realize;
     k->exit = pci_vlink_exit;
-    k->vendor_id = PCI_VENDOR_ID_QEMU;
-    k->device_id = PCI_DEVICE_ID_VLINK;
-    k->revision = PCI_VLINK_REVISION;
+    k->vendor_id = VLINK_PCI_VENDOR_ID;
+    k->device_id = VLINK_PCI_DEVICE_ID;
+    k->revision = VLINK_PCI_REVISION;
     k->class_id = PCI_CLASS_MEMORY_RAM;
     dc->desc = "vlink zero-copy packet memory (a vlinkd domain)";
     dc->vmsd = &pci_vlink_vmsd;

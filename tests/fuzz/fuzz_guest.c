@@ -39,8 +39,14 @@
 #include "vlink_epoch.h"
 #include "vlink_guest.h"
 #include "vlink_guest_int.h"
+#include "vlink_pci.h"
 #include "vlink_ring.h"
 #include "vlink_shm.h"
+
+/* a BAR0 register of the fake device; XSTR: a macro's value as a string */
+#define REG(name) regs[VLINK_REG_##name / 4]
+#define STR_(x) #x
+#define XSTR(x) STR_(x)
 
 #define POOL    (2u << 20)
 #define REGION  (256u << 10)
@@ -105,8 +111,8 @@ static void setup_once(void)
 	atexit(cleanup);
 	snprintf(dev, sizeof(dev), "%s/0000:00:04.0", dir);
 	FZ_ASSERT(mkdir(dev, 0755) == 0, "mkdir: %s", strerror(errno));
-	write_file("vendor", "0x1234\n");
-	write_file("device", "0x564c\n");
+	write_file("vendor", XSTR(VLINK_PCI_VENDOR_ID) "\n");
+	write_file("device", XSTR(VLINK_PCI_DEVICE_ID) "\n");
 	regs = map_file("resource0", 4096);
 	pool = map_file("resource2", POOL);
 	region = map_file("resource4", REGION);
@@ -133,14 +139,14 @@ static void layout(struct fz *f)
 	write_file("enable", "0\n");
 	memset(regs, 0, 4096);
 	memset(region, 0, REGION);
-	regs[0] = 0x4b4e4c56;                   /* MAGIC */
-	regs[1] = 1;                            /* VERSION */
-	regs[2] = VLINK_GUEST_DEV_CONNECTED | VLINK_GUEST_DEV_MAPPED;
-	regs[3] = 1;                            /* GENERATION */
-	regs[4] = POOL;
-	regs[6] = REGION;
-	regs[8] = 1;
-	memcpy(&regs[0x40 / 4], "vm1", 4);
+	REG(MAGIC) = VLINK_DEV_MAGIC;
+	REG(VERSION) = VLINK_DEV_VERSION;
+	REG(STATUS) = VLINK_DEV_STATUS_CONNECTED | VLINK_DEV_STATUS_MAPPED;
+	REG(GENERATION) = 1;
+	REG(POOL_LO) = POOL;
+	REG(REGION_LO) = REGION;
+	REG(NSEGMENTS) = 1;
+	memcpy(&REG(DOMAIN), "vm1", 4);
 	h->magic = VLINK_SHM_MAGIC;
 	h->version = VLINK_SHM_VERSION;
 	h->max_links = VLINK_MAX_LINKS;
@@ -204,11 +210,11 @@ static void poke(struct fz *f)
 
 #define AT(lv) (p = (uint8_t *)&(lv), len = sizeof(lv))
 	switch (what) {
-	case GUEST_F_REG_STATUS: AT(regs[2]); break;
-	case GUEST_F_REG_MAGIC: AT(regs[0]); break;
-	case GUEST_F_REG_POOL: AT(regs[4]); break;
-	case GUEST_F_REG_REGION: AT(regs[6]); break;
-	case GUEST_F_REG_DOMAIN: AT(regs[0x40 / 4]); break;
+	case GUEST_F_REG_STATUS: AT(REG(STATUS)); break;
+	case GUEST_F_REG_MAGIC: AT(REG(MAGIC)); break;
+	case GUEST_F_REG_POOL: AT(REG(POOL_LO)); break;
+	case GUEST_F_REG_REGION: AT(REG(REGION_LO)); break;
+	case GUEST_F_REG_DOMAIN: AT(REG(DOMAIN)); break;
 	case GUEST_F_MAGIC: AT(rhdr()->magic); break;
 	case GUEST_F_VERSION: AT(rhdr()->version); break;
 	case GUEST_F_NAME: AT(e->name[v % 4]); break;
@@ -405,7 +411,7 @@ static void op_poll(struct fz *f)
 
 	poke(f);
 	if (fz_u8(f) & 1)
-		regs[3]++;
+		REG(GENERATION)++;
 	r = vlink_guest_poll(g.l);
 	if (trace)
 		fprintf(stderr, "fuzz_guest: poll: %d\n", r);

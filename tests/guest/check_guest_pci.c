@@ -19,7 +19,13 @@
 #include "vlink_epoch.h"
 #include "vlink_guest.h"
 #include "vlink_linkmem.h"
+#include "vlink_pci.h"
 #include "vlink_shm.h"
+
+/* a BAR0 register of the fake device; XSTR: a macro's value as a string */
+#define REG(name) regs[VLINK_REG_##name / 4]
+#define STR_(x) #x
+#define XSTR(x) STR_(x)
 
 #define POOL (4u << 20)
 #define REGION (64u << 10)
@@ -109,21 +115,21 @@ static void setup(void)
 	ck_assert_ptr_nonnull(dir);
 	snprintf(dev, sizeof(dev), "%s/0000:00:04.0", dir);
 	ck_assert_int_eq(mkdir(dev, 0755), 0);
-	write_file("vendor", "0x1234\n");
-	write_file("device", "0x564c\n");
+	write_file("vendor", XSTR(VLINK_PCI_VENDOR_ID) "\n");
+	write_file("device", XSTR(VLINK_PCI_DEVICE_ID) "\n");
 	write_file("enable", "0\n");
 	regs = map_file("resource0", 4096);
 	pool = map_file("resource2", POOL);
 	region = map_file("resource4", REGION);
-	regs[0] = 0x4b4e4c56;
-	regs[1] = 1;
-	regs[2] = 3;                     /* connected, mapped */
-	regs[3] = 1;                     /* generation */
-	regs[4] = POOL;
-	regs[6] = REGION;
-	regs[8] = 1;
-	regs[9] = 1;
-	memcpy(&regs[0x40 / 4], "vm1", 4);
+	REG(MAGIC) = VLINK_DEV_MAGIC;
+	REG(VERSION) = VLINK_DEV_VERSION;
+	REG(STATUS) = VLINK_DEV_STATUS_CONNECTED | VLINK_DEV_STATUS_MAPPED;
+	REG(GENERATION) = 1;
+	REG(POOL_LO) = POOL;
+	REG(REGION_LO) = REGION;
+	REG(NSEGMENTS) = 1;
+	REG(CONNECTS) = 1;
+	memcpy(&REG(DOMAIN), "vm1", 4);
 	h = (struct vlink_region_hdr *)region;
 	h->magic = VLINK_SHM_MAGIC;
 	h->version = VLINK_SHM_VERSION;
@@ -256,23 +262,23 @@ START_TEST(open_echo_close)
 
 	/* a generation bump with nothing changed: 1, then 0 */
 	ck_assert_int_eq(vlink_guest_poll(l), 0);
-	regs[3] = 2;
+	REG(GENERATION) = 2;
 	ck_assert_int_eq(vlink_guest_poll(l), 1);
 	ck_assert_int_eq(vlink_guest_poll(l), 0);
 	ck_assert_int_eq(vlink_guest_dev_info(l, &di), 0);
 	ck_assert_uint_eq(di.seen_generation, 2);
 	ck_assert_uint_eq(di.refreshes, 1);
 	/* not mapped for a while: the data path waits without touching rings */
-	regs[2] = 1;
+	REG(STATUS) = VLINK_DEV_STATUS_CONNECTED;
 	ck_assert_int_eq(vlink_guest_poll(l), -EAGAIN);
 	ck_assert_int_eq(vlink_guest_rx_burst(l, 1, p, 4), 0);
-	regs[2] = 3;
+	REG(STATUS) = VLINK_DEV_STATUS_CONNECTED | VLINK_DEV_STATUS_MAPPED;
 	ck_assert_int_eq(vlink_guest_rx_burst(l, 1, p, 4), 0);
 	ck_assert_int_eq(vlink_guest_poll(l), 0);
-	regs[2] = 1;
+	REG(STATUS) = VLINK_DEV_STATUS_CONNECTED;
 	ck_assert_int_eq(vlink_guest_poll(l), -EAGAIN);
-	regs[2] = 3;
-	regs[3] = 3;
+	REG(STATUS) = VLINK_DEV_STATUS_CONNECTED | VLINK_DEV_STATUS_MAPPED;
+	REG(GENERATION) = 3;
 	ck_assert_int_eq(vlink_guest_poll(l), 1);
 	ck_assert_int_eq(vlink_guest_dev_info(l, &di), 0);
 	ck_assert_uint_eq(di.refreshes, 2);
@@ -354,7 +360,7 @@ START_TEST(deleted_and_recreated)
 		rh->head = rh->tail = 0;
 	}
 	ck_assert_int_eq(vlink_guest_poll(l), 0); /* same generation: not looked at */
-	regs[3]++;
+	REG(GENERATION)++;
 	ck_assert_int_eq(vlink_guest_poll(l), -ESTALE);
 	ck_assert_int_eq(vlink_guest_rx_burst(l, 1, p, 8), -ESTALE);
 	ck_assert_int_eq(vlink_guest_wait_host(l, 0), -ESTALE);
@@ -373,7 +379,7 @@ START_TEST(deleted_and_recreated)
 	lhdr(HDR0)->magic = VLINK_LINK_MAGIC;
 	ck_assert_int_eq(vlink_guest_open_pci(&l, dir, "L", 0, why, sizeof(why)), 0);
 	memset(entry(0), 0, sizeof(*entry(0)));
-	regs[3]++;
+	REG(GENERATION)++;
 	ck_assert_int_eq(vlink_guest_poll(l), -ENOLINK);
 	vlink_guest_close(l);
 	ck_assert_int_eq(vlink_guest_open_pci(&l, dir, "L", 0, why, sizeof(why)), -ENOENT);
@@ -388,7 +394,7 @@ START_TEST(moved_link)
 
 	ck_assert_int_eq(vlink_guest_open_pci(&l, dir, "M", 0, why, sizeof(why)), 0);
 	entry(1)->buf_offset = 0; /* another layout under the same name */
-	regs[3]++;
+	REG(GENERATION)++;
 	ck_assert_int_eq(vlink_guest_poll(l), -ESTALE);
 	vlink_guest_close(l);
 }
@@ -411,20 +417,20 @@ START_TEST(refusals)
 	ck_assert_ptr_nonnull(strstr(why, "is not a pci-vlink device"));
 	write_file("device", "0x564c\n");
 
-	regs[0] = 0x12345678;
+	REG(MAGIC) = 0x12345678;
 	ck_assert_int_eq(vlink_guest_open_pci(&l, dir, "L", 0, why, sizeof(why)), -EPROTO);
-	regs[0] = 0x4b4e4c56;
-	regs[2] = 1;
+	REG(MAGIC) = VLINK_DEV_MAGIC;
+	REG(STATUS) = VLINK_DEV_STATUS_CONNECTED;
 	ck_assert_int_eq(vlink_guest_open_pci(&l, dir, "L", 30, why, sizeof(why)), -ETIMEDOUT);
 	ck_assert_ptr_nonnull(strstr(why, "not mapped after 30 ms"));
-	regs[2] = 3;
-	regs[4] = POOL * 2;
+	REG(STATUS) = VLINK_DEV_STATUS_CONNECTED | VLINK_DEV_STATUS_MAPPED;
+	REG(POOL_LO) = POOL * 2;
 	ck_assert_int_eq(vlink_guest_open_pci(&l, dir, "L", 0, why, sizeof(why)), -EPROTO);
 	ck_assert_ptr_nonnull(strstr(why, "POOL_SIZE"));
-	regs[4] = POOL;
-	regs[6] = REGION * 2;
+	REG(POOL_LO) = POOL;
+	REG(REGION_LO) = REGION * 2;
 	ck_assert_int_eq(vlink_guest_open_pci(&l, dir, "L", 0, why, sizeof(why)), -EPROTO);
-	regs[6] = REGION;
+	REG(REGION_LO) = REGION;
 	((struct vlink_region_hdr *)region)->magic = 0;
 	ck_assert_int_eq(vlink_guest_open_pci(&l, dir, "L", 0, why, sizeof(why)), -EPROTO);
 	((struct vlink_region_hdr *)region)->magic = VLINK_SHM_MAGIC;

@@ -35,10 +35,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vlink_pci.h"
 #include "vlink_shm.h"
 
-#define VLINK_VENDOR     0x1234
-#define VLINK_DEVICE     0x564c
 #define BAR0_ADDR        0xc0000000ull
 #define BAR64_BASE       0x100000000ull
 
@@ -183,7 +182,7 @@ static void cfg_write(unsigned dev, unsigned reg, uint32_t v)
 static unsigned find_device(void)
 {
 	for (unsigned dev = 0; dev < 32; dev++)
-		if (cfg_read(dev, 0) == (VLINK_DEVICE << 16 | VLINK_VENDOR))
+		if (cfg_read(dev, 0) == (VLINK_PCI_DEVICE_ID << 16 | VLINK_PCI_VENDOR_ID))
 			return dev;
 	die("no pci-vlink device (1234:564c) on bus 0");
 }
@@ -296,23 +295,24 @@ static int cmd_probe(void)
 static int cmd_regs(void)
 {
 	unsigned dev = find_device();
-	uint64_t a = need_bar(dev, 0);
-	uint32_t st = mem_readl(a + 0x08);
-	char dom[33] = { 0 };
+	uint64_t a = need_bar(dev, VLINK_PCI_BAR_REGS);
+	uint32_t st = mem_readl(a + VLINK_REG_STATUS);
+	char dom[VLINK_REG_DOMAIN_LEN + 1] = { 0 };
 
-	printf("magic 0x%08x\n", mem_readl(a + 0x00));
-	printf("version %u\n", mem_readl(a + 0x04));
-	printf("status 0x%x%s%s%s\n", st, st & 1 ? " connected" : "", st & 2 ? " mapped" : "",
-	       st & 4 ? " error" : "");
-	printf("generation %u\n", mem_readl(a + 0x0c));
-	printf("pool_size %" PRIu64 "\n",
-	       mem_readl(a + 0x10) | (uint64_t)mem_readl(a + 0x14) << 32);
-	printf("region_size %" PRIu64 "\n",
-	       mem_readl(a + 0x18) | (uint64_t)mem_readl(a + 0x1c) << 32);
-	printf("nsegments %u\n", mem_readl(a + 0x20));
-	printf("connects %u\n", mem_readl(a + 0x24));
-	for (unsigned i = 0; i < 32; i += 4) {
-		uint32_t w = mem_readl(a + 0x40 + i);
+	printf("magic 0x%08x\n", mem_readl(a + VLINK_REG_MAGIC));
+	printf("version %u\n", mem_readl(a + VLINK_REG_VERSION));
+	printf("status 0x%x%s%s%s\n", st, st & VLINK_DEV_STATUS_CONNECTED ? " connected" : "",
+	       st & VLINK_DEV_STATUS_MAPPED ? " mapped" : "",
+	       st & VLINK_DEV_STATUS_ERROR ? " error" : "");
+	printf("generation %u\n", mem_readl(a + VLINK_REG_GENERATION));
+	printf("pool_size %" PRIu64 "\n", mem_readl(a + VLINK_REG_POOL_LO) |
+	       (uint64_t)mem_readl(a + VLINK_REG_POOL_HI) << 32);
+	printf("region_size %" PRIu64 "\n", mem_readl(a + VLINK_REG_REGION_LO) |
+	       (uint64_t)mem_readl(a + VLINK_REG_REGION_HI) << 32);
+	printf("nsegments %u\n", mem_readl(a + VLINK_REG_NSEGMENTS));
+	printf("connects %u\n", mem_readl(a + VLINK_REG_CONNECTS));
+	for (unsigned i = 0; i < VLINK_REG_DOMAIN_LEN; i += 4) {
+		uint32_t w = mem_readl(a + VLINK_REG_DOMAIN + i);
 
 		memcpy(dom + i, &w, 4);     /* little-endian host */
 	}
@@ -379,7 +379,7 @@ static int cmd_write(char **argv)
 static int cmd_links(void)
 {
 	unsigned dev = find_device();
-	uint64_t a = need_bar(dev, 4);
+	uint64_t a = need_bar(dev, VLINK_PCI_BAR_REGION);
 	static struct vlink_region_hdr h;
 	uint32_t g1, g2;
 	int tries = 0, bad = 0;
