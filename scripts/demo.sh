@@ -328,8 +328,8 @@ peer_attached() {
 
 guest_start() {
 	stage guest "booting the guest: QEMU with pci-vlink (domain $DOMAIN), running vlink-peer --pci echo $LINK"
-	"$SRCDIR/tests/guest/mkinitramfs.sh" "$T/initramfs.cpio.gz" "$PEER_STATIC" >"$T/out" 2>&1 ||
-		die "tests/guest/mkinitramfs.sh" "$T/out"
+	"$SRCDIR/scripts/mkinitramfs.sh" "$T/initramfs.cpio.gz" "$PEER_STATIC" >"$T/out" 2>&1 ||
+		die "scripts/mkinitramfs.sh" "$T/out"
 	KERNEL=$(find_kernel)
 	[ "$ACCEL" != auto ] || [ ! -w /dev/kvm ] ||
 		say "probing KVM (a guest with KVM hangs on some machines; 15 s at most)"
@@ -547,9 +547,9 @@ printf 'vlink demo: %s, %s s of traffic, vlinkd killed and restarted on the way\
 	"$DURATION"
 [ "$DEPS" = 0 ] || deps
 [ "$BUILD" = 0 ] || build
-. "$SRCDIR/tests/integration/testpmd-lib.sh"
-. "$SRCDIR/tests/guest/lib.sh"
-trap cleanup EXIT # tests/guest/lib.sh sets its own
+. "$SRCDIR/scripts/lib/testpmd.sh"
+. "$SRCDIR/scripts/lib/guest.sh"
+trap cleanup EXIT # scripts/lib/guest.sh sets its own
 ACCEL=${VLINK_ACCEL:-auto}
 need
 daemon_and_link

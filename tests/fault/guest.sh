@@ -7,8 +7,8 @@
 # each, traffic resumes, nothing corrupt or reordered reaches the guest,
 # every buffer is home when testpmd closes its ports.
 . "$(dirname "$0")/../integration/lib.sh"
-. "$(dirname "$0")/../integration/testpmd-lib.sh"
-. "$(dirname "$0")/../guest/lib.sh"
+. "$(dirname "$0")/../../scripts/lib/testpmd.sh"
+. "$(dirname "$0")/../../scripts/lib/guest.sh"
 . "$(dirname "$0")/lib.sh"
 need_root
 need_vm

@@ -1,5 +1,5 @@
 # Shared by the fault tests (sourced after tests/integration/lib.sh and
-# testpmd-lib.sh): the traffic
+# scripts/lib/testpmd.sh): the traffic
 #
 #   vlink-peer send --> link S --> dpdk-testpmd (two net_vlink host ends,
 #   io forwarding) --> link R --> a receiving peer (vlink-peer recv, on the

@@ -17,7 +17,7 @@
 # Environment: FAULT_KILLS, FAULT_SEED (the random sequence; printed), and
 # those of tests/fault/lib.sh.
 . "$(dirname "$0")/../integration/lib.sh"
-. "$(dirname "$0")/../integration/testpmd-lib.sh"
+. "$(dirname "$0")/../../scripts/lib/testpmd.sh"
 . "$(dirname "$0")/lib.sh"
 need_root
 KILLS=${FAULT_KILLS:-50}

@@ -6,7 +6,7 @@
 # QEMU's pid unchanged and the guest's device at connects=2; it must leave
 # no process, run directory or hugepage change behind.
 . "$(dirname "$0")/../integration/lib.sh"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../scripts/lib/guest.sh"
 . "$(dirname "$0")/../integration/demo-lib.sh"
 need_root
 need_vm

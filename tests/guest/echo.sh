@@ -1,6 +1,6 @@
 #!/bin/sh
 # A real guest: a Debian kernel and the busybox initramfs of
-# tests/guest/mkinitramfs.sh under QEMU (TCG) with the pci-vlink device,
+# scripts/mkinitramfs.sh under QEMU (TCG) with the pci-vlink device,
 # running `vlink-peer --pci echo L` (libvlinkguest guest mode).  The host
 # end (host_end in lib.sh: tests/vlink-hostend, or another one through
 # VLINK_HOST_END) sends N packets of 60-1500 bytes and checks that every one
@@ -10,7 +10,7 @@
 # finds its link unchanged and a second batch of N packets goes through
 # without restarting QEMU.  VLINK_GUEST_COUNT overrides N (100000).
 . "$(dirname "$0")/../integration/lib.sh"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../scripts/lib/guest.sh"
 N=${VLINK_GUEST_COUNT:-100000}
 SIZES=60-1500 # one buffer each: the echo counts 2N descriptors and stops
 

@@ -10,7 +10,7 @@
 # link deletion (-ENOLINK), a recreated link (-ESTALE), not MAPPED,
 # bad magic, and the tool under valgrind.
 . "$(dirname "$0")/../integration/lib.sh"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../scripts/lib/guest.sh"
 N=${VLINK_FAKEPCI_COUNT:-200000}
 
 start_daemon --no-hugepages || exit 1

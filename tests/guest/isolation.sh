@@ -7,7 +7,7 @@
 # marker at its pool offset and B's nowhere; it lists only A's link, and
 # opening B's link fails with a message naming its domain.
 . "$(dirname "$0")/../integration/lib.sh"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../scripts/lib/guest.sh"
 BARSCAN="$BUILDDIR/tests/guest/vlink-barscan"
 
 [ -x "$BARSCAN" ] || { not_ok "built: $BARSCAN (make tests/guest/vlink-barscan)"; finish; }

@@ -25,7 +25,7 @@
 # possible, 69946 dropped at vlG, 98 at vlB, the rest echoed, received).
 . "$(dirname "$0")/../integration/lib.sh"
 need_root
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../scripts/lib/guest.sh"
 # shellcheck disable=SC2034 # ovs-lib.sh's ports
 OVS_LINKS="A G B" # vlA net_vlink0, vlG net_vlink1, vlB net_vlink2
 . "$(dirname "$0")/../integration/ovs-lib.sh"

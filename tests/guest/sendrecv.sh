@@ -5,7 +5,7 @@
 # guest checks every byte.  Counts must match exactly both ways, every
 # buffer back in the host's ledger.  VLINK_GUEST_COUNT overrides N (100000).
 . "$(dirname "$0")/../integration/lib.sh"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../scripts/lib/guest.sh"
 N=${VLINK_GUEST_COUNT:-100000}
 SIZES=60-1500
 

@@ -13,8 +13,8 @@
 #     packet's bytes checked by the guest's recv, counts equal on testpmd's
 #     ports and in the guest.
 . "$(dirname "$0")/../integration/lib.sh"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/../integration/testpmd-lib.sh"
+. "$(dirname "$0")/../../scripts/lib/guest.sh"
+. "$(dirname "$0")/../../scripts/lib/testpmd.sh"
 N=${VLINK_GUEST_COUNT:-20000}
 BATCHES=5
 

@@ -32,7 +32,7 @@
 # (packets per direction, default 20000), VLINK_EXAMPLES_RATE (packets/s,
 # default 10000), VLINK_EXAMPLES_RING (descriptors per ring, default 8192).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/testpmd-lib.sh"
+. "$(dirname "$0")/../../scripts/lib/testpmd.sh"
 need_root
 
 # run a private copy of the plugin in any case: the build copies a new one

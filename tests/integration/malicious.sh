@@ -16,8 +16,8 @@
 #     periodic check to have restored them, and it gets a new epoch
 #     although the evil peer left host_epoch 0 behind (--wedge).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/testpmd-lib.sh"
-. "$(dirname "$0")/../guest/lib.sh" # fake_pci_dev, wait_peer_up
+. "$(dirname "$0")/../../scripts/lib/testpmd.sh"
+. "$(dirname "$0")/../../scripts/lib/guest.sh" # fake_pci_dev, wait_peer_up
 need_root
 
 EVIL="$BUILDDIR/tests/vlink-evilpeer"

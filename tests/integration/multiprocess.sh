@@ -22,7 +22,7 @@
 # dropped.  Preloading into dumpcap the mempool drivers the primary links,
 # in its order, gives both the same table (docs/troubleshooting.md).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/testpmd-lib.sh"
+. "$(dirname "$0")/../../scripts/lib/testpmd.sh"
 need_root
 
 PEER="$BUILDDIR/tools/vlink-peer"

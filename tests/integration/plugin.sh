@@ -7,7 +7,7 @@
 #    `pkg-config --libs libdpdk` alone (as this one was);
 #  - dpdk-proc-info (which links no bus_vdev) starts with it as -d.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/testpmd-lib.sh"
+. "$(dirname "$0")/../../scripts/lib/testpmd.sh"
 need_root
 
 LOADER="$BUILDDIR/tests/plugin-load"

@@ -12,7 +12,7 @@
 #    re-attaches without remapping;
 #  - bad devargs, a missing link, no daemon: the probe fails and says why.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/testpmd-lib.sh"
+. "$(dirname "$0")/../../scripts/lib/testpmd.sh"
 need_root
 
 PEER="$BUILDDIR/tools/vlink-peer"

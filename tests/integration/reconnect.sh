@@ -15,7 +15,7 @@
 #     a daemon with other memory for the link: the peer port goes down.
 # VLINK_RECONNECT_COUNT: packets of the pingpong that spans the restart.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/testpmd-lib.sh"
+. "$(dirname "$0")/../../scripts/lib/testpmd.sh"
 need_root
 HOSTEND="$BUILDDIR/tests/vlink-hostend"
 PEER="$BUILDDIR/tools/vlink-peer"

@@ -14,7 +14,7 @@
 #  d. a. and c. again with vlink-rxcheck (the PMD inside it) under
 #     valgrind memcheck: no error, same counts.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/testpmd-lib.sh"
+. "$(dirname "$0")/../../scripts/lib/testpmd.sh"
 need_root
 
 RXCHECK="$BUILDDIR/tests/vlink-rxcheck"

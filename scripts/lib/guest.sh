@@ -1,5 +1,7 @@
-# Shared by the guest-mode tests (tests/guest/*.sh), sourced after
-# tests/integration/lib.sh (private vlinkd, ok/not_ok, cleanup).
+# QEMU guests with pci-vlink, for scripts/demo.sh and the guest-mode tests
+# (tests/guest/*.sh, tests/fault/guest.sh), sourced after
+# tests/integration/lib.sh or what the demo defines in its place (a
+# private vlinkd, ok/not_ok, cleanup).
 #
 # Environment: VLINK_QEMU (default: BUILDDIR/qemu/qemu-system-x86_64),
 # VLINK_KERNEL (default: the newest vmlinuz-* in $VLINK_CACHE/kernel,
@@ -110,7 +112,7 @@ need_vm() {
 		finish
 	fi
 	# shellcheck disable=SC2086
-	"$SRCDIR/tests/guest/mkinitramfs.sh" "$T/initramfs.cpio.gz" "$PEER_STATIC" \
+	"$SRCDIR/scripts/mkinitramfs.sh" "$T/initramfs.cpio.gz" "$PEER_STATIC" \
 		${VM_EXTRA:-} >"$T/mkinitramfs.log" 2>&1 ||
 		{ not_ok "mkinitramfs: $(cat "$T/mkinitramfs.log")"; finish; }
 }

@@ -2,7 +2,7 @@
 # Build the guest image for the VM tests: a busybox initramfs carrying a
 # statically linked vlink-peer and an /init that runs one command.
 #
-#   tests/guest/mkinitramfs.sh OUT.cpio.gz [VLINK_PEER [EXTRA...]]
+#   scripts/mkinitramfs.sh OUT.cpio.gz [VLINK_PEER [EXTRA...]]
 #
 # VLINK_PEER: a statically linked vlink-peer (default: BUILDDIR/tools/
 # vlink-peer-static, `make tools/vlink-peer-static`; BUILDDIR defaults to
@@ -29,7 +29,7 @@ case "${1:-}" in
 esac
 OUT=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
-BUILDDIR=${BUILDDIR:-$(cd "$HERE/../.." && pwd)}
+BUILDDIR=${BUILDDIR:-$(cd "$HERE/.." && pwd)}
 PEER=${2:-$BUILDDIR/tools/vlink-peer-static}
 BUSYBOX=${VLINK_BUSYBOX:-/bin/busybox}
 

@@ -1,4 +1,5 @@
-# dpdk-testpmd under a test's control (source after lib.sh): each instance
+# dpdk-testpmd under a script's control, for scripts/demo.sh and the tests
+# (source after tests/integration/lib.sh, or the demo's own): each instance
 # reads commands from a fifo and writes to a log in $T; its ports' counters
 # are read back with `show port stats` and parsed.
 #
