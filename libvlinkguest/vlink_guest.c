@@ -137,9 +137,9 @@ void vlink_guest_close(struct vlink_guest_link *l)
 		return;
 	/* a dead link's memory may be another link's by now: leave it */
 	if (l->m.hdr && !l->dead && !l->observer) {
-		__atomic_store_n(&l->m.hdr->peer_state, VLINK_END_LEAVING, __ATOMIC_RELEASE);
+		vlink_epoch_peer_set(&l->m, VLINK_END_LEAVING);
 		give_back(l);
-		__atomic_store_n(&l->m.hdr->peer_state, VLINK_END_DOWN, __ATOMIC_RELEASE);
+		vlink_epoch_peer_set(&l->m, VLINK_END_DOWN);
 	}
 	vlink_linkmem_unmap(&l->m);
 	vlink_client_close(l->cl);
@@ -158,7 +158,7 @@ bool vlink_guest_host_up(const struct vlink_guest_link *l)
 {
 	const struct vlink_link_hdr *h = l->m.hdr;
 
-	return __atomic_load_n(&h->host_state, __ATOMIC_ACQUIRE) == VLINK_END_UP &&
+	return vlink_epoch_host_state(&l->m) == VLINK_END_UP &&
 	       (!l->ep.stale_set || __atomic_load_n(&h->host_epoch, __ATOMIC_ACQUIRE) != l->ep.stale);
 }
 
@@ -455,9 +455,9 @@ void vlink_guest_state(const struct vlink_guest_link *l, struct vlink_guest_stat
 {
 	const struct vlink_link_hdr *h = l->m.hdr;
 
-	s->host_state = __atomic_load_n(&h->host_state, __ATOMIC_ACQUIRE);
+	s->host_state = vlink_epoch_host_state(&l->m);
 	s->host_epoch = __atomic_load_n(&h->host_epoch, __ATOMIC_ACQUIRE);
-	s->peer_state = __atomic_load_n(&h->peer_state, __ATOMIC_ACQUIRE);
+	s->peer_state = vlink_epoch_peer_state(&l->m);
 	s->peer_ack_epoch = __atomic_load_n(&h->peer_ack_epoch, __ATOMIC_ACQUIRE);
 }
 

@@ -251,7 +251,7 @@ static uint32_t other_state(const struct pmd_internals *pv)
 	if (pv->end == VL_END_PEER)
 		return !__atomic_load_n(&pv->peer_gone, __ATOMIC_RELAXED) &&
 		       vlink_guest_host_up(pv->g) ? VLINK_END_UP : VLINK_END_DOWN;
-	return __atomic_load_n(&pv->m.hdr->peer_state, __ATOMIC_ACQUIRE);
+	return vlink_epoch_peer_state(&pv->m);
 }
 
 static int vl_link_update(struct rte_eth_dev *dev, int wait)
@@ -329,7 +329,7 @@ static void ctl_event(struct pmd_internals *pv, const Vlink__Envelope *env)
 
 	if (e && e->kind == VLINK__EVENT__KIND__END_DOWN && e->end == VLINK__END__END_PEER &&
 	    e->link && !strcmp(e->link, pv->link) &&
-	    __atomic_load_n(&pv->m.hdr->peer_state, __ATOMIC_ACQUIRE) != VLINK_END_DOWN)
+	    vlink_epoch_peer_state(&pv->m) != VLINK_END_DOWN)
 		ctl_reset(pv, "vlinkd says the peer end is gone", 0);
 }
 

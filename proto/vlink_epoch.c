@@ -58,31 +58,34 @@ int vlink_epoch_host_wait(const struct vlink_linkmem *m, uint32_t epoch, int tim
 	}
 }
 
-/* Make the ring empty by moving this end's own index to the other's. */
-static void ring_empty(struct vlink_ring *r)
-{
-	uint32_t *theirs = r->producer ? &r->hdr->tail : &r->hdr->head;
-	uint32_t *mine = r->producer ? &r->hdr->head : &r->hdr->tail;
-	uint32_t v = load(theirs);
-
-	r->mine = v;
-	r->theirs = v;
-	store(mine, v);
-}
-
 void vlink_epoch_host_clear(struct vlink_linkmem *m)
 {
 	for (unsigned i = 0; i < m->nch; i++) {
-		ring_empty(&m->ch[i].rx);
-		ring_empty(&m->ch[i].done);
-		ring_empty(&m->ch[i].fill);
-		ring_empty(&m->ch[i].tx);
+		vlink_ring_empty(&m->ch[i].rx);
+		vlink_ring_empty(&m->ch[i].done);
+		vlink_ring_empty(&m->ch[i].fill);
+		vlink_ring_empty(&m->ch[i].tx);
 	}
 }
 
 void vlink_epoch_host_set(struct vlink_linkmem *m, uint32_t state)
 {
 	store(&m->hdr->host_state, state);
+}
+
+void vlink_epoch_peer_set(struct vlink_linkmem *m, uint32_t state)
+{
+	store(&m->hdr->peer_state, state);
+}
+
+uint32_t vlink_epoch_host_state(const struct vlink_linkmem *m)
+{
+	return load(&m->hdr->host_state);
+}
+
+uint32_t vlink_epoch_peer_state(const struct vlink_linkmem *m)
+{
+	return load(&m->hdr->peer_state);
 }
 
 /* Both compare with the host's own copy of its epoch: a peer that wrote
@@ -130,13 +133,6 @@ static void ack_if_all(struct vlink_linkmem *m, struct vlink_epoch_peer *p, uint
 	store(&m->hdr->peer_ack_epoch, e);
 }
 
-/* The host emptied the rings by moving its indices: forget what we had
- * cached of them. */
-static void ring_reread(struct vlink_ring *r)
-{
-	r->theirs = load(r->producer ? &r->hdr->tail : &r->hdr->head);
-}
-
 enum vlink_epoch_sync vlink_epoch_peer_sync(struct vlink_linkmem *m, struct vlink_epoch_peer *p,
 					    unsigned ch)
 {
@@ -166,10 +162,10 @@ enum vlink_epoch_sync vlink_epoch_peer_sync(struct vlink_linkmem *m, struct vlin
 	if (ch) {
 		struct vlink_linkmem_chan *c = &m->ch[ch - 1];
 
-		ring_reread(&c->rx);
-		ring_reread(&c->done);
-		ring_reread(&c->fill);
-		ring_reread(&c->tx);
+		vlink_ring_resync(&c->rx);
+		vlink_ring_resync(&c->done);
+		vlink_ring_resync(&c->fill);
+		vlink_ring_resync(&c->tx);
 		__atomic_store_n(&p->synced[ch - 1], e, __ATOMIC_RELAXED);
 	}
 	/* UP after our request; a peer that is LEAVING stays so */

@@ -54,6 +54,12 @@ int vlink_epoch_host_wait(const struct vlink_linkmem *m, uint32_t epoch, int tim
 void vlink_epoch_host_clear(struct vlink_linkmem *m);
 /* Host end: the epoch is open (UP) or the end goes away (DOWN). */
 void vlink_epoch_host_set(struct vlink_linkmem *m, uint32_t state);
+/* Peer end: it is leaving (LEAVING: giving its buffers back) or gone
+ * (DOWN); vlink_epoch_peer_attach and _sync set RESETTING and UP. */
+void vlink_epoch_peer_set(struct vlink_linkmem *m, uint32_t state);
+/* Either end: an end's state word (VLINK_END_*), as the other one wrote it. */
+uint32_t vlink_epoch_host_state(const struct vlink_linkmem *m);
+uint32_t vlink_epoch_peer_state(const struct vlink_linkmem *m);
 /* Does the peer ask for a reset (a new peer, or one that lost track)? */
 bool vlink_epoch_peer_asks(const struct vlink_linkmem *m);
 /* Is the peer up in the host's current epoch (what is lent now will be

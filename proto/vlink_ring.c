@@ -31,12 +31,21 @@ int vlink_ring_attach(struct vlink_ring *r, void *hdr, uint32_t size, bool produ
 	return 0;
 }
 
-void vlink_ring_reset(struct vlink_ring *r)
+void vlink_ring_empty(struct vlink_ring *r)
 {
-	r->mine = 0;
-	r->theirs = 0;
-	__atomic_store_n(&r->hdr->tail, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&r->hdr->head, 0, __ATOMIC_RELEASE);
+	uint32_t *theirs = r->producer ? &r->hdr->tail : &r->hdr->head;
+	uint32_t *mine = r->producer ? &r->hdr->head : &r->hdr->tail;
+	uint32_t v = __atomic_load_n(theirs, __ATOMIC_ACQUIRE);
+
+	r->mine = v;
+	r->theirs = v;
+	__atomic_store_n(mine, v, __ATOMIC_RELEASE);
+}
+
+void vlink_ring_resync(struct vlink_ring *r)
+{
+	r->theirs = __atomic_load_n(r->producer ? &r->hdr->tail : &r->hdr->head,
+				    __ATOMIC_ACQUIRE);
 }
 
 unsigned vlink_ring_retract(struct vlink_ring *r, struct vlink_desc *d, unsigned max)

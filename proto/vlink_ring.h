@@ -39,9 +39,15 @@ struct vlink_ring {
  * (resuming after a restart); 0 or -EINVAL (size not a power of two,
  * hdr NULL or not 64-byte aligned). */
 int vlink_ring_attach(struct vlink_ring *r, void *hdr, uint32_t size, bool producer);
-/* Producer: reset both indices to 0 (only when the consumer is known to be
- * stopped, e.g. during the reset handshake). */
-void vlink_ring_reset(struct vlink_ring *r);
+/* Either end: make the ring empty by moving this end's own index to the
+ * other's (producer: head back to the consumer's tail; consumer: tail up
+ * to the producer's head).  The host's half of the reset handshake
+ * (vlink_epoch_host_clear); what was in the ring is the caller's to
+ * account for (its ledger). */
+void vlink_ring_empty(struct vlink_ring *r);
+/* Either end: the other end has moved its own index (vlink_ring_empty on
+ * its side): forget the cached copy and read it again. */
+void vlink_ring_resync(struct vlink_ring *r);
 
 /* Producer, once the consumer is known to be gone (it said so, or the
  * daemon did): copy out what it never consumed (between its tail and our

@@ -335,7 +335,7 @@ int main(int argc, char **argv)
 		bool all_in = mode == SEND ? sent == count && !npend : h->rx.got >= count;
 
 		if (all_in && h->led.lent && !peer_gone &&
-		    __atomic_load_n(&h->m.hdr->peer_state, __ATOMIC_ACQUIRE) == VLINK_END_DOWN) {
+		    vlink_epoch_peer_state(&h->m) == VLINK_END_DOWN) {
 			reap(h, mode != SEND);
 			reclaimed = reclaim_unconsumed(h);
 			peer_gone = true;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "vlink_client.h"
+#include "vlink_epoch.h"
 #include "vlink_error.h"
 #include "vlink_guest.h"
 #include "vlink_linkmem.h"
@@ -587,9 +588,9 @@ static int cmd_stats(const struct opts *o)
 	       " buffers of %u B\n", lm.name, lm.domain, lm.mac, lm.nch, lm.ring_size,
 	       lm.buf_area / lm.buf_size, lm.buf_size);
 	printf("host end: %s, epoch %u; peer end: %s, acked epoch %u\n",
-	       state_name(__atomic_load_n(&lm.hdr->host_state, __ATOMIC_ACQUIRE)),
+	       state_name(vlink_epoch_host_state(&lm)),
 	       __atomic_load_n(&lm.hdr->host_epoch, __ATOMIC_ACQUIRE),
-	       state_name(__atomic_load_n(&lm.hdr->peer_state, __ATOMIC_ACQUIRE)),
+	       state_name(vlink_epoch_peer_state(&lm)),
 	       __atomic_load_n(&lm.hdr->peer_ack_epoch, __ATOMIC_ACQUIRE));
 	printf("%-8s %-5s %12s %12s %8s   (descriptors, 32-bit counters)\n", "channel",
 	       "ring", "produced", "consumed", "waiting");

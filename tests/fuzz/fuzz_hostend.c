@@ -372,15 +372,18 @@ static void op_lend_one(struct fz *f, unsigned c)
 		h.model[k] = ch;
 }
 
-/* the reset handshake's ring reset, on a ring the host produces */
+/* the reset handshake's ring step (vlink_epoch_host_clear), on a ring the
+ * host produces: empty, whatever the peer's index says */
 static void op_reset(struct fz *f, unsigned c)
 {
 	int k = fz_u8(f) & 1 ? FILL : RX;
 	struct vlink_ring *r = &h.ch[c].host[k];
+	uint32_t tail = r->hdr->tail;
 
-	vlink_ring_reset(r);
-	FZ_ASSERT(r->mine == 0 && r->theirs == 0 && r->hdr->head == 0 && r->hdr->tail == 0,
-		  "reset left indices");
+	vlink_ring_empty(r);
+	FZ_ASSERT(r->mine == tail && r->theirs == tail && r->hdr->head == tail &&
+		  r->hdr->tail == tail && vlink_ring_free_count(r) == r->size,
+		  "emptying left head %u, tail %u (was %u)", r->hdr->head, r->hdr->tail, tail);
 }
 
 static int setup(struct fz *f)

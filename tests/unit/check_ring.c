@@ -382,7 +382,9 @@ START_TEST(test_resume)
 }
 END_TEST
 
-START_TEST(test_reset)
+/* The reset handshake's ring operations: either end empties a ring by
+ * moving its own index, the other resyncs, and the sequence goes on. */
+START_TEST(test_empty_resync)
 {
 	struct vlink_ring_hdr *h = ring_alloc(16);
 	struct vlink_ring p, c;
@@ -390,14 +392,26 @@ START_TEST(test_reset)
 	attach_pair(&p, &c, h, 16);
 	ck_assert_uint_eq(push_seq(&p, 0, 10), 10);
 	pop_expect(&c, 0, 4, 4);
-	vlink_ring_reset(&p);
-	ck_assert_uint_eq(h->head, 0);
-	ck_assert_uint_eq(h->tail, 0);
+	/* the producer takes back the 6 never consumed: head to the tail */
+	vlink_ring_empty(&p);
+	ck_assert_uint_eq(h->head, 4);
+	ck_assert_uint_eq(h->tail, 4);
 	ck_assert_uint_eq(vlink_ring_free_count(&p), 16);
-	ck_assert_int_eq(vlink_ring_attach(&c, h, 16, false), 0);
+	vlink_ring_resync(&c);
+	ck_assert_uint_eq(c.theirs, 4);
 	ck_assert_uint_eq(vlink_ring_count(&c), 0);
 	ck_assert_uint_eq(push_seq(&p, 100, 16), 16);
 	pop_expect(&c, 100, 16, 16);
+	/* the consumer drops what waits: tail up to the head */
+	ck_assert_uint_eq(push_seq(&p, 200, 5), 5);
+	vlink_ring_empty(&c);
+	ck_assert_uint_eq(h->tail, h->head);
+	ck_assert_uint_eq(vlink_ring_count(&c), 0);
+	vlink_ring_resync(&p);
+	ck_assert_uint_eq(p.theirs, h->tail);
+	ck_assert_uint_eq(vlink_ring_free_count(&p), 16);
+	ck_assert_uint_eq(push_seq(&p, 300, 3), 3);
+	pop_expect(&c, 300, 3, 3);
 	free(h);
 }
 END_TEST
@@ -703,7 +717,7 @@ static Suite *ring_suite(void)
 	tcase_add_test(tc, test_size_one);
 	tcase_add_test(tc, test_wraparound);
 	tcase_add_test(tc, test_resume);
-	tcase_add_test(tc, test_reset);
+	tcase_add_test(tc, test_empty_resync);
 	tcase_add_test(tc, test_retract);
 	suite_add_tcase(s, tc);
 
