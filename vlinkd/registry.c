@@ -497,6 +497,16 @@ int reg_link_delete(struct registry *r, struct reg_link *l, bool force,
 	return 0;
 }
 
+uint32_t reg_link_epoch(const struct reg_link *l)
+{
+	const uint8_t *region = l->dom->region.map;
+
+	if (!region || l->slot >= VLINK_MAX_LINKS)
+		return 0;
+	return __atomic_load_n(&((const struct vlink_link_hdr *)(region + l->hdr_offset))->host_epoch,
+			       __ATOMIC_ACQUIRE);
+}
+
 void reg_link_layout(const struct reg_link *l, struct reg_layout *o)
 {
 	vlink__link_layout__init(&o->msg);
@@ -511,7 +521,7 @@ void reg_link_layout(const struct reg_link *l, struct reg_layout *o)
 	o->msg.buf_offset = l->buf_offset;
 	o->msg.buf_area = l->buf_area;
 	o->msg.buf_size = l->buf_size;
-	o->msg.epoch = l->epoch;
+	o->msg.epoch = reg_link_epoch(l);
 	o->msg.n_channels = l->nchannels;
 	o->msg.channels = o->chp;
 	for (uint32_t i = 0; i < l->nchannels; i++) {

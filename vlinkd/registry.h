@@ -35,7 +35,6 @@ struct reg_link {
 				      VLINK_MAX_LINKS: not placed yet */
 	uint64_t hdr_offset, region_area; /* in the channel region */
 	uint64_t buf_offset, buf_area;    /* in the pool */
-	uint32_t epoch;
 	bool from_config;
 	void *host, *peer;         /* attached clients (owned by the server) */
 };
@@ -101,6 +100,9 @@ int reg_link_check(const struct registry *r, const struct reg_link_params *p,
 int reg_link_delete(struct registry *r, struct reg_link *l, bool force,
 		    char *why, size_t n);
 
+/* The host end's epoch now (the link header's host_epoch; 0 for a link
+ * not placed in its region yet). */
+uint32_t reg_link_epoch(const struct reg_link *l);
 void reg_link_layout(const struct reg_link *l, struct reg_layout *out);
 
 /* Internal to the registry and state loading: place a link whose offsets

@@ -325,7 +325,6 @@ static int load_link(struct registry *r, const Vlink__StateLink *sl, char *why, 
 	l->region_area = vlink_link_region_size(l->nchannels, l->ring_size);
 	l->buf_offset = ly->buf_offset;
 	l->buf_area = ly->buf_area;
-	l->epoch = ly->epoch;
 	l->from_config = sl->from_config;
 	if (l->hdr_offset < VLINK_REGION_HDR_SIZE ||
 	    l->hdr_offset + l->region_area > d->region.size ||

@@ -48,6 +48,10 @@ M=$((N / 10))
 	ok "host end: pingpong exit 0" || not_ok "pingpong exit status"
 expect_line "$T/h" "received $M \\($M intact, 0 corrupt, 0 lost, 0 out of order\\).*([0-9]+) of \\1 buffers home, 0 bad" \
 	"echo: $M packets reflected intact, ledger full"
+# three host ends came and went, each opened an epoch of its own
+ep=$(ctl --json show l1 | python3 -c "import json,sys; print(json.load(sys.stdin)['epoch'])")
+[ "${ep:-0}" -ge 3 ] && ok "show: epoch $ep, the link header's (three host ends opened one each)" ||
+	not_ok "show: epoch '$ep' (want 3 or more: three host ends opened one each)"
 # stats reads the link's memory while echo holds the peer end
 "$PEER" --socket "$SOCK" stats l1 >"$T/s" 2>&1 && ok "stats while another process is the peer" ||
 	not_ok "stats: $(cat "$T/s")"

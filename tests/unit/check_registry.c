@@ -264,7 +264,7 @@ START_TEST(test_create_defaults)
 	ck_assert_uint_eq(l->ring_size, 1024);
 	ck_assert_uint_eq(l->nchannels, 2);
 	ck_assert_uint_eq(l->buf_size, VLINK_BUF_SIZE);
-	ck_assert_uint_eq(l->epoch, 0);
+	ck_assert_uint_eq(reg_link_epoch(l), 0);
 	ck_assert(l->from_config);
 	ck_assert_ptr_null(l->host);
 	ck_assert_ptr_null(l->peer);
@@ -381,7 +381,7 @@ START_TEST(test_layout)
 	ck_assert_uint_ge(lay.msg.header_offset, 8192);
 	ck_assert_uint_eq(lay.msg.buf_offset % BUF_ALIGN, 0);
 	ck_assert_uint_le(lay.msg.buf_offset + lay.msg.buf_area, d->pool.size);
-	l->epoch = 9;
+	lhdr_of(l)->host_epoch = 9; /* a host end opened epoch 9 */
 	reg_link_layout(l, &lay);
 	ck_assert_uint_eq(lay.msg.epoch, 9);
 	check_no_overlap(d);
