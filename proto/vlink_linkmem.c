@@ -31,12 +31,95 @@ static void unmap_all(struct vlink_linkmem *l)
 	l->region = NULL;
 }
 
+/* A link's layout as either mode describes it: a LinkMap's LinkLayout
+ * (socket mode) or the region's link table entry (guest mode). */
+struct layout {
+	const char *name;
+	uint32_t nch, ring_size, ring_stride, buf_size;
+	uint64_t hdr_offset, buf_offset, buf_area;
+};
+
+/* The one check of a link's layout against the memory it is in, for both
+ * modes: every field in range, the link header and every ring (where
+ * vlink_shm.h puts them) inside the channel region, the buffers inside the
+ * pool, no sum that can wrap. */
+static int layout_check(const struct layout *y, uint64_t pool_size, uint64_t region_size,
+			char *why, size_t n)
+{
+	uint64_t end;
+
+	if (y->nch == 0 || y->nch > VLINK_NCHANNELS_MAX ||
+	    y->ring_size < VLINK_RING_MIN || y->ring_size > VLINK_RING_MAX ||
+	    (y->ring_size & (y->ring_size - 1)) ||
+	    y->ring_stride != vlink_ring_stride(y->ring_size) || y->buf_size < 64 ||
+	    (y->buf_size & (y->buf_size - 1)) || y->buf_area == 0 ||
+	    y->buf_area % y->buf_size || y->buf_offset > pool_size ||
+	    y->buf_area > pool_size - y->buf_offset)
+		return vlink_why(why, n, -EINVAL, "link %s: layout does not fit its memory "
+				 "(%u channels, ring %u, stride %u, buffers of %u B at %llu + "
+				 "%llu in a pool of %llu B)", y->name, y->nch, y->ring_size,
+				 y->ring_stride, y->buf_size, (unsigned long long)y->buf_offset,
+				 (unsigned long long)y->buf_area, (unsigned long long)pool_size);
+	/* the header and the rings of every channel, as one block */
+	end = vlink_ring_offset(y->ring_size, y->nch + 1u, VLINK_RING_RX);
+	if (y->hdr_offset % 64 || y->hdr_offset < VLINK_REGION_HDR_SIZE ||
+	    y->hdr_offset > region_size || end > region_size - y->hdr_offset)
+		return vlink_why(why, n, -EINVAL, "link %s: header or rings outside the channel "
+				 "region (%llu + %llu of %llu B)", y->name,
+				 (unsigned long long)y->hdr_offset, (unsigned long long)end,
+				 (unsigned long long)region_size);
+	return 0;
+}
+
+/* Take this end of every ring of a checked layout (l->region mapped), and
+ * check the link header there: its magic and version, and that it says
+ * what the layout says.  Fills l's view of the link. */
+static int layout_attach(struct vlink_linkmem *l, const struct layout *y, bool host,
+			 char *why, size_t n)
+{
+	const struct vlink_link_hdr *h;
+	int err;
+
+	for (unsigned i = 0; i < y->nch; i++) {
+		struct vlink_ring *r[4] = { &l->ch[i].rx, &l->ch[i].done, &l->ch[i].fill,
+					    &l->ch[i].tx };
+		/* the host produces rx and fill, the peer done and tx */
+		const bool prod[4] = { host, !host, host, !host };
+
+		for (int k = 0; k < 4; k++) {
+			uint64_t off = y->hdr_offset +
+				       vlink_ring_offset(y->ring_size, i + 1, (enum vlink_ring_id)k);
+
+			err = vlink_ring_attach(r[k], l->region + off, y->ring_size, prod[k]);
+			if (err)
+				return vlink_why(why, n, err, "link %s: bad ring", y->name);
+		}
+	}
+	l->hdr = (struct vlink_link_hdr *)(l->region + y->hdr_offset);
+	h = l->hdr;
+	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC ||
+	    h->version != VLINK_SHM_VERSION)
+		return vlink_why(why, n, -EPROTO, "link %s: header: bad magic or layout version",
+				 y->name);
+	if (h->nchannels != y->nch || h->ring_size != y->ring_size ||
+	    h->buf_size != y->buf_size || h->buf_offset != y->buf_offset ||
+	    h->buf_area != y->buf_area)
+		return vlink_why(why, n, -EPROTO, "link %s: its header and its layout disagree",
+				 y->name);
+	l->nch = y->nch;
+	l->buf_offset = y->buf_offset;
+	l->buf_area = y->buf_area;
+	l->buf_size = y->buf_size;
+	l->ring_size = y->ring_size;
+	return 0;
+}
+
 int vlink_linkmem_map(struct vlink_linkmem *l, const Vlink__LinkMap *m, const int *fds,
 		      unsigned nfds, bool host, char *why, size_t n)
 {
 	const Vlink__LinkLayout *ly = m->link;
 	struct vlink_xlate_seg segs[VLINK_XLATE_MAX_SEGS];
-	uint64_t stride = 0, end;
+	struct layout y;
 	int err;
 
 	l->borrowed = false;
@@ -45,6 +128,32 @@ int vlink_linkmem_map(struct vlink_linkmem *l, const Vlink__LinkMap *m, const in
 				  nfds, why, n);
 	if (err)
 		return err;
+	if (!ly)
+		return vlink_why(why, n, -EINVAL, "the LinkMap has no link layout");
+	err = vlink_check_name("link name", ly->name, why, n);
+	if (err)
+		return err;
+	if (ly->n_channels != ly->nchannels)
+		return vlink_why(why, n, -EINVAL, "link %s: %zu channel layouts for %u channels",
+				 ly->name, ly->n_channels, ly->nchannels);
+	y = (struct layout){ ly->name, ly->nchannels, ly->ring_size, ly->ring_stride,
+			     ly->buf_size, ly->header_offset, ly->buf_offset, ly->buf_area };
+	err = layout_check(&y, m->pool_size, m->region->size, why, n);
+	if (err)
+		return err;
+	/* the rings are where vlink_shm.h puts them: the offsets are only
+	 * compared, the same computation places them in both modes */
+	for (unsigned i = 0; i < ly->nchannels; i++) {
+		const Vlink__ChannelLayout *c = ly->channels[i];
+		uint64_t b = ly->header_offset;
+
+		if (c->rx != b + vlink_ring_offset(ly->ring_size, i + 1, VLINK_RING_RX) ||
+		    c->done != b + vlink_ring_offset(ly->ring_size, i + 1, VLINK_RING_DONE) ||
+		    c->fill != b + vlink_ring_offset(ly->ring_size, i + 1, VLINK_RING_FILL) ||
+		    c->tx != b + vlink_ring_offset(ly->ring_size, i + 1, VLINK_RING_TX))
+			return vlink_why(why, n, -EINVAL, "link %s: the rings of channel %u are not "
+					 "where the layout puts them", ly->name, i + 1);
+	}
 	if (m->n_segments > VLINK_XLATE_MAX_SEGS)
 		return vlink_why(why, n, -EINVAL, "too many segments");
 	l->region_size = m->region->size;
@@ -87,53 +196,9 @@ int vlink_linkmem_map(struct vlink_linkmem *l, const Vlink__LinkMap *m, const in
 		goto fail;
 	}
 
-	/* the layout must fit the memory it describes */
-	if (ly->nchannels == 0 || ly->nchannels > VLINK_NCHANNELS_MAX || ly->ring_size == 0 ||
-	    (ly->ring_size & (ly->ring_size - 1)) || ly->buf_size < 64 ||
-	    (ly->buf_size & (ly->buf_size - 1)) || ly->buf_area % ly->buf_size ||
-	    ly->buf_offset > m->pool_size || ly->buf_area > m->pool_size - ly->buf_offset ||
-	    ly->n_channels != ly->nchannels) {
-		err = vlink_why(why, n, -EINVAL, "link layout does not fit its memory");
+	err = layout_attach(l, &y, host, why, n);
+	if (err)
 		goto fail_x;
-	}
-	end = ly->header_offset + VLINK_LINK_HDR_SIZE;
-	stride = vlink_ring_stride(ly->ring_size);
-	if (ly->header_offset % 64 || end > l->region_size) {
-		err = vlink_why(why, n, -EINVAL, "link header outside the channel region");
-		goto fail_x;
-	}
-	for (unsigned i = 0; i < ly->nchannels; i++) {
-		const Vlink__ChannelLayout *c = ly->channels[i];
-		uint64_t off[4] = { c->rx, c->done, c->fill, c->tx };
-		struct vlink_ring *r[4] = { &l->ch[i].rx, &l->ch[i].done, &l->ch[i].fill,
-					    &l->ch[i].tx };
-		/* the host produces rx and fill, the peer done and tx */
-		const bool prod[4] = { host, !host, host, !host };
-
-		for (int k = 0; k < 4; k++) {
-			if (off[k] % 64 || off[k] + stride > l->region_size ||
-			    off[k] + stride < off[k]) {
-				err = vlink_why(why, n, -EINVAL, "ring outside the channel region");
-				goto fail_x;
-			}
-			err = vlink_ring_attach(r[k], l->region + off[k], ly->ring_size, prod[k]);
-			if (err) {
-				vlink_why(why, n, err, "bad ring");
-				goto fail_x;
-			}
-		}
-	}
-	l->hdr = (struct vlink_link_hdr *)(l->region + ly->header_offset);
-	if (__atomic_load_n(&l->hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC ||
-	    l->hdr->version != VLINK_SHM_VERSION) {
-		err = vlink_why(why, n, -EPROTO, "link header: bad magic or layout version");
-		goto fail_x;
-	}
-	l->nch = ly->nchannels;
-	l->buf_offset = ly->buf_offset;
-	l->buf_area = ly->buf_area;
-	l->buf_size = ly->buf_size;
-	l->ring_size = ly->ring_size;
 	snprintf(l->name, sizeof(l->name), "%s", ly->name);
 	snprintf(l->mac, sizeof(l->mac), "%s", ly->mac);
 	snprintf(l->domain, sizeof(l->domain), "%s", ly->domain);
@@ -212,7 +277,7 @@ int vlink_linkmem_from_bars(struct vlink_linkmem *l, void *pool, uint64_t pool_s
 {
 	struct vlink_xlate_seg seg = { 0, pool_size, pool };
 	char name[VLINK_SHM_NAME_LEN + 1];
-	uint64_t end;
+	struct layout y;
 	int err;
 
 	memset(l, 0, sizeof(*l));
@@ -224,25 +289,11 @@ int vlink_linkmem_from_bars(struct vlink_linkmem *l, void *pool, uint64_t pool_s
 		return err;
 	if (!pool || !region || region_size < VLINK_REGION_HDR_SIZE)
 		return vlink_why(why, n, -EINVAL, "link %s: no pool or channel region", name);
-	if (e->nchannels == 0 || e->nchannels > VLINK_NCHANNELS_MAX ||
-	    e->ring_size < VLINK_RING_MIN || e->ring_size > VLINK_RING_MAX ||
-	    (e->ring_size & (e->ring_size - 1)) ||
-	    e->ring_stride != vlink_ring_stride(e->ring_size) || e->buf_size < 64 ||
-	    (e->buf_size & (e->buf_size - 1)) || e->buf_area == 0 ||
-	    e->buf_area % e->buf_size || e->buf_offset > pool_size ||
-	    e->buf_area > pool_size - e->buf_offset)
-		return vlink_why(why, n, -EINVAL, "link %s: layout does not fit its memory "
-				 "(%u channels, ring %u, stride %u, buffers of %u B at %llu + "
-				 "%llu in a pool of %llu B)", name, e->nchannels, e->ring_size,
-				 e->ring_stride, e->buf_size, (unsigned long long)e->buf_offset,
-				 (unsigned long long)e->buf_area, (unsigned long long)pool_size);
-	end = vlink_ring_offset(e->ring_size, e->nchannels + 1u, VLINK_RING_RX);
-	if (e->hdr_offset % 64 || e->hdr_offset < VLINK_REGION_HDR_SIZE ||
-	    e->hdr_offset > region_size || end > region_size - e->hdr_offset)
-		return vlink_why(why, n, -EINVAL, "link %s: header or rings outside the channel "
-				 "region (%llu + %llu of %llu B)", name,
-				 (unsigned long long)e->hdr_offset, (unsigned long long)end,
-				 (unsigned long long)region_size);
+	y = (struct layout){ name, e->nchannels, e->ring_size, e->ring_stride, e->buf_size,
+			     e->hdr_offset, e->buf_offset, e->buf_area };
+	err = layout_check(&y, pool_size, region_size, why, n);
+	if (err)
+		return err;
 	err = vlink_xlate_init(&l->x, pool_size, &seg, 1);
 	if (err)
 		return vlink_why(why, n, err, "cannot index the pool: %s", vlink_strerror(err));
@@ -251,41 +302,9 @@ int vlink_linkmem_from_bars(struct vlink_linkmem *l, void *pool, uint64_t pool_s
 	l->nseg = 1;
 	l->seg_map[0] = pool;
 	l->seg_size[0] = pool_size;
-	for (unsigned i = 0; i < e->nchannels; i++) {
-		struct vlink_ring *r[4] = { &l->ch[i].rx, &l->ch[i].done, &l->ch[i].fill,
-					    &l->ch[i].tx };
-		const bool prod[4] = { host, !host, host, !host };
-
-		for (int k = 0; k < 4; k++) {
-			uint64_t off = e->hdr_offset +
-				       vlink_ring_offset(e->ring_size, i + 1, (enum vlink_ring_id)k);
-
-			err = vlink_ring_attach(r[k], l->region + off, e->ring_size, prod[k]);
-			if (err) {
-				vlink_why(why, n, err, "link %s: bad ring", name);
-				goto fail;
-			}
-		}
-	}
-	l->hdr = (struct vlink_link_hdr *)(l->region + e->hdr_offset);
-	if (__atomic_load_n(&l->hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC ||
-	    l->hdr->version != VLINK_SHM_VERSION) {
-		err = vlink_why(why, n, -EPROTO, "link %s: header: bad magic or layout version",
-				name);
+	err = layout_attach(l, &y, host, why, n);
+	if (err)
 		goto fail;
-	}
-	if (l->hdr->nchannels != e->nchannels || l->hdr->ring_size != e->ring_size ||
-	    l->hdr->buf_size != e->buf_size || l->hdr->buf_offset != e->buf_offset ||
-	    l->hdr->buf_area != e->buf_area) {
-		err = vlink_why(why, n, -EPROTO, "link %s: header and link table disagree",
-				name);
-		goto fail;
-	}
-	l->nch = e->nchannels;
-	l->buf_offset = e->buf_offset;
-	l->buf_area = e->buf_area;
-	l->buf_size = e->buf_size;
-	l->ring_size = e->ring_size;
 	snprintf(l->name, sizeof(l->name), "%.*s", VLINK_NAME_MAX, name);
 	vlink_mac_format(e->mac, l->mac);
 	snprintf(l->domain, sizeof(l->domain), "%s", domain ? domain : "");

@@ -53,7 +53,13 @@ struct vlink_linkmem {
 };
 
 /* Map a LinkMap (its fds are not consumed: the mappings hold the memory,
- * the caller closes the fds).  0 or a negative errno with why filled. */
+ * the caller closes the fds).  The map is checked (vlink_msg_check_map),
+ * then the link's layout by the check vlink_linkmem_from_bars makes too:
+ * counts and sizes in range, the ring stride the ring size gives, the link
+ * header and every ring inside the channel region, the buffers inside the
+ * pool, no sum that wraps; the LinkLayout's ring offsets must be where
+ * vlink_shm.h puts the rings, and the link header must say what the
+ * layout says.  0 or a negative errno with why filled. */
 int vlink_linkmem_map(struct vlink_linkmem *m, const Vlink__LinkMap *lm, const int *fds,
 		      unsigned nfds, bool host, char *why, size_t n);
 void vlink_linkmem_unmap(struct vlink_linkmem *m);
@@ -76,10 +82,8 @@ int vlink_linkmem_same_files(const struct vlink_linkmem *m, const Vlink__LinkMap
  * under the table's sequence lock), not the live one; pool_size and
  * region_size are how much of each mapping holds the pool and the region
  * (the device's POOL_SIZE and REGION_SIZE registers), pool_size a multiple
- * of 2 MiB.  The entry is checked as vlink_linkmem_map checks a LinkMap
- * (sizes, alignment, every ring and the link header inside the region,
- * the buffers inside the pool, the header's magic and version); ring
- * offsets follow the layout of vlink_shm.h.  `domain` (may be NULL) is
+ * of 2 MiB.  The entry is checked as vlink_linkmem_map checks a LinkMap's
+ * layout (one function does both).  `domain` (may be NULL) is
  * only copied into m->domain.  vlink_linkmem_unmap() then drops the index
  * and leaves the mappings to the caller.  0 or a negative errno with why
  * filled. */

@@ -206,4 +206,19 @@ enum { GUEST_F_REG_STATUS, GUEST_F_REG_MAGIC, GUEST_F_REG_POOL, GUEST_F_REG_REGI
 enum { GUEST_OP_PUT, GUEST_OP_INDEX, GUEST_OP_RX, GUEST_OP_ALLOC, GUEST_OP_GIVE,
        GUEST_OP_POLL, GUEST_OP_EPOCH, GUEST_OP_N };
 
+/* ---- fuzz_linkmem -----------------------------------------------------
+ * Header: u8 channels (1 + mod 4), u8 ring (64 << mod 3): a valid link.
+ * Then records, each u8 field (LINKMEM_F_*), u8 kind (mod 3: 0 a u64
+ * follows, 1 a u8 follows, 2 a u8 picks one of the boundary values of
+ * fuzz_linkmem.c), the value.  LINKMEM_F_LAYOUT_* set a field of the
+ * layout in both modes (the LinkLayout and the table entry);
+ * LINKMEM_F_HDR_* a field of the link header in the region; CHAN_SHIFT
+ * moves one ring of the LinkLayout and N_CHANNELS sets its count of
+ * channel layouts (socket mode only). */
+enum { LINKMEM_F_NCH, LINKMEM_F_RING, LINKMEM_F_STRIDE, LINKMEM_F_BUF_SIZE,
+       LINKMEM_F_HDR_OFFSET, LINKMEM_F_BUF_OFFSET, LINKMEM_F_BUF_AREA,
+       LINKMEM_F_HDR_NCH, LINKMEM_F_HDR_RING, LINKMEM_F_HDR_BUF_SIZE,
+       LINKMEM_F_HDR_BUF_OFFSET, LINKMEM_F_HDR_MAGIC, LINKMEM_F_CHAN_SHIFT,
+       LINKMEM_F_N_CHANNELS, LINKMEM_F_N };
+
 #endif

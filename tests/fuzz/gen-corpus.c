@@ -417,6 +417,35 @@ static void guest_seeds(void)
 	}
 }
 
+/* ---- fuzz_linkmem ----------------------------------------------------- */
+
+static void linkmem_seeds(void)
+{
+	struct buf b = { .n = 0 };
+
+	/* a valid link of 2 channels, ring 128, as it is */
+	u8(&b, 1), u8(&b, 1);
+	save("fuzz_linkmem", "valid", &b);
+	/* a header offset that wraps the sum; a stride the ring does not
+	 * give; a ring moved in the LinkMap; a header that disagrees; buffers
+	 * past the pool */
+	b.n = 0;
+	u8(&b, 0), u8(&b, 0), u8(&b, LINKMEM_F_HDR_OFFSET), u8(&b, 2), u8(&b, 16);
+	save("fuzz_linkmem", "wrap", &b);
+	b.n = 0;
+	u8(&b, 0), u8(&b, 0), u8(&b, LINKMEM_F_STRIDE), u8(&b, 1), u8(&b, 64);
+	save("fuzz_linkmem", "stride", &b);
+	b.n = 0;
+	u8(&b, 3), u8(&b, 2), u8(&b, LINKMEM_F_CHAN_SHIFT), u8(&b, 1), u8(&b, 1);
+	save("fuzz_linkmem", "moved-ring", &b);
+	b.n = 0;
+	u8(&b, 0), u8(&b, 0), u8(&b, LINKMEM_F_HDR_RING), u8(&b, 2), u8(&b, 5);
+	save("fuzz_linkmem", "header-disagrees", &b);
+	b.n = 0;
+	u8(&b, 0), u8(&b, 0), u8(&b, LINKMEM_F_BUF_AREA), u8(&b, 2), u8(&b, 12);
+	save("fuzz_linkmem", "past-the-pool", &b);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -430,6 +459,7 @@ int main(int argc, char **argv)
 	server_seeds();
 	host_seeds();
 	guest_seeds();
+	linkmem_seeds();
 	printf("gen-corpus: %u seeds in %s\n", nwritten, outdir);
 	return 0;
 }

@@ -53,6 +53,11 @@ static void write_header(int fd)
 	h = (struct vlink_link_hdr *)((uint8_t *)h + HDR);
 	h->magic = VLINK_LINK_MAGIC;
 	h->version = VLINK_SHM_VERSION;
+	h->nchannels = 1;
+	h->ring_size = RING;
+	h->buf_size = 2048;
+	h->buf_offset = SEG - 64 * 2048;
+	h->buf_area = 128 * 2048;
 	munmap((uint8_t *)h - HDR, REGION);
 }
 
@@ -106,6 +111,24 @@ static void setup(void)
 	fx.map.end = VLINK__END__END_PEER;
 }
 
+/* the fixture's map and layout as setup() made them (same fds) */
+static void setup_restore(void)
+{
+	uint64_t stride = vlink_ring_stride(RING);
+
+	fx.map.link = &fx.layout;
+	fx.layout.nchannels = 1;
+	fx.layout.ring_size = RING;
+	fx.layout.ring_stride = (uint32_t)stride;
+	fx.layout.header_offset = HDR;
+	fx.layout.buf_offset = SEG - 64 * 2048;
+	fx.layout.buf_area = 128 * 2048;
+	fx.chan.rx = HDR + VLINK_LINK_HDR_SIZE;
+	fx.chan.done = fx.chan.rx + stride;
+	fx.chan.fill = fx.chan.done + stride;
+	fx.chan.tx = fx.chan.fill + stride;
+}
+
 static void teardown(void)
 {
 	for (int i = 0; i < NFDS; i++)
@@ -121,6 +144,60 @@ static void map(struct vlink_linkmem *m)
 	ck_assert_msg(vlink_linkmem_map(m, &fx.map, fx.fds, NFDS, false, why, sizeof(why)) == 0,
 		      "%s", why);
 }
+
+/* A LinkMap whose link layout is wrong is refused, with the reason, and
+ * leaves nothing mapped; the same checks as in guest mode (one function). */
+START_TEST(test_layout_refused)
+{
+	struct vlink_linkmem m;
+	char why[256];
+	int err;
+	struct {
+		const char *what, *reason;
+		int err;
+	} cases[] = {
+		{ "no layout", "has no link layout", -EINVAL },
+		{ "a ring stride the ring size does not give", "layout does not fit", -EINVAL },
+		{ "a ring size below 64", "layout does not fit", -EINVAL },
+		{ "one channel layout for two channels", "1 channel layouts for 2 channels",
+		  -EINVAL },
+		{ "a ring moved by 64 bytes", "rings of channel 1 are not where", -EINVAL },
+		{ "a header offset that wraps the sum", "header or rings outside", -EINVAL },
+		{ "a header offset in the region header", "header or rings outside", -EINVAL },
+		{ "buffers past the pool", "layout does not fit", -EINVAL },
+		{ "a header that says another ring size", "header and its layout disagree",
+		  -EPROTO },
+	};
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		setup_restore();
+		switch (i) {
+		case 0: fx.map.link = NULL; break;
+		case 1: fx.layout.ring_stride += 64; break;
+		case 2: fx.layout.ring_size = 32; fx.layout.ring_stride = vlink_ring_stride(32);
+			break;
+		case 3: fx.layout.nchannels = 2; break;
+		case 4: fx.chan.fill += 64; break;
+		case 5: fx.layout.header_offset = UINT64_MAX - 255; break;
+		case 6: fx.layout.header_offset = 4096; break;
+		case 7: fx.layout.buf_area = POOL; break;
+		case 8: fx.layout.ring_size = 128; fx.layout.ring_stride = vlink_ring_stride(128);
+			fx.chan.done = fx.chan.rx + vlink_ring_stride(128);
+			fx.chan.fill = fx.chan.done + vlink_ring_stride(128);
+			fx.chan.tx = fx.chan.fill + vlink_ring_stride(128);
+			break;
+		}
+		memset(&m, 0, sizeof(m));
+		why[0] = '\0';
+		err = vlink_linkmem_map(&m, &fx.map, fx.fds, NFDS, false, why, sizeof(why));
+		ck_assert_msg(err == cases[i].err && strstr(why, cases[i].reason),
+			      "%s: %d '%s' (want %d, '%s')", cases[i].what, err, why, cases[i].err,
+			      cases[i].reason);
+		ck_assert_ptr_null(m.region);
+		ck_assert_uint_eq(m.nseg, 0);
+	}
+}
+END_TEST
 
 START_TEST(test_same)
 {
@@ -249,6 +326,7 @@ START_TEST(test_bad_map)
 	((struct vlink_link_hdr *)((uint8_t *)region + HDR))->ring_size = RING;
 	((struct vlink_link_hdr *)((uint8_t *)region + HDR))->buf_size = 2048;
 	((struct vlink_link_hdr *)((uint8_t *)region + HDR))->buf_area = 64 * 2048;
+	((struct vlink_link_hdr *)((uint8_t *)region + HDR))->buf_offset = 0;
 	ck_assert_msg(vlink_linkmem_from_bars(&bars, pool, SEG, region, REGION, &e, "d", false,
 					      why, sizeof(why)) == 0, "%s", why);
 	ck_assert_int_eq(vlink_linkmem_same_files(&bars, &fx.map, fx.fds, NFDS), -EINVAL);
@@ -290,6 +368,7 @@ int main(void)
 	tcase_add_test(tc, test_other_layout);
 	tcase_add_test(tc, test_bad_map);
 	tcase_add_test(tc, test_no_leak);
+	tcase_add_test(tc, test_layout_refused);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
