@@ -87,6 +87,7 @@ int vlink_guest_open_socket(struct vlink_guest_link **out, const char *socket,
 	l->info.nchannels = l->m.nch;
 	l->info.ring_size = l->m.ring_size;
 	l->info.buf_size = l->m.buf_size;
+	l->info.mtu = l->m.mtu;
 	vlink_epoch_peer_attach(&l->m, &l->ep);
 	*out = l;
 	return 0;

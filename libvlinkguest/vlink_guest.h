@@ -71,6 +71,10 @@ struct vlink_guest_info {
 	uint32_t nchannels;           /* data channels 1..nchannels */
 	uint32_t ring_size;
 	uint32_t buf_size;
+	uint32_t mtu;                 /* the link's MTU: send no packet larger than
+					 mtu + 18 bytes (an Ethernet header and a
+					 VLAN tag); 0 in a listing whose link header
+					 was not readable */
 };
 
 /* Attach to the peer end of `link` through vlinkd at `socket` (NULL: the

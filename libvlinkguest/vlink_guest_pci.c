@@ -515,6 +515,7 @@ static int open_pci(struct vlink_guest_link **out, const char *dev, const char *
 		goto fail;
 	free(h);
 	fill_info(&l->info, &p->entry, l->m.domain);
+	l->info.mtu = l->m.mtu;
 	if (!observer)
 		vlink_epoch_peer_attach(&l->m, &l->ep);
 	*out = l;
@@ -770,6 +771,7 @@ int vlink_guest_list_pci(const char *dev, struct vlink_guest_listed *out, unsign
 				lh = (const struct vlink_link_hdr *)(p->region + e->hdr_offset);
 				o->host_state = __atomic_load_n(&lh->host_state, __ATOMIC_ACQUIRE);
 				o->peer_state = __atomic_load_n(&lh->peer_state, __ATOMIC_ACQUIRE);
+				o->info.mtu = lh->mtu;
 			}
 		}
 		pci_unmap(p);

@@ -172,6 +172,7 @@ static int host_attach(struct pmd_internals *pv, char *why, size_t n)
 	vlink_reply_clear(&rep); /* the mappings hold the memory */
 	pv->nch = pv->m.nch;
 	pv->buf_size = pv->m.buf_size;
+	pv->mtu = pv->m.mtu;
 	memcpy(pv->mac.addr_bytes, pv->m.hdr->mac, RTE_ETHER_ADDR_LEN);
 	err = vl_host_setup(pv, why, n);
 	if (err)
@@ -458,9 +459,11 @@ static int vl_infos_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	uint16_t nq = pv->mode == VL_MODE_MQ ? (uint16_t)pv->nch : 1;
 
 	info->max_mac_addrs = 1;
-	info->max_rx_pktlen = VL_MAX_CHAIN * pv->buf_size;
+	/* the link's MTU, which both ends honour (ethdev takes the difference
+	 * of the two as the L2 overhead) */
+	info->max_rx_pktlen = pv->mtu + VLINK_L2_OVERHEAD;
 	info->min_mtu = RTE_ETHER_MIN_MTU;
-	info->max_mtu = 9000;
+	info->max_mtu = (uint16_t)pv->mtu;
 	info->max_rx_queues = nq;
 	info->max_tx_queues = nq;
 	info->min_rx_bufsize = 0;
@@ -800,8 +803,14 @@ static int vl_promisc(struct rte_eth_dev *dev)
 
 static int vl_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
 {
-	(void)dev;
-	return mtu <= 9000 ? 0 : -EINVAL;
+	struct pmd_internals *pv = dev->data->dev_private;
+
+	if (mtu > pv->mtu) {
+		VLOG(ERR, pv, "MTU %u is larger than the link's (%u; vlinkctl create-link --mtu)",
+		     mtu, pv->mtu);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int vl_close(struct rte_eth_dev *dev);
@@ -1048,6 +1057,7 @@ static int vl_probe(struct rte_vdev_device *vdev)
 
 			pv->nch = gi->nchannels;
 			pv->buf_size = gi->buf_size;
+			pv->mtu = gi->mtu;
 			rte_ether_unformat_addr(gi->mac, &pv->mac);
 		}
 	}

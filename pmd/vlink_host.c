@@ -542,7 +542,7 @@ static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct pmd_internals *pv = q->pv;
 	struct vlink_desc d[VL_BURST];
-	unsigned nd = 0, room = 0, cur = UINT32_MAX;
+	unsigned nd = 0, room = 0, cur = UINT32_MAX, dropped = 0;
 	uint64_t bytes = 0;
 	uint16_t i;
 
@@ -564,9 +564,12 @@ static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
 			cur = ci;
 			room = vlink_ring_free_count(&pv->m.ch[q->ch[ci] - 1].rx);
 		}
-		if (need > VL_MAX_CHAIN) { /* larger than any link MTU */
+		/* larger than the link's MTU allows, or in more pieces than a
+		 * packet may take */
+		if (len > pv->mtu + VLINK_L2_OVERHEAD || need > VL_MAX_CHAIN) {
 			rte_pktmbuf_free(m);
 			q->st.dropped++;
+			dropped++;
 			continue;
 		}
 		if (nd + need > VL_BURST) {
@@ -604,7 +607,7 @@ static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
 	}
 	if (cur != UINT32_MAX)
 		flush(q, q->ch[cur], d, nd);
-	q->st.pkts += i;
+	q->st.pkts += i - dropped; /* taken: sent, or dropped and counted so */
 	q->st.bytes += bytes;
 	return i;
 }

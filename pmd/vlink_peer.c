@@ -283,7 +283,7 @@ uint16_t vl_peer_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t ch = q->ch[0], i;
 	/* stash[0, nout) filled and waiting, stash[nout, nout + nstash)
 	 * empty buffers from fill */
-	unsigned nout = q->nout;
+	unsigned nout = q->nout, dropped = 0;
 
 	if (!push(q, ch, &nout)) {
 		q->nout = nout;
@@ -322,9 +322,11 @@ uint16_t vl_peer_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 		const struct rte_mbuf *s = m;
 		uint32_t soff = 0, left = m->pkt_len;
 
-		if (need > VL_MAX_CHAIN) {
+		/* larger than the link's MTU allows */
+		if (m->pkt_len > pv->mtu + VLINK_L2_OVERHEAD || need > VL_MAX_CHAIN) {
 			rte_pktmbuf_free(m);
 			q->st.dropped++;
+			dropped++;
 			continue;
 		}
 		if (nout + need > VL_BURST)
@@ -373,7 +375,7 @@ uint16_t vl_peer_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 	}
 	push(q, ch, &nout);
 	q->nout = nout;
-	q->st.pkts += i;
+	q->st.pkts += i - dropped; /* taken: sent, or dropped and counted so */
 	return i;
 }
 

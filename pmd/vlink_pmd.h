@@ -116,6 +116,9 @@ struct pmd_internals {
 	struct rte_ether_addr mac;
 	unsigned nch;             /* the link's data channels */
 	uint32_t buf_size;
+	uint32_t mtu;             /* the link's MTU (link header): the largest
+				     packet either end sends is mtu +
+				     VLINK_L2_OVERHEAD bytes */
 	bool started;
 
 	/* host end */

@@ -106,6 +106,10 @@ static int layout_attach(struct vlink_linkmem *l, const struct layout *y, bool h
 	    h->buf_area != y->buf_area)
 		return vlink_why(why, n, -EPROTO, "link %s: its header and its layout disagree",
 				 y->name);
+	if (vlink_check_mtu(h->mtu, NULL, 0))
+		return vlink_why(why, n, -EPROTO, "link %s: header: MTU %u out of range (%d-%d)",
+				 y->name, h->mtu, VLINK_MTU_MIN, VLINK_MTU_MAX);
+	l->mtu = h->mtu;
 	l->nch = y->nch;
 	l->buf_offset = y->buf_offset;
 	l->buf_area = y->buf_area;

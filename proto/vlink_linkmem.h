@@ -29,6 +29,8 @@ struct vlink_linkmem {
 	uint64_t buf_area;
 	uint32_t buf_size;
 	uint32_t ring_size;
+	uint32_t mtu;               /* the link's MTU (link header): no end sends
+				       more than mtu + VLINK_L2_OVERHEAD bytes */
 	uint32_t host_epoch;        /* host end: the epoch it opened last
 				       (vlink_epoch.h); its own copy, since the
 				       peer can write the shared one */

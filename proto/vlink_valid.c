@@ -88,6 +88,14 @@ int vlink_check_ring_size(uint64_t v, char *why, size_t n)
 	return 0;
 }
 
+int vlink_check_mtu(uint64_t v, char *why, size_t n)
+{
+	if (v < VLINK_MTU_MIN || v > VLINK_MTU_MAX)
+		return vlink_why(why, n, -EINVAL, "MTU %llu out of range (%d-%d)",
+				 (unsigned long long)v, VLINK_MTU_MIN, VLINK_MTU_MAX);
+	return 0;
+}
+
 int vlink_parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;

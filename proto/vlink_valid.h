@@ -13,6 +13,13 @@
 #define VLINK_RING_MAX       16384
 #define VLINK_RING_DEFAULT   1024
 #define VLINK_DEFAULT_DOMAIN "default"
+/* A link's MTU: the largest packet an end may send is MTU +
+ * VLINK_L2_OVERHEAD bytes (an Ethernet header and one VLAN tag).  The
+ * default is the largest every end handles (chains of 2 KiB buffers). */
+#define VLINK_MTU_MIN        68
+#define VLINK_MTU_MAX        9000
+#define VLINK_MTU_DEFAULT    9000
+#define VLINK_L2_OVERHEAD    18
 #define VLINK_MAC_STRLEN     18     /* "xx:xx:xx:xx:xx:xx" + NUL */
 
 /* Names: 1-32 printable ASCII characters, no spaces.  `what` names the
@@ -24,6 +31,8 @@ void vlink_mac_format(const uint8_t mac[6], char out[VLINK_MAC_STRLEN]);
 int vlink_check_nchannels(uint64_t n, char *why, size_t len);
 /* A power of two in [VLINK_RING_MIN, VLINK_RING_MAX]. */
 int vlink_check_ring_size(uint64_t n, char *why, size_t len);
+/* In [VLINK_MTU_MIN, VLINK_MTU_MAX]. */
+int vlink_check_mtu(uint64_t mtu, char *why, size_t len);
 /* Decimal number with an optional K, M or G suffix (binary units). */
 int vlink_parse_size(const char *s, uint64_t *out);
 /* Decimal unsigned number, whole string, no sign, at most max. */

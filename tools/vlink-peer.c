@@ -156,11 +156,19 @@ static struct vlink_guest_link *attach(const struct opts *o)
 		vlink_guest_close(l);
 		return NULL;
 	}
+	if (o->size_max > vlink_guest_info(l)->mtu + VLINK_L2_OVERHEAD) {
+		fprintf(stderr, "vlink-peer: packets of up to %u B do not fit link %s: its MTU "
+			"is %u (packets of at most %u B)\n", o->size_max, o->link,
+			vlink_guest_info(l)->mtu, vlink_guest_info(l)->mtu + VLINK_L2_OVERHEAD);
+		vlink_guest_close(l);
+		return NULL;
+	}
 	if (!o->quiet)
 		fprintf(stderr, "vlink-peer: attached to %s (domain %s, %u channel(s), ring %u, "
-			"buffers of %u B); waiting for the host end\n", o->link,
+			"buffers of %u B, MTU %u); waiting for the host end\n", o->link,
 			vlink_guest_info(l)->domain, vlink_guest_info(l)->nchannels,
-			vlink_guest_info(l)->ring_size, vlink_guest_info(l)->buf_size);
+			vlink_guest_info(l)->ring_size, vlink_guest_info(l)->buf_size,
+			vlink_guest_info(l)->mtu);
 	/* in slices, so that a signal ends the wait */
 	for (double t0 = now();;) {
 		err = vlink_guest_wait_host(l, 100);

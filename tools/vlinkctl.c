@@ -136,6 +136,7 @@ static void json_link(const Vlink__LinkInfo *li)
 	json_kv_str("mac", l->mac, true);
 	json_kv_u64("channels", l->nchannels, true);
 	json_kv_u64("ring_size", l->ring_size, true);
+	json_kv_u64("mtu", l->mtu, true);
 	json_kv_u64("buf_size", l->buf_size, true);
 	json_kv_u64("buf_offset", l->buf_offset, true);
 	json_kv_u64("buf_area", l->buf_area, true);
@@ -156,6 +157,7 @@ static void text_link(const Vlink__LinkInfo *li)
 	printf("  mac: %s\n", l->mac);
 	printf("  data channels: %u (plus control channel 0)\n", l->nchannels);
 	printf("  ring size: %u descriptors\n", l->ring_size);
+	printf("  mtu: %u (packets of up to %u B)\n", l->mtu, l->mtu + VLINK_L2_OVERHEAD);
 	printf("  buffers: %" PRIu64 " x %u B at pool offset 0x%" PRIx64 " (%" PRIu64 " MiB)\n",
 	       l->buf_size ? l->buf_area / l->buf_size : 0, l->buf_size, l->buf_offset,
 	       l->buf_area >> 20);
@@ -245,7 +247,7 @@ static int cmd_args(struct ctx *x, const struct cmd *c, int argc, char **argv, i
 
 struct create_opts {
 	const char *domain;
-	uint64_t ring;
+	uint64_t ring, mtu;
 };
 
 static int create_extra(int o, const char *val, void *arg)
@@ -255,6 +257,15 @@ static int create_extra(int o, const char *val, void *arg)
 
 	if (o == 'd') {
 		co->domain = val;
+		return 0;
+	}
+	if (o == 'm') {
+		if (vlink_parse_uint(val, UINT32_MAX, &co->mtu) ||
+		    vlink_check_mtu(co->mtu, why, sizeof(why))) {
+			usage_err("create-link", "bad --mtu '%s': must be a number from %d to %d",
+				  val, VLINK_MTU_MIN, VLINK_MTU_MAX);
+			return -1;
+		}
 		return 0;
 	}
 	if (vlink_parse_uint(val, UINT32_MAX, &co->ring) ||
@@ -271,9 +282,10 @@ static int cmd_create(struct ctx *x, int argc, char **argv)
 	static const struct option extra[] = {
 		{ "domain", required_argument, NULL, 'd' },
 		{ "ring-size", required_argument, NULL, 'r' },
+		{ "mtu", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct create_opts co = { NULL, 0 };
+	struct create_opts co = { NULL, 0, 0 };
 	const struct cmd *c = find_cmd("create-link");
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
 	Vlink__CreateLink m = VLINK__CREATE_LINK__INIT;
@@ -289,6 +301,7 @@ static int cmd_create(struct ctx *x, int argc, char **argv)
 	m.mac = argv[i + 1];
 	m.nchannels = (uint32_t)nch;
 	m.ring_size = (uint32_t)co.ring;
+	m.mtu = (uint32_t)co.mtu;
 	m.domain = (char *)(co.domain ? co.domain : "");
 	env.msg_case = VLINK__ENVELOPE__MSG_CREATE_LINK;
 	env.create_link = &m;
@@ -301,9 +314,9 @@ static int cmd_create(struct ctx *x, int argc, char **argv)
 	} else {
 		const Vlink__LinkLayout *l = rep.env->link_info->layout;
 
-		printf("created link %s (domain %s, %s, %u data channel%s, ring %u)\n", l->name,
-		       l->domain, l->mac, l->nchannels, l->nchannels == 1 ? "" : "s",
-		       l->ring_size);
+		printf("created link %s (domain %s, %s, %u data channel%s, ring %u, MTU %u)\n",
+		       l->name, l->domain, l->mac, l->nchannels, l->nchannels == 1 ? "" : "s",
+		       l->ring_size, l->mtu);
 	}
 	vlink_reply_clear(&rep);
 	return 0;
@@ -640,13 +653,16 @@ static int cmd_monitor(struct ctx *x, int argc, char **argv)
 static int cmd_help(struct ctx *x, int argc, char **argv);
 
 static const struct cmd cmds[] = {
-	{ "create-link", cmd_create, "NAME MAC NCHANNELS [--domain D] [--ring-size N]",
+	{ "create-link", cmd_create,
+	  "NAME MAC NCHANNELS [--domain D] [--ring-size N] [--mtu N]",
 	  "Create a link.",
 	  "NAME is 1-32 printable characters without spaces; MAC a unicast address\n"
 	  "(xx:xx:xx:xx:xx:xx); NCHANNELS the number of data channels, 1-64 (each\n"
 	  "link also has control channel 0).\n"
 	  "  --domain D       the domain (VM) whose pool the link uses (default: default)\n"
 	  "  --ring-size N    descriptors per ring, a power of two 64-16384 (default 1024)\n"
+	  "  --mtu N          the link's MTU, 68-9000 (default 9000): no end sends a\n"
+	  "                   packet larger than N + 18 bytes\n"
 	  "  --json           print the created link as JSON\n" },
 	{ "delete-link", cmd_delete, "NAME [--force]", "Delete a link.",
 	  "Refused while an end is attached, unless --force (the attached ends are told).\n" },

@@ -233,6 +233,7 @@ int reg_link_check(const struct registry *r, const struct reg_link_params *p,
 	    (err = vlink_mac_parse(p->mac, mac, why, n)) ||
 	    (err = vlink_check_nchannels(p->nchannels, why, n)) ||
 	    (err = vlink_check_ring_size(ring, why, n)) ||
+	    (err = vlink_check_mtu(p->mtu ? p->mtu : VLINK_MTU_DEFAULT, why, n)) ||
 	    (err = vlink_check_name("domain", dom, why, n)))
 		return err;
 	l = reg_link_find(r, p->name);
@@ -314,7 +315,7 @@ static void line0_of(const struct reg_link *l, struct vlink_link_hdr *lh)
 	lh->buf_size = l->buf_size;
 	lh->ring_stride = vlink_ring_stride(l->ring_size);
 	memcpy(lh->mac, l->mac, 6);
-	lh->mtu = 1500;
+	lh->mtu = (uint16_t)l->mtu;
 	lh->buf_offset = l->buf_offset;
 	lh->buf_area = l->buf_area;
 }
@@ -412,6 +413,7 @@ int reg_link_create(struct registry *r, const struct reg_link_params *p,
 	vlink_mac_parse(p->mac, l->mac, NULL, 0);
 	l->nchannels = p->nchannels;
 	l->ring_size = p->ring_size ? p->ring_size : VLINK_RING_DEFAULT;
+	l->mtu = p->mtu ? p->mtu : VLINK_MTU_DEFAULT;
 	l->buf_size = VLINK_BUF_SIZE;
 	l->from_config = p->from_config;
 	l->region_area = vlink_link_region_size(l->nchannels, l->ring_size);
@@ -522,6 +524,7 @@ void reg_link_layout(const struct reg_link *l, struct reg_layout *o)
 	o->msg.buf_area = l->buf_area;
 	o->msg.buf_size = l->buf_size;
 	o->msg.epoch = reg_link_epoch(l);
+	o->msg.mtu = l->mtu;
 	o->msg.n_channels = l->nchannels;
 	o->msg.channels = o->chp;
 	for (uint32_t i = 0; i < l->nchannels; i++) {

@@ -30,6 +30,7 @@ struct reg_link {
 	uint32_t nchannels;
 	uint32_t ring_size;
 	uint32_t buf_size;
+	uint32_t mtu;
 	struct reg_domain *dom;
 	unsigned slot;             /* index in the region's link table;
 				      VLINK_MAX_LINKS: not placed yet */
@@ -60,6 +61,7 @@ struct reg_link_params {
 	const char *domain;        /* NULL or "": VLINK_DEFAULT_DOMAIN */
 	uint32_t nchannels;
 	uint32_t ring_size;        /* 0: VLINK_RING_DEFAULT */
+	uint32_t mtu;              /* 0: VLINK_MTU_DEFAULT */
 	bool from_config;
 };
 

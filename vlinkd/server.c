@@ -501,6 +501,7 @@ static void on_create(struct client *c, uint32_t id, const Vlink__CreateLink *m)
 	p.domain = m->domain;
 	p.nchannels = m->nchannels;
 	p.ring_size = m->ring_size;
+	p.mtu = m->mtu;
 	err = create_link(c->srv, &p, &l, why, sizeof(why));
 	if (err) {
 		log_info("client %u: create-link refused: %s", c->id, why);
@@ -1140,8 +1141,9 @@ int server_apply_config(struct server *s, bool startup, char *why, size_t n)
 		return err;
 	for (unsigned i = 0; i < cfg.nlinks; i++) {
 		const struct config_link *cl = &cfg.links[i];
-		struct reg_link_params p = { cl->name, cl->mac, cl->domain, cl->nchannels, 0,
-					     true };
+		struct reg_link_params p = { .name = cl->name, .mac = cl->mac,
+					     .domain = cl->domain, .nchannels = cl->nchannels,
+					     .from_config = true };
 		char msg[WHY];
 
 		l = reg_link_find(&s->reg, cl->name);

@@ -305,6 +305,7 @@ static int load_link(struct registry *r, const Vlink__StateLink *sl, char *why, 
 	p.domain = ly->domain;
 	p.nchannels = ly->nchannels;
 	p.ring_size = ly->ring_size;
+	p.mtu = ly->mtu;
 	err = reg_link_check(r, &p, why, n);
 	if (err)
 		return err;
@@ -320,6 +321,9 @@ static int load_link(struct registry *r, const Vlink__StateLink *sl, char *why, 
 	l->nchannels = ly->nchannels;
 	l->ring_size = ly->ring_size;
 	l->buf_size = ly->buf_size ? ly->buf_size : VLINK_BUF_SIZE;
+	/* a state file of a release before has no MTU: its links took 9000 B
+	 * packets (the header said 1500, and nobody read it) */
+	l->mtu = ly->mtu ? ly->mtu : VLINK_MTU_DEFAULT;
 	l->dom = d;
 	l->hdr_offset = ly->header_offset;
 	l->region_area = vlink_link_region_size(l->nchannels, l->ring_size);

@@ -180,6 +180,7 @@ static void layout(struct fz *f)
 		for (int r = 0; r < 4; r++)
 			((struct vlink_ring_hdr *)(region + hdr_off +
 				vlink_ring_offset(ring, c, (enum vlink_ring_id)r)))->size = ring;
+	lh->mtu = 1500;
 	lh->magic = VLINK_LINK_MAGIC;
 }
 

@@ -153,6 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h->buf_size = (uint32_t)y.buf_size;
 	h->buf_offset = y.buf_offset;
 	h->buf_area = y.buf_area;
+	h->mtu = 1500;
 
 	for (unsigned i = 0; f.n && i < 8; i++) {
 		unsigned field = fz_u8(&f) % LINKMEM_F_N;

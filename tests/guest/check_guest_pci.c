@@ -103,6 +103,7 @@ static void add_link(unsigned slot, const char *name, uint64_t hdr_off, uint64_t
 	for (int r = 0; r < 4; r++)
 		((struct vlink_ring_hdr *)(region + hdr_off +
 					   vlink_ring_offset(RING, 1, (enum vlink_ring_id)r)))->size = RING;
+	lh->mtu = 1500;
 	lh->magic = VLINK_LINK_MAGIC;
 	h->nlinks++;
 }

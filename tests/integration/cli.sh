@@ -6,9 +6,9 @@
 expect 1 "is vlinkd running" "no daemon: clear error, exit 1" ctl list
 start_daemon || exit 1
 
-expect 0 "created link l1 \(domain default, 02:00:00:00:00:01, 2 data channels, ring 1024\)" \
+expect 0 "created link l1 \(domain default, 02:00:00:00:00:01, 2 data channels, ring 1024, MTU 9000\)" \
 	"create-link with defaults" ctl create-link l1 02:00:00:00:00:01 2
-expect 0 "created link vm-a.eth0 \(domain vm1, 02:aa:bb:cc:dd:ee, 1 data channel, ring 256\)" \
+expect 0 "created link vm-a.eth0 \(domain vm1, 02:aa:bb:cc:dd:ee, 1 data channel, ring 256, MTU 9000\)" \
 	"create-link with --domain and --ring-size after the operands" \
 	ctl create-link vm-a.eth0 02:AA:BB:CC:DD:EE 1 --domain vm1 --ring-size 256
 ctl --json delete-link vm-a.eth0 >"$T/out" 2>&1 && ctl --json create-link vm-a.eth0 \

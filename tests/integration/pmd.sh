@@ -233,6 +233,54 @@ tp_cmd 3 "stop"
 tp_quit 3
 kill "$ECHO"; wait "$ECHO"
 
+# --- the link's MTU: both ends honour it -----------------------------------------
+ctl create-link M1 02:00:00:00:0a:11 1 --mtu 1500 >/dev/null
+expect 0 "mtu: 1500 \\(packets of up to 1518 B\\)" "show: the link's MTU 1500" ctl show M1
+"$PEER" --socket "$SOCK" echo M1 -q >/dev/null 2>&1 &
+MECHO=$!
+BG_PIDS="$BG_PIDS $MECHO"
+wait_peer M1 || not_ok "vlink-peer echo attached M1's peer end"
+tp_start 7 --vdev "$(vdev 0 M1)"
+tp_cmd 7 "show port info 0"
+tp_wait 7 'Maximum configurable length of RX packet: 1518' &&
+	ok "the PMD's largest packet: MTU 1500 + 18 (dev_info)" ||
+	{ not_ok "the PMD's largest packet"; grep -i 'length\|mtu' "$T/tp7.log" | sed 's/^/    /'; }
+tp_wait 7 'Link status: up' 10
+# until_stat ID PORT FIELD: until the counter is above 0 (10 s at most)
+until_stat() {
+	i=0
+	while [ "$(tp_stat "$1" "$2" "$3")" = 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+}
+# 2000 B frames do not fit: the PMD drops them (TX-errors), sends none;
+# 1000 B frames go (txonly: testpmd does not receive the echo's)
+tp_cmd 7 "set fwd txonly"
+tp_cmd 7 "set txpkts 2000"
+tp_cmd 7 "start"
+until_stat 7 0 TX-errors
+tp_cmd 7 "stop"
+te=$(tp_stat 7 0 TX-errors) tx=$(tp_stat 7 0 TX-packets) rx=$(tp_stat 7 0 RX-packets)
+[ "${te:-0}" -gt 0 ] && [ "$tx" = 0 ] && [ "$rx" = 0 ] &&
+	ok "frames of 2000 B on an MTU 1500 link: dropped by the PMD ($te TX-errors), none sent" ||
+	not_ok "frames of 2000 B on an MTU 1500 link: TX-errors '$te', TX-packets '$tx', RX-packets '$rx' (want >0, 0, 0)"
+tp_cmd 7 "set txpkts 1000"
+tp_cmd 7 "start"
+until_stat 7 0 TX-packets
+tp_cmd 7 "stop"
+tx=$(tp_stat 7 0 TX-packets) te2=$(tp_stat 7 0 TX-errors)
+[ "${tx:-0}" -gt 0 ] && [ "$te2" = "$te" ] &&
+	ok "frames of 1000 B on the same link: sent ($tx), no more TX-errors" ||
+	not_ok "frames of 1000 B: TX-packets '$tx', TX-errors '$te2' (was $te)"
+kill "$MECHO"; wait "$MECHO"
+tp_cmd 7 "port stop 0"
+tp_cmd 7 "port config mtu 0 9000"
+tp_wait 7 'MTU \(9000\) > device max MTU \(1500\)' &&
+	ok "an MTU above the link's is refused (port config mtu 0 9000)" ||
+	not_ok "an MTU above the link's is refused"
+tp_quit 7
+expect 1 "packets of up to 2000 B do not fit link M1: its MTU is 1500 \\(packets of at most 1518 B\\)" \
+	"vlink-peer send refuses packets larger than the link's MTU" \
+	"$PEER" --socket "$SOCK" send M1 --count 10 --size 64-2000 --wait 5
+
 # --- 7. bad input: the probe fails and says why ----------------------------
 # testpmd goes on without a device whose probe failed: the probe's failure
 # is EAL's "failed to initialize" plus our message saying why

@@ -74,6 +74,7 @@ static void setup(void)
 		for (int r = 0; r < 4; r++)
 			((struct vlink_ring_hdr *)(region + HDR +
 				vlink_ring_offset(RING, c, (enum vlink_ring_id)r)))->size = RING;
+	lh()->mtu = 1500;
 	lh()->magic = VLINK_LINK_MAGIC;
 	h->nlinks = 1;
 	map_end(&host, true);

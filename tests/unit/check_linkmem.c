@@ -58,6 +58,7 @@ static void write_header(int fd)
 	h->buf_size = 2048;
 	h->buf_offset = SEG - 64 * 2048;
 	h->buf_area = 128 * 2048;
+	h->mtu = 1500;
 	munmap((uint8_t *)h - HDR, REGION);
 }
 

@@ -234,6 +234,7 @@ static void check_entry(const struct reg_link *l)
 	ck_assert_uint_eq(lh->magic, VLINK_LINK_MAGIC);
 	ck_assert_uint_eq(lh->nchannels, l->nchannels);
 	ck_assert_uint_eq(lh->ring_size, l->ring_size);
+	ck_assert_uint_eq(lh->mtu, l->mtu);
 }
 
 static unsigned used_entries(const struct reg_domain *d)
@@ -246,6 +247,31 @@ static unsigned used_entries(const struct reg_domain *d)
 }
 
 /* ---- creation and lookup ---------------------------------------------- */
+
+/* the link's MTU: the default, one given, and out of range refused */
+START_TEST(test_create_mtu)
+{
+	struct reg_link_params p = { .name = "m1", .mac = "02:00:00:00:aa:01", .nchannels = 1 };
+	struct reg_layout lay;
+	struct reg_link *l;
+
+	ck_assert_int_eq(reg_link_create(&r, &p, &l, why, sizeof(why)), 0);
+	ck_assert_uint_eq(l->mtu, VLINK_MTU_DEFAULT);
+	p.name = "m2", p.mac = "02:00:00:00:aa:02", p.mtu = 1500;
+	ck_assert_int_eq(reg_link_create(&r, &p, &l, why, sizeof(why)), 0);
+	ck_assert_uint_eq(l->mtu, 1500);
+	ck_assert_uint_eq(lhdr_of(l)->mtu, 1500);
+	reg_link_layout(l, &lay);
+	ck_assert_uint_eq(lay.msg.mtu, 1500);
+	for (unsigned k = 0; k < 2; k++) {
+		p.name = "m3", p.mac = "02:00:00:00:aa:03", p.mtu = k ? 9001 : 67;
+		ck_assert_int_eq(reg_link_create(&r, &p, &l, why, sizeof(why)), -EINVAL);
+		ck_assert_msg(strstr(why, k ? "MTU 9001 out of range (68-9000)" :
+				       "MTU 67 out of range (68-9000)"), "%s", why);
+	}
+	ck_assert_ptr_null(reg_link_find(&r, "m3"));
+}
+END_TEST
 
 START_TEST(test_create_defaults)
 {
@@ -478,7 +504,7 @@ START_TEST(test_region_content)
 		ck_assert_uint_eq(lh->buf_size, VLINK_BUF_SIZE);
 		ck_assert_uint_eq(lh->ring_stride, vlink_ring_stride(l->ring_size));
 		ck_assert_mem_eq(lh->mac, l->mac, 6);
-		ck_assert_uint_eq(lh->mtu, 1500);
+		ck_assert_uint_eq(lh->mtu, VLINK_MTU_DEFAULT);
 		ck_assert_uint_eq(lh->buf_offset, l->buf_offset);
 		ck_assert_uint_eq(lh->buf_area, l->buf_area);
 		ck_assert_uint_eq(lh->host_state, VLINK_END_DOWN);
@@ -1339,6 +1365,7 @@ static Suite *registry_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_create_defaults);
+	tcase_add_test(tc, test_create_mtu);
 	tcase_add_test(tc, test_create_upper_case_mac);
 	tcase_add_test(tc, test_layout);
 	tcase_add_test(tc, test_layout_64_channels);

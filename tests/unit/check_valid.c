@@ -536,6 +536,25 @@ START_TEST(test_ring_powers_of_two)
 }
 END_TEST
 
+/* the link's MTU: 68..9000, the default inside, a message that says so */
+START_TEST(test_mtu)
+{
+	static const uint64_t good[] = { VLINK_MTU_MIN, 576, 1500, VLINK_MTU_DEFAULT,
+					 VLINK_MTU_MAX };
+	static const uint64_t bad[] = { 0, 1, 67, 9001, 65535, 1ULL << 32, UINT64_MAX };
+	char why[WHY_LEN], want[WHY_LEN];
+
+	for (unsigned i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_int_eq(vlink_check_mtu(good[i], NULL, 0), 0);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(vlink_check_mtu(bad[i], why, sizeof(why)), -EINVAL);
+		snprintf(want, sizeof(want), "MTU %llu out of range (68-9000)",
+			 (unsigned long long)bad[i]);
+		ck_assert_str_eq(why, want);
+	}
+}
+END_TEST
+
 static const uint64_t bad_rings[] = {
 	0, 1, 2, 4, 32, 63, 65, 96, 100, 127, 1000, 1023, 1025, 3072, 16383, 16385,
 	24576, 32768, 65536, 1ULL << 32, 1ULL << 63, UINT64_MAX, UINT64_MAX - 1,
@@ -752,6 +771,7 @@ static Suite *valid_suite(void)
 	tcase_add_test(tc, test_nchannels);
 	tcase_add_test(tc, test_nchannels_bad);
 	tcase_add_test(tc, test_ring_powers_of_two);
+	tcase_add_test(tc, test_mtu);
 	tcase_add_loop_test(tc, test_ring_bad, 0,
 			    (int)(sizeof(bad_rings) / sizeof(bad_rings[0])));
 	suite_add_tcase(s, tc);
