@@ -34,6 +34,7 @@
 
 #include "vlink_epoch.h"
 #include "vlink_error.h"
+#include "vlink_hostend.h"
 #include "vlink_pmd.h"
 
 static inline uint64_t buf_off(const struct pmd_internals *pv, const struct rte_mbuf *m)
@@ -624,76 +625,48 @@ uint16_t vl_host_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 	return sent;
 }
 
+/* vlink_hostend's home: the buffers' mbufs back in the extbuf pool */
+static void home_cb(void *arg, const int64_t *idx, unsigned k)
+{
+	for (unsigned i = 0; i < k; i += VL_BURST)
+		put_home(arg, idx + i, RTE_MIN(k - i, (unsigned)VL_BURST));
+}
+
+static struct vlink_hostend hostend_of(struct pmd_internals *pv)
+{
+	return (struct vlink_hostend){ &pv->m, &pv->led, home_cb, pv };
+}
+
 void vl_host_drain(struct pmd_internals *pv)
 {
-	struct vlink_desc d[VL_BURST], *all;
-	int64_t idx[VL_BURST];
+	struct vlink_hostend h = hostend_of(pv);
 
-	for (unsigned ch = 1; ch <= pv->nch; ch++) {
-		struct vlink_linkmem_chan *c = &pv->m.ch[ch - 1];
-		struct vlink_ring *back[2] = { &c->done, &c->tx };
-		struct vlink_ring *out[2] = { &c->rx, &c->fill };
-		unsigned k;
-
-		for (int r = 0; r < 2; r++) {
-			while ((k = vlink_ring_dequeue_burst(back[r], d, VL_BURST)) > 0) {
-				vlink_ledger_take_burst(&pv->led, d, k, (uint16_t)ch, idx);
-				put_home(pv, idx, k);
-			}
-		}
-		/* what a departed peer never took is still in rx and fill:
-		 * take it back whole (a partial retract would move nothing) */
-		if (peer_up(pv))
-			continue;
-		all = rte_malloc("vlink_retract", sizeof(*all) * pv->m.ring_size, 0);
-		if (!all) {
+	for (unsigned ch = 1; ch <= pv->nch; ch++)
+		if (vlink_hostend_drain(&h, ch) < 0)
 			VLOG(ERR, pv, "out of memory taking back channel %u's buffers", ch);
-			continue;
-		}
-		for (int r = 0; r < 2; r++) {
-			k = vlink_ring_retract(out[r], all, pv->m.ring_size);
-			for (unsigned i = 0; i < k; i += VL_BURST) {
-				unsigned n = RTE_MIN(k - i, (unsigned)VL_BURST);
-
-				for (unsigned j = 0; j < n; j++) {
-					all[i + j].len = 0;
-					all[i + j].data_off = 0;
-				}
-				vlink_ledger_take_burst(&pv->led, all + i, n, (uint16_t)ch, idx);
-				put_home(pv, idx, n);
-			}
-		}
-		rte_free(all);
-	}
 }
 
 void vl_host_reset(struct rte_eth_dev *dev, unsigned timeout_ms, uint32_t state)
 {
 	struct pmd_internals *pv = dev->data->dev_private;
-	uint32_t e = vlink_epoch_host_begin(&pv->m), cursor = 0, n = 0;
-	int64_t idx[VL_BURST];
-	unsigned k;
-	int err;
+	struct vlink_hostend h = hostend_of(pv);
+	struct vlink_hostend_reset r;
 
-	err = vlink_epoch_host_wait(&pv->m, e, (int)timeout_ms, &pv->ctl_stop);
-	if (err == -ETIMEDOUT && timeout_ms) {
-		pv->reset_timeouts++;
-		VLOG(WARNING, pv, "epoch %u: the peer end did not acknowledge in %u ms: its "
-		     "buffers are taken back anyway", e, timeout_ms);
-	}
-	while ((k = vlink_ledger_reclaim_burst(&pv->led, 0, &cursor, idx, VL_BURST)) > 0) {
-		put_home(pv, idx, k);
-		n += k;
-	}
+	/* partial packets of the old epoch: their buffers go home first */
 	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
 		if (dev->data->rx_queues[i])
 			vl_queue_drop_chains(dev->data->rx_queues[i]);
-	vlink_epoch_host_clear(&pv->m);
-	vlink_epoch_host_set(&pv->m, state);
+	vlink_hostend_reset(&h, (int)timeout_ms, &pv->ctl_stop, state, &r);
+	if (r.wait == -ETIMEDOUT && timeout_ms) {
+		pv->reset_timeouts++;
+		VLOG(WARNING, pv, "epoch %u: the peer end did not acknowledge in %u ms: its "
+		     "buffers are taken back anyway", r.epoch, timeout_ms);
+	}
 	pv->resets++;
-	pv->reclaimed += n;
-	VLOG(INFO, pv, "epoch %u: %s, %u buffer(s) taken back from the peer end%s", e,
-	     state == VLINK_END_UP ? "up" : "down", n, err ? "" : " (it acknowledged)");
+	pv->reclaimed += r.reclaimed;
+	VLOG(INFO, pv, "epoch %u: %s, %u buffer(s) taken back from the peer end%s", r.epoch,
+	     state == VLINK_END_UP ? "up" : "down", r.reclaimed,
+	     r.wait ? "" : " (it acknowledged)");
 }
 
 static inline uint32_t mix(uint32_t h)

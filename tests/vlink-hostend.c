@@ -1,6 +1,8 @@
 /* The host end of a link for testing libvlinkguest and vlink-peer before
  * the DPDK PMD exists (not installed).  It uses the code the PMD uses:
- * vlink_linkmem, the rings and the ledger.
+ * vlink_linkmem, the rings, the ledger, and the host end's reset and drain
+ * (vlink_hostend); what differs is only where buffers wait at home (a
+ * free stack here, an mbuf pool there) and how packets are made.
  *
  *   vlink-hostend SOCKET LINK send|recv|pingpong COUNT [SIZE[-MAX]] [CHANNEL]
  *
@@ -32,6 +34,7 @@
 #include "vlink_client.h"
 #include "vlink_epoch.h"
 #include "vlink_error.h"
+#include "vlink_hostend.h"
 #include "vlink_ledger.h"
 #include "vlink_linkmem.h"
 #include "vlink_payload.h"
@@ -120,55 +123,47 @@ static unsigned reap(struct host *h, bool check)
 	return total + k;
 }
 
-/* The peer has left: what it never took from rx and fill is still in those
- * rings, between its tail and our head.  Take exactly those back (checked
- * by the ledger like anything else); a buffer still lent after that was
- * lost by the peer. */
-static unsigned reclaim_unconsumed(struct host *h)
+/* vlink_hostend's home: the free stack */
+static void home_cb(void *arg, const int64_t *idx, unsigned k)
 {
-	struct vlink_linkmem_chan *c = &h->m.ch[h->ch - 1];
-	struct vlink_ring *rings[2] = { &c->rx, &c->fill };
-	static struct vlink_desc d[VLINK_RING_MAX];
-	unsigned n = 0;
-
-	for (int k = 0; k < 2; k++) {
-		unsigned got = vlink_ring_retract(rings[k], d, VLINK_RING_MAX);
-
-		for (unsigned i = 0; i < got; i++) {
-			int64_t idx;
-
-			d[i].len = 0;
-			d[i].data_off = 0;
-			idx = vlink_ledger_take(&h->led, &d[i], (uint16_t)h->ch);
-			if (idx >= 0) {
-				take_home(h, idx);
-				n++;
-			}
-		}
-	}
-	return n;
+	for (unsigned i = 0; i < k; i++)
+		take_home(arg, idx[i]);
 }
 
-/* A new epoch (docs/design.md): wait for the peer's ack, take back every
- * buffer lent in the old one, empty the rings, up.  Returns how many
- * buffers were taken back. */
+static struct vlink_hostend hostend_of(struct host *h)
+{
+	return (struct vlink_hostend){ &h->m, &h->led, home_cb, h };
+}
+
+/* The peer has left: what it never took from rx and fill is still in those
+ * rings, between its tail and our head.  Take exactly those back (checked
+ * by the ledger like anything else; vlink_hostend_drain, as the PMD does);
+ * a buffer still lent after that was lost by the peer. */
+static unsigned reclaim_unconsumed(struct host *h)
+{
+	struct vlink_hostend he = hostend_of(h);
+	int n = vlink_hostend_drain(&he, h->ch);
+
+	if (n < 0) {
+		fprintf(stderr, "vlink-hostend: out of memory\n");
+		exit(1);
+	}
+	return (unsigned)n;
+}
+
+/* A new epoch (docs/design.md; vlink_hostend_reset, as the PMD does):
+ * wait for the peer's ack, take back every buffer lent in the old one,
+ * empty the rings, up.  Returns how many buffers were taken back. */
 static unsigned host_reset(struct host *h)
 {
-	uint32_t e = vlink_epoch_host_begin(&h->m), cursor = 0;
-	int64_t idx[64];
-	unsigned k, n = 0;
+	struct vlink_hostend he = hostend_of(h);
+	struct vlink_hostend_reset r;
 
-	if (vlink_epoch_host_wait(&h->m, e, 2000, NULL))
+	vlink_hostend_reset(&he, 2000, NULL, VLINK_END_UP, &r);
+	if (r.wait)
 		fprintf(stderr, "vlink-hostend: the peer did not acknowledge epoch %u in 2 s: "
-			"taking its buffers back anyway\n", e);
-	while ((k = vlink_ledger_reclaim_burst(&h->led, 0, &cursor, idx, 64)) > 0) {
-		for (unsigned i = 0; i < k; i++)
-			take_home(h, idx[i]);
-		n += k;
-	}
-	vlink_epoch_host_clear(&h->m);
-	vlink_epoch_host_set(&h->m, VLINK_END_UP);
-	return n;
+			"taking its buffers back anyway\n", r.epoch);
+	return r.reclaimed;
 }
 
 /* Keep up to half the fill ring stocked with empty buffers. */

@@ -35,18 +35,15 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "fakedev.h"
 #include "testutil.h"
 #include "vlink_epoch.h"
 #include "vlink_guest.h"
 #include "vlink_guest_int.h"
-#include "vlink_pci.h"
 #include "vlink_ring.h"
 #include "vlink_shm.h"
 
-/* a BAR0 register of the fake device; XSTR: a macro's value as a string */
-#define REG(name) regs[VLINK_REG_##name / 4]
-#define STR_(x) #x
-#define XSTR(x) STR_(x)
+#define REG(name) FAKEDEV_REG(regs, name)
 
 #define POOL    (2u << 20)
 #define REGION  (256u << 10)
@@ -139,14 +136,7 @@ static void layout(struct fz *f)
 	write_file("enable", "0\n");
 	memset(regs, 0, 4096);
 	memset(region, 0, REGION);
-	REG(MAGIC) = VLINK_DEV_MAGIC;
-	REG(VERSION) = VLINK_DEV_VERSION;
-	REG(STATUS) = VLINK_DEV_STATUS_CONNECTED | VLINK_DEV_STATUS_MAPPED;
-	REG(GENERATION) = 1;
-	REG(POOL_LO) = POOL;
-	REG(REGION_LO) = REGION;
-	REG(NSEGMENTS) = 1;
-	memcpy(&REG(DOMAIN), "vm1", 4);
+	fakedev_regs(regs, POOL, REGION, "vm1");
 	h->magic = VLINK_SHM_MAGIC;
 	h->version = VLINK_SHM_VERSION;
 	h->max_links = VLINK_MAX_LINKS;

@@ -15,17 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fakedev.h"
 #include "testutil.h"
 #include "vlink_epoch.h"
 #include "vlink_guest.h"
 #include "vlink_linkmem.h"
-#include "vlink_pci.h"
 #include "vlink_shm.h"
 
-/* a BAR0 register of the fake device; XSTR: a macro's value as a string */
-#define REG(name) regs[VLINK_REG_##name / 4]
-#define STR_(x) #x
-#define XSTR(x) STR_(x)
+#define REG(name) FAKEDEV_REG(regs, name)
 
 #define POOL (4u << 20)
 #define REGION (64u << 10)
@@ -122,15 +119,8 @@ static void setup(void)
 	regs = map_file("resource0", 4096);
 	pool = map_file("resource2", POOL);
 	region = map_file("resource4", REGION);
-	REG(MAGIC) = VLINK_DEV_MAGIC;
-	REG(VERSION) = VLINK_DEV_VERSION;
-	REG(STATUS) = VLINK_DEV_STATUS_CONNECTED | VLINK_DEV_STATUS_MAPPED;
-	REG(GENERATION) = 1;
-	REG(POOL_LO) = POOL;
-	REG(REGION_LO) = REGION;
-	REG(NSEGMENTS) = 1;
+	fakedev_regs(regs, POOL, REGION, "vm1");
 	REG(CONNECTS) = 1;
-	memcpy(&REG(DOMAIN), "vm1", 4);
 	h = (struct vlink_region_hdr *)region;
 	h->magic = VLINK_SHM_MAGIC;
 	h->version = VLINK_SHM_VERSION;

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vlink_epoch.h"
+#include "vlink_hostend.h"
 #include "vlink_ledger.h"
 #include "vlink_linkmem.h"
 #include "vlink_shm.h"
@@ -297,7 +299,7 @@ static void *peer_main(void *arg)
 			memcpy(&tag, pool + d[i].pool_offset, sizeof(tag));
 			r->wrong_epoch += tag != e;
 		}
-		r->received += n;
+		__atomic_fetch_add(&r->received, n, __ATOMIC_RELAXED);
 		if (!n)
 			sched_yield();
 		/* what does not fit waits for the next round in a real peer;
@@ -307,10 +309,19 @@ static void *peer_main(void *arg)
 	return NULL;
 }
 
+/* vlink_hostend's home for the tests: counts what comes back */
+static void count_home(void *arg, const int64_t *idx, unsigned k)
+{
+	for (unsigned i = 0; i < k; i++)
+		*(unsigned *)arg += idx[i] >= 0;
+}
+
 START_TEST(resets_under_traffic)
 {
 	struct vlink_ledger led;
 	struct race r = { 0 };
+	unsigned homes = 0;
+	struct vlink_hostend he = { &host, &led, count_home, &homes };
 	pthread_t t;
 	unsigned timeouts = 0;
 
@@ -318,16 +329,18 @@ START_TEST(resets_under_traffic)
 	vlink_epoch_peer_attach(&peer, &r.p);
 	ck_assert_int_eq(pthread_create(&t, NULL, peer_main, &r), 0);
 	for (unsigned k = 0; k < RESETS; k++) {
-		uint32_t e = vlink_epoch_host_begin(&host), cursor = 0;
-		int64_t idx[64];
+		struct vlink_hostend_reset rr;
+		uint32_t e;
 		unsigned n;
 
-		timeouts += vlink_epoch_host_wait(&host, e, 5000, NULL) != 0;
-		while (vlink_ledger_reclaim_burst(&led, 0, &cursor, idx, 64) > 0)
-			;
+		/* the reset every host end runs (the PMD's, vlink-hostend's) */
+		homes = 0;
+		vlink_hostend_reset(&he, 5000, NULL, VLINK_END_UP, &rr);
+		e = rr.epoch;
+		timeouts += rr.wait != 0;
 		ck_assert_uint_eq(vlink_ledger_lent(&led), 0);
-		vlink_epoch_host_clear(&host);
-		vlink_epoch_host_set(&host, VLINK_END_UP);
+		ck_assert_uint_eq(homes, rr.reclaimed);
+		ck_assert_uint_eq(vlink_epoch_host_state(&host), VLINK_END_UP);
 		/* lend a few rounds of buffers tagged with the epoch */
 		for (unsigned round = 0; round < 4; round++) {
 			struct vlink_desc d[16];
@@ -347,12 +360,48 @@ START_TEST(resets_under_traffic)
 				ck_assert_int_ge(vlink_ledger_take(&led, &d[i], 1), 0);
 		}
 	}
+	/* the last epoch stays up with buffers on rx until the peer has had
+	 * some (on a loaded machine the resets can all go by before the peer
+	 * thread runs once) */
+	for (unsigned i = 0; i < 10000 && !__atomic_load_n(&r.received, __ATOMIC_RELAXED); i++)
+		usleep(1000);
 	r.stop = true;
 	pthread_join(t, NULL);
 	ck_assert_uint_eq(timeouts, 0);
 	ck_assert_uint_eq(r.wrong_epoch, 0);
 	ck_assert_uint_gt(r.received, 0);
 	ck_assert_uint_eq(vlink_ledger_errors(&led), 0);
+	vlink_ledger_fini(&led);
+}
+END_TEST
+
+/* A peer that left: what it returned (done, tx) and what it never took
+ * (rx, fill) comes home, every buffer; a peer up again keeps what it has. */
+START_TEST(drain_takes_back)
+{
+	struct vlink_ledger led;
+	unsigned homes = 0;
+	struct vlink_hostend he = { &host, &led, count_home, &homes };
+	struct vlink_desc d[8];
+
+	ck_assert_int_eq(vlink_ledger_init(&led, 0, NBUFS * VLINK_BUF_SIZE, VLINK_BUF_SIZE), 0);
+	for (unsigned i = 0; i < 8; i++) {
+		d[i] = desc(i);
+		ck_assert_int_eq(vlink_ledger_lend(&led, d[i].pool_offset, 1), 0);
+	}
+	ck_assert_uint_eq(vlink_ring_enqueue_burst(&host.ch[0].rx, d, 5), 5);
+	ck_assert_uint_eq(vlink_ring_enqueue_burst(&host.ch[0].fill, d + 5, 3), 3);
+	/* the peer took two from rx: one back on done, one sent on tx */
+	ck_assert_uint_eq(vlink_ring_dequeue_burst(&peer.ch[0].rx, d, 2), 2);
+	ck_assert_uint_eq(vlink_ring_enqueue_burst(&peer.ch[0].done, d, 1), 1);
+	d[1].len = 60;
+	ck_assert_uint_eq(vlink_ring_enqueue_burst(&peer.ch[0].tx, d + 1, 1), 1);
+	ck_assert_int_eq(vlink_hostend_drain(&he, 1), 8);
+	ck_assert_uint_eq(homes, 8);
+	ck_assert_uint_eq(vlink_ledger_lent(&led), 0);
+	ck_assert_uint_eq(vlink_ledger_errors(&led), 0);
+	ck_assert_uint_eq(vlink_ring_free_count(&host.ch[0].rx), RING);
+	ck_assert_uint_eq(vlink_ring_free_count(&host.ch[0].fill), RING);
 	vlink_ledger_fini(&led);
 }
 END_TEST
@@ -373,6 +422,7 @@ int main(void)
 	tcase_add_test(tc, host_wait_ends);
 	tcase_add_test(tc, clear_empties_every_ring);
 	tcase_add_test(tc, resets_under_traffic);
+	tcase_add_test(tc, drain_takes_back);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
