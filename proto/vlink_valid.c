@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -99,17 +100,23 @@ int vlink_check_mtu(uint64_t v, char *why, size_t n)
 int vlink_parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
+	bool big = false;
 
 	if (!s || !*s)
 		return -EINVAL;
+	/* a character that is not a digit makes it no number, however large
+	 * the digits before it were */
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
 			return -EINVAL;
 		/* v * 10 cannot overflow once v <= max / 10 */
-		if (v > max / 10 || (uint64_t)(*s - '0') > max - v * 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*s - '0');
+		if (big || v > max / 10 || (uint64_t)(*s - '0') > max - v * 10)
+			big = true;
+		else
+			v = v * 10 + (uint64_t)(*s - '0');
 	}
+	if (big)
+		return -ERANGE;
 	*out = v;
 	return 0;
 }

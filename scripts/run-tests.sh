@@ -40,7 +40,9 @@ stamp "tests"
 # serial: the hugepage test changes the machine's hugepage reserve
 rc=0
 make -j1 check >check.out 2>&1 || rc=$?
-results=$(grep -E '^(PASS|FAIL|SKIP|XFAIL|XPASS|ERROR): ' check.out || true)
+# -a: a log may hold a crashing input's bytes; grep would then only say
+# "binary file matches"
+results=$(grep -aE '^(PASS|FAIL|SKIP|XFAIL|XPASS|ERROR): ' check.out || true)
 echo "$results"
 pass=$(echo "$results" | grep -c '^PASS: ' || true)
 fail=$(echo "$results" | grep -Evc '^(PASS: |$)' || true)
@@ -49,11 +51,11 @@ for f in tests/unit/check_*.log; do
 	[ -e "$f" ] && sed -n "s|^\([0-9]*%: Checks: .*\)|  $(basename "$f" .log): \1|p" "$f"
 done
 for f in tests/integration/*.log tests/guest/*.log tests/fault/*.log; do
-	[ -e "$f" ] && grep -E '^[a-z-]+: [0-9]+ (cases )?passed, [0-9]+ failed$' "$f" | sed 's/^/  /'
+	[ -e "$f" ] && grep -aE '^[a-z-]+: [0-9]+ (cases )?passed, [0-9]+ failed$' "$f" | sed 's/^/  /'
 done
 # the fault matrix's recovery times
 for f in tests/fault/*.log; do
-	[ -e "$f" ] && grep -E '^# (\||seed)' "$f" | sed "s|^# |  $(basename "$f" .log): |"
+	[ -e "$f" ] && grep -aE '^# (\||seed)' "$f" | sed "s|^# |  $(basename "$f" .log): |"
 done
 # the logs of what did not pass
 for t in $(echo "$results" | sed -n 's/^\(FAIL\|SKIP\|ERROR\|XPASS\): \([^ ]*\).*/\2/p'); do
@@ -64,7 +66,7 @@ done
 if [ "$VG" = 1 ]; then
 	stamp "valgrind"
 	vg=$(make -s check-valgrind 2>&1) || true
-	vgres=$(echo "$vg" | grep -E '^(PASS|FAIL): valgrind' || true)
+	vgres=$(echo "$vg" | grep -aE '^(PASS|FAIL): valgrind' || true)
 	vfail=$(echo "$vgres" | grep -c '^FAIL: valgrind' || true)
 	# a stage that ran nothing under valgrind has checked nothing
 	if [ -z "$vgres" ]; then
@@ -82,7 +84,7 @@ fi
 if [ "$FUZZ" = 1 ]; then
 	stamp "fuzz"
 	fz=$(make -s check-fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" 2>&1) || true
-	fzres=$(echo "$fz" | grep -E '^(PASS|FAIL): fuzz' || true)
+	fzres=$(echo "$fz" | grep -aE '^(PASS|FAIL): fuzz' || true)
 	fzfail=$(echo "$fzres" | grep -c '^FAIL: ' || true)
 	if [ -z "$fzres" ]; then
 		fzres="FAIL: fuzz (make check-fuzz ran no target)"

@@ -293,12 +293,16 @@ static void check_pkts(const struct vlink_guest_pkt *p, int got, unsigned n)
 			  "packet {buf %#llx data_off %u len %u room %u} is not inside one of the "
 			  "link's buffers", (unsigned long long)p[i].buf, p[i].data_off, p[i].len,
 			  p[i].room);
-		/* the bytes are where the buffer is in the pool file */
+		/* the bytes are where the buffer is in the pool file (a host may
+		 * suggest a data_off at the buffer's end: no room, nothing to
+		 * write) */
 		mine = pool + p[i].buf + p[i].data_off;
-		memset(p[i].data, 0x5a, p[i].room);
-		FZ_ASSERT(mine[0] == 0x5a && mine[p[i].room - 1] == 0x5a, "packet data is not "
-			  "at its buffer");
-		memset(mine, 0, p[i].room);
+		if (p[i].room) {
+			memset(p[i].data, 0x5a, p[i].room);
+			FZ_ASSERT(mine[0] == 0x5a && mine[p[i].room - 1] == 0x5a,
+				  "packet data is not at its buffer");
+			memset(mine, 0, p[i].room);
+		}
 		if (g.nheld < HELDMAX)
 			g.held[g.nheld++] = p[i];
 	}

@@ -625,6 +625,10 @@ START_TEST(test_uint64_boundary)
 	assert_uint("99999999999999999999", UINT64_MAX, -ERANGE, 0);
 	assert_uint("184467440737095516150", UINT64_MAX, -ERANGE, 0);
 	assert_uint("99999999999999999999999999999999999999", UINT64_MAX, -ERANGE, 0);
+	/* too large and not a number: not a number (fuzz_frame found this
+	 * returning -ERANGE) */
+	assert_uint("099999999999999%9", UINT32_MAX, -EINVAL, 0);
+	assert_uint("99999999999999999999x", UINT64_MAX, -EINVAL, 0);
 }
 END_TEST
 
