@@ -540,18 +540,64 @@ static void on_delete(struct client *c, uint32_t id, const Vlink__DeleteLink *m)
 	send_ok(c, id);
 }
 
-/* Whether a reply part may say more follows: a version 1 client reads one
- * frame per request, so it gets an Error instead of the first part. */
-static bool part_allowed(struct client *c, uint32_t id, bool more, const char *what, size_t n)
-{
-	char why[WHY];
+/* A reply whose repeated fields may take several frames (LinkList,
+ * StatusReply): up to two fields, sent in order (the second starts once the
+ * first is all sent); set() points field f of the message at `count`
+ * items from `first`. */
+struct parts {
+	unsigned nfields;
+	void *const *items[2];
+	size_t len[2];
+	void (*set)(void *msg, unsigned f, void *const *first, size_t count);
+	void *msg;
+	const char *what;               /* "links": for the version 1 refusal */
+	const char *entry;              /* "a link's entry": for one too large */
+};
 
-	if (!more || c->version >= 2)
-		return true;
-	snprintf(why, sizeof(why), "the reply (%zu %s) needs more than one frame: "
-		 "protocol version %u clients get one (use a newer client)", n, what, c->version);
-	send_error(c, id, -E2BIG, why);
-	return false;
+/* Send env (its message set up by p->set) in as many parts as the fields
+ * take, each up to the server's part room, Envelope.more on all but the
+ * last.  A version 1 client reads one frame per request: it gets an Error
+ * instead of a reply that needs more. */
+static void send_parts(struct client *c, Vlink__Envelope *env, const struct parts *p)
+{
+	size_t at[2] = { 0, 0 }, to[2], total = 0;
+	char why[WHY];
+	bool rest;
+
+	for (unsigned f = 0; f < p->nfields; f++)
+		total += p->len[f];
+	do {
+		size_t left = c->srv->part_room;
+		bool moved = false;
+
+		rest = false;
+		for (unsigned f = 0; f < p->nfields; f++) {
+			to[f] = f && to[f - 1] < p->len[f - 1] ? at[f] :
+				vlink_msg_part_fill(p->items[f], at[f], p->len[f], &left);
+			moved |= to[f] > at[f];
+			rest |= to[f] < p->len[f];
+		}
+		/* an entry is far smaller than a part (a link has 64 channels
+		 * at most) */
+		if (!moved && rest) {
+			snprintf(why, sizeof(why), "%s does not fit a frame", p->entry);
+			send_error(c, env->id, -E2BIG, why);
+			return;
+		}
+		if (rest && c->version < 2) {
+			snprintf(why, sizeof(why), "the reply (%zu %s) needs more than one frame: "
+				 "protocol version %u clients get one (use a newer client)", total,
+				 p->what, c->version);
+			send_error(c, env->id, -E2BIG, why);
+			return;
+		}
+		env->more = rest;
+		for (unsigned f = 0; f < p->nfields; f++) {
+			p->set(p->msg, f, p->items[f] + at[f], to[f] - at[f]);
+			at[f] = to[f];
+		}
+		send_env(c, env, NULL, 0);
+	} while (rest && !c->dead);
 }
 
 static int info_by_name(const void *a, const void *b)
@@ -567,13 +613,22 @@ static int domain_info_by_name(const void *a, const void *b)
 	return strcmp((*(Vlink__DomainInfo *const *)a)->name, (*(Vlink__DomainInfo *const *)b)->name);
 }
 
+static void list_set(void *msg, unsigned f, void *const *first, size_t count)
+{
+	Vlink__LinkList *ll = msg;
+
+	(void)f;
+	ll->links = (Vlink__LinkInfo **)first;
+	ll->n_links = count;
+}
+
 /* Every link in name order, in as many LinkList parts as it takes. */
 static void on_list(struct client *c, uint32_t id)
 {
 	struct server *s = c->srv;
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
 	Vlink__LinkList ll = VLINK__LINK_LIST__INIT;
-	size_t n = s->reg.nlinks, i = 0, k;
+	size_t n = s->reg.nlinks, i = 0;
 	Vlink__LinkInfo *info = calloc(n + 1, sizeof(*info));
 	Vlink__LinkInfo **infop = calloc(n + 1, sizeof(*infop));
 	struct reg_layout *lay = calloc(n + 1, sizeof(*lay));
@@ -591,28 +646,26 @@ static void on_list(struct client *c, uint32_t id)
 	env.id = id;
 	env.msg_case = VLINK__ENVELOPE__MSG_LINK_LIST;
 	env.link_list = &ll;
-	i = 0;
-	do {
-		size_t left = s->part_room;
-
-		k = vlink_msg_part_fill((void *const *)infop, i, n, &left);
-		/* a LinkInfo (64 channels at most) is far smaller than a part */
-		if (k == i && i < n) {
-			send_error(c, id, -E2BIG, "a link's entry does not fit a frame");
-			break;
-		}
-		env.more = k < n;
-		if (!part_allowed(c, id, env.more, "links", n))
-			break;
-		ll.n_links = k - i;
-		ll.links = infop + i;
-		send_env(c, &env, NULL, 0);
-		i = k;
-	} while (i < n && !c->dead);
+	send_parts(c, &env, &(struct parts){ .nfields = 1, .items = { (void *const *)infop },
+					     .len = { n }, .set = list_set, .msg = &ll,
+					     .what = "links", .entry = "a link's entry" });
 out:
 	free(lay);
 	free(infop);
 	free(info);
+}
+
+static void status_set(void *msg, unsigned f, void *const *first, size_t count)
+{
+	Vlink__StatusReply *r = msg;
+
+	if (f == 0) {
+		r->clients = (Vlink__ClientInfo **)first;
+		r->n_clients = count;
+	} else {
+		r->domains = (Vlink__DomainInfo **)first;
+		r->n_domains = count;
+	}
 }
 
 static void on_status(struct client *c, uint32_t id)
@@ -620,7 +673,7 @@ static void on_status(struct client *c, uint32_t id)
 	struct server *s = c->srv;
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
 	Vlink__StatusReply r = VLINK__STATUS_REPLY__INIT;
-	size_t nc = 0, nd = 0, i, c0 = 0, d0 = 0, c1, d1;
+	size_t nc = 0, nd = 0, i;
 	Vlink__ClientInfo *ci, **cip;
 	Vlink__DomainInfo *di, **dip;
 	char (*att)[96];
@@ -679,26 +732,11 @@ static void on_status(struct client *c, uint32_t id)
 	env.status_reply = &r;
 	/* the clients, then the domains, in as many parts as they take; every
 	 * part repeats the daemon's fields */
-	do {
-		size_t left = s->part_room;
-
-		c1 = vlink_msg_part_fill((void *const *)cip, c0, nc, &left);
-		d1 = c1 < nc ? d0 : vlink_msg_part_fill((void *const *)dip, d0, nd, &left);
-		if (c1 == c0 && d1 == d0 && (c0 < nc || d0 < nd)) {
-			send_error(c, id, -E2BIG, "a client's or domain's entry does not fit a frame");
-			break;
-		}
-		env.more = c1 < nc || d1 < nd;
-		if (!part_allowed(c, id, env.more, "clients and domains", nc + nd))
-			break;
-		r.n_clients = c1 - c0;
-		r.clients = cip + c0;
-		r.n_domains = d1 - d0;
-		r.domains = dip + d0;
-		send_env(c, &env, NULL, 0);
-		c0 = c1;
-		d0 = d1;
-	} while ((c0 < nc || d0 < nd) && !c->dead);
+	send_parts(c, &env, &(struct parts){ .nfields = 2,
+					     .items = { (void *const *)cip, (void *const *)dip },
+					     .len = { nc, nd }, .set = status_set, .msg = &r,
+					     .what = "clients and domains",
+					     .entry = "a client's or domain's entry" });
 out:
 	free(dip);
 	free(di);
