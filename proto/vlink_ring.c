@@ -31,21 +31,18 @@ int vlink_ring_attach(struct vlink_ring *r, void *hdr, uint32_t size, bool produ
 	return 0;
 }
 
-void vlink_ring_empty(struct vlink_ring *r)
-{
-	uint32_t *theirs = r->producer ? &r->hdr->tail : &r->hdr->head;
-	uint32_t *mine = r->producer ? &r->hdr->head : &r->hdr->tail;
-	uint32_t v = __atomic_load_n(theirs, __ATOMIC_ACQUIRE);
-
-	r->mine = v;
-	r->theirs = v;
-	__atomic_store_n(mine, v, __ATOMIC_RELEASE);
-}
-
 void vlink_ring_resync(struct vlink_ring *r)
 {
 	r->theirs = __atomic_load_n(r->producer ? &r->hdr->tail : &r->hdr->head,
 				    __ATOMIC_ACQUIRE);
+}
+
+void vlink_ring_empty(struct vlink_ring *r)
+{
+	vlink_ring_resync(r);
+	r->mine = r->theirs;
+	__atomic_store_n(r->producer ? &r->hdr->head : &r->hdr->tail, r->mine,
+			 __ATOMIC_RELEASE);
 }
 
 unsigned vlink_ring_retract(struct vlink_ring *r, struct vlink_desc *d, unsigned max)
