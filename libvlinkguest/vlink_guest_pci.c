@@ -31,6 +31,8 @@
 _Static_assert(VLINK_GUEST_DEV_CONNECTED == VLINK_DEV_STATUS_CONNECTED &&
 	       VLINK_GUEST_DEV_MAPPED == VLINK_DEV_STATUS_MAPPED &&
 	       VLINK_GUEST_DEV_ERROR == VLINK_DEV_STATUS_ERROR, "STATUS bits");
+_Static_assert(sizeof(((struct vlink_guest_dev *)0)->domain) == VLINK_REG_DOMAIN_LEN + 1,
+	       "vlink_guest_dev.domain holds DOMAIN");
 
 /* how long a link table may stay odd (being written) before we give up */
 #define TABLE_WAIT_MS 2000
@@ -76,6 +78,17 @@ static uint32_t reg(const struct vlink_guest_pci *p, unsigned off)
 static uint64_t reg64(const struct vlink_guest_pci *p, unsigned lo)
 {
 	return reg(p, lo) | (uint64_t)reg(p, lo + 4) << 32;
+}
+
+/* DOMAIN: 32 bytes, NUL padded, read a register at a time */
+static void reg_domain(const struct vlink_guest_pci *p, char out[VLINK_REG_DOMAIN_LEN + 1])
+{
+	for (unsigned i = 0; i < VLINK_REG_DOMAIN_LEN / 4; i++) {
+		uint32_t w = htole32(reg(p, VLINK_REG_DOMAIN + 4 * i));
+
+		memcpy(out + 4 * i, &w, 4);
+	}
+	out[VLINK_REG_DOMAIN_LEN] = '\0';
 }
 
 static long ms_since(const struct timespec *t0)
@@ -292,7 +305,8 @@ static int pci_open(struct vlink_guest_pci **out, const char *path, bool pool,
 	p->regs = map_res(p->fd0, p->regs_map, PROT_READ, "BAR0", p, &err, why, n);
 	if (!p->regs)
 		goto fail;
-	if (reg(p, VLINK_REG_MAGIC) != VLINK_DEV_MAGIC || reg(p, VLINK_REG_VERSION) != VLINK_DEV_VERSION) {
+	if (reg(p, VLINK_REG_MAGIC) != VLINK_DEV_MAGIC ||
+	    reg(p, VLINK_REG_VERSION) != VLINK_DEV_VERSION) {
 		err = vlink_why(why, n, -EPROTO, "%s: registers say magic 0x%08x version %u "
 				"(want 0x%08x version %u)", path, reg(p, VLINK_REG_MAGIC),
 				reg(p, VLINK_REG_VERSION), VLINK_DEV_MAGIC, VLINK_DEV_VERSION);
@@ -315,12 +329,7 @@ static int pci_open(struct vlink_guest_pci **out, const char *path, bool pool,
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	p->pool_size = reg64(p, VLINK_REG_POOL_LO);
 	p->region_size = reg64(p, VLINK_REG_REGION_LO);
-	for (int i = 0; i < VLINK_REG_DOMAIN_LEN / 4; i++) {
-		uint32_t w = htole32(reg(p, VLINK_REG_DOMAIN + 4 * (unsigned)i));
-
-		memcpy(p->domain + 4 * i, &w, 4);
-	}
-	p->domain[VLINK_REG_DOMAIN_LEN] = '\0';
+	reg_domain(p, p->domain);
 	p->fd4 = open_res(p, VLINK_PCI_BAR_REGION, O_RDWR, &p->bar4_size, why, n);
 	if (p->fd4 < 0) {
 		err = p->fd4;
@@ -652,12 +661,7 @@ static void dev_regs(const struct vlink_guest_pci *p, struct vlink_guest_dev *d)
 	d->nsegments = reg(p, VLINK_REG_NSEGMENTS);
 	d->pool_size = reg64(p, VLINK_REG_POOL_LO);
 	d->region_size = reg64(p, VLINK_REG_REGION_LO);
-	for (int i = 0; i < VLINK_REG_DOMAIN_LEN / 4; i++) {
-		uint32_t w = htole32(reg(p, VLINK_REG_DOMAIN + 4 * (unsigned)i));
-
-		memcpy(d->domain + 4 * i, &w, 4);
-	}
-	d->domain[VLINK_REG_DOMAIN_LEN] = '\0';
+	reg_domain(p, d->domain);
 }
 
 int vlink_guest_dev_info(const struct vlink_guest_link *l, struct vlink_guest_dev *d)
