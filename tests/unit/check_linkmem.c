@@ -62,16 +62,11 @@ static void write_header(int fd)
 	munmap((uint8_t *)h - HDR, REGION);
 }
 
-static void setup(void)
+/* the LinkMap of the fixture's memory (fx.fds), as vlinkd sends it */
+static void fixture_map(void)
 {
 	uint64_t stride = vlink_ring_stride(RING);
 
-	fds_before = count_fds();
-	memset(&fx, 0, sizeof(fx));
-	fx.fds[FD_SEG0] = make_memfd(SEG);
-	fx.fds[FD_SEG1] = make_memfd(SEG);
-	fx.fds[FD_REGION] = make_memfd(REGION);
-	write_header(fx.fds[FD_REGION]);
 	for (int i = 0; i < 2; i++) {
 		fx.seg[i] = (Vlink__Segment)VLINK__SEGMENT__INIT;
 		fx.seg[i].fd_index = (uint32_t)(i == 0 ? FD_SEG0 : FD_SEG1);
@@ -112,22 +107,15 @@ static void setup(void)
 	fx.map.end = VLINK__END__END_PEER;
 }
 
-/* the fixture's map and layout as setup() made them (same fds) */
-static void setup_restore(void)
+static void setup(void)
 {
-	uint64_t stride = vlink_ring_stride(RING);
-
-	fx.map.link = &fx.layout;
-	fx.layout.nchannels = 1;
-	fx.layout.ring_size = RING;
-	fx.layout.ring_stride = (uint32_t)stride;
-	fx.layout.header_offset = HDR;
-	fx.layout.buf_offset = SEG - 64 * 2048;
-	fx.layout.buf_area = 128 * 2048;
-	fx.chan.rx = HDR + VLINK_LINK_HDR_SIZE;
-	fx.chan.done = fx.chan.rx + stride;
-	fx.chan.fill = fx.chan.done + stride;
-	fx.chan.tx = fx.chan.fill + stride;
+	fds_before = count_fds();
+	memset(&fx, 0, sizeof(fx));
+	fx.fds[FD_SEG0] = make_memfd(SEG);
+	fx.fds[FD_SEG1] = make_memfd(SEG);
+	fx.fds[FD_REGION] = make_memfd(REGION);
+	write_header(fx.fds[FD_REGION]);
+	fixture_map();
 }
 
 static void teardown(void)
@@ -171,7 +159,7 @@ START_TEST(test_layout_refused)
 	};
 
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		setup_restore();
+		fixture_map();
 		switch (i) {
 		case 0: fx.map.link = NULL; break;
 		case 1: fx.layout.ring_stride += 64; break;
