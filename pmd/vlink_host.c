@@ -34,8 +34,9 @@
 
 #include "vlink_epoch.h"
 #include "vlink_error.h"
-#include "vlink_hostend.h"
 #include "vlink_pmd.h"
+
+_Static_assert(VL_BURST >= VLINK_HOSTEND_BURST, "a burst of vlink_hostend fits the PMD's");
 
 static inline uint64_t buf_off(const struct pmd_internals *pv, const struct rte_mbuf *m)
 {
@@ -119,6 +120,53 @@ static void index_mbuf(struct rte_mempool *mp, void *arg, void *obj, unsigned i)
 		pv->ext[k].home = m;
 }
 
+/* Put home the mbufs of buffers that came back (idx from the ledger). */
+static void put_home(struct pmd_internals *pv, const int64_t *idx, unsigned k)
+{
+	struct rte_mbuf *home[VL_BURST];
+	unsigned j = 0;
+
+	for (unsigned i = 0; i < k; i++) {
+		struct rte_mbuf *m;
+
+		if (idx[i] < 0)
+			continue;
+		m = pv->ext[idx[i]].home;
+		/* a segment of a chain we sent: it comes home on its own */
+		m->next = NULL;
+		m->nb_segs = 1;
+		home[j++] = m;
+	}
+	if (j)
+		rte_mempool_put_bulk(pv->mp, (void **)home, j);
+}
+
+/* vlink_hostend's home: the buffers' mbufs back in the extbuf pool */
+static void home_cb(void *arg, const int64_t *idx, unsigned k)
+{
+	for (unsigned i = 0; i < k; i += VL_BURST)
+		put_home(arg, idx + i, RTE_MIN(k - i, (unsigned)VL_BURST));
+}
+
+/* vlink_hostend's get: buffers from the extbuf pool, for fill; they carry
+ * the mbuf's headroom as data_off, a hint the peer may use */
+static unsigned get_cb(void *arg, struct vlink_desc *d, unsigned n)
+{
+	struct pmd_internals *pv = arg;
+	struct rte_mbuf *mb[VLINK_HOSTEND_BURST];
+
+	if (rte_pktmbuf_alloc_bulk(pv->mp, mb, n)) {
+		n = RTE_MIN(n, (unsigned)VLINK_HOSTEND_REFILL);
+		if (rte_pktmbuf_alloc_bulk(pv->mp, mb, n))
+			return 0;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		d[i].pool_offset = buf_off(pv, mb[i]);
+		d[i].data_off = mb[i]->data_off;
+	}
+	return n;
+}
+
 int vl_host_setup(struct pmd_internals *pv, char *why, size_t n)
 {
 	struct rte_pktmbuf_extmem ext[VLINK_XLATE_MAX_SEGS];
@@ -185,6 +233,8 @@ int vl_host_setup(struct pmd_internals *pv, char *why, size_t n)
 			goto err_pool;
 		}
 	}
+	pv->he = (struct vlink_hostend){ .m = &pv->m, .led = &pv->led, .home = home_cb,
+					 .arg = pv, .get = get_cb };
 	extmem_register(pv);
 	return 0;
 
@@ -217,80 +267,6 @@ void vl_host_teardown(struct pmd_internals *pv)
 static inline bool peer_up(const struct pmd_internals *pv)
 {
 	return vlink_epoch_peer_ready(&pv->m);
-}
-
-/* Put home the mbufs of buffers that came back (idx from the ledger). */
-static void put_home(struct pmd_internals *pv, const int64_t *idx, unsigned k)
-{
-	struct rte_mbuf *home[VL_BURST];
-	unsigned j = 0;
-
-	for (unsigned i = 0; i < k; i++) {
-		struct rte_mbuf *m;
-
-		if (idx[i] < 0)
-			continue;
-		m = pv->ext[idx[i]].home;
-		/* a segment of a chain we sent: it comes home on its own */
-		m->next = NULL;
-		m->nb_segs = 1;
-		home[j++] = m;
-	}
-	if (j)
-		rte_mempool_put_bulk(pv->mp, (void **)home, j);
-}
-
-/* Done ring: buffers the peer has finished with. */
-static void reap(struct vl_queue *q, uint16_t ch, unsigned max_bursts)
-{
-	struct pmd_internals *pv = q->pv;
-	struct vlink_ring *r = &pv->m.ch[ch - 1].done;
-	struct vlink_desc d[VL_BURST];
-	int64_t idx[VL_BURST];
-
-	for (unsigned b = 0; b < max_bursts; b++) {
-		unsigned k = vlink_ring_dequeue_burst(r, d, VL_BURST);
-
-		if (!k)
-			break;
-		q->st.bad_desc += k - vlink_ledger_take_burst(&pv->led, d, k, ch, idx);
-		put_home(pv, idx, k);
-		if (k < VL_BURST)
-			break;
-	}
-}
-
-/* Keep VL_FILL_STOCK empty buffers on fill for the peer to send in (not a
- * whole ring: a peer that only receives would hold them all); they carry
- * the mbuf's headroom as data_off, a hint the peer may use. */
-static void refill(struct vl_queue *q, uint16_t ch)
-{
-	struct pmd_internals *pv = q->pv;
-	struct vlink_ring *r = &pv->m.ch[ch - 1].fill;
-	struct rte_mbuf *mb[VL_BURST];
-	struct vlink_desc d[VL_BURST];
-	unsigned used = r->size - vlink_ring_free_count(r);
-	unsigned stock = RTE_MIN(r->size, (uint32_t)VL_FILL_STOCK), room;
-
-	if (used + VL_REFILL > stock)
-		return;
-	room = RTE_MIN(stock - used, (unsigned)VL_BURST);
-	if (rte_pktmbuf_alloc_bulk(pv->mp, mb, room)) {
-		room = VL_REFILL;
-		if (rte_pktmbuf_alloc_bulk(pv->mp, mb, room)) {
-			q->st.nombuf++;
-			return;
-		}
-	}
-	for (unsigned i = 0; i < room; i++) {
-		d[i].pool_offset = buf_off(pv, mb[i]);
-		d[i].len = 0;
-		d[i].flags = 0;
-		d[i].data_off = mb[i]->data_off;
-	}
-	/* fresh from the pool, so never lent: all are lent, and all fit */
-	room = vlink_ledger_lend_burst(&pv->led, d, room, ch);
-	vlink_ring_enqueue_burst(r, d, room);
 }
 
 void vl_chain_end(struct vl_queue *q, struct vl_chain *c, struct rte_mbuf **out,
@@ -382,15 +358,15 @@ static uint16_t rx_chan(struct vl_queue *q, unsigned ci, struct rte_mbuf **out, 
 	struct rte_mbuf *am[VL_BURST];
 	int64_t idx[VL_BURST];
 	uint16_t nout = 0;
-	unsigned k, good, a = 0;
+	unsigned k, good = 0, a = 0;
 
-	if (peer_up(pv))
-		refill(q, ch);
-	k = vlink_ring_dequeue_burst(&pv->m.ch[ch - 1].tx, d, RTE_MIN(n, (uint16_t)VL_BURST));
+	if (peer_up(pv) && vlink_hostend_refill(&pv->he, ch) == -ENOBUFS)
+		q->st.nombuf++;
+	k = vlink_hostend_recv(&pv->he, ch, d, idx, n, &q->st.bad_desc);
 	if (!k)
 		return 0;
-	good = vlink_ledger_take_burst(&pv->led, d, k, ch, idx);
-	q->st.bad_desc += k - good;
+	for (unsigned i = 0; i < k; i++)
+		good += idx[i] >= 0;
 	if (!q->rx_copy && good && rte_pktmbuf_alloc_bulk(q->mp, am, good)) {
 		/* the application's pool is empty: these packets are lost */
 		q->st.nombuf++;
@@ -517,26 +493,11 @@ static int copy_in(struct pmd_internals *pv, const struct rte_mbuf *m, unsigned 
 static void flush(struct vl_queue *q, uint16_t ch, struct vlink_desc *d, unsigned nd)
 {
 	struct pmd_internals *pv = q->pv;
-	unsigned j;
+	unsigned dup = 0;
 
-	if (!nd)
-		return;
-	j = vlink_ledger_lend_burst(&pv->led, d, nd, ch);
-	if (j < nd) {
-		/* the application sent an mbuf it had already sent: that
-		 * buffer is out once and its second descriptor never goes */
-		unsigned bad = 1;
-
-		for (unsigned i = j + 1; i < nd; i++) {
-			if (vlink_ledger_lend(&pv->led, d[i].pool_offset, ch) == 0)
-				d[j++] = d[i];
-			else
-				bad++;
-		}
-		VLOG(ERR, pv, "tx: %u buffer(s) sent while already lent (mbuf sent twice?)", bad);
-		nd = j;
-	}
-	vlink_ring_enqueue_burst(&pv->m.ch[ch - 1].rx, d, nd);
+	vlink_hostend_send(&pv->he, ch, d, nd, &dup);
+	if (dup)
+		VLOG(ERR, pv, "tx: %u buffer(s) sent while already lent (mbuf sent twice?)", dup);
 }
 
 static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
@@ -548,7 +509,7 @@ static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t i;
 
 	for (unsigned c = 0; c < q->nch; c++)
-		reap(q, q->ch[c], 4);
+		q->st.bad_desc += vlink_hostend_reap(&pv->he, q->ch[c], 4);
 	if (!peer_up(pv))
 		return 0; /* nobody to send to: the application drops */
 	for (i = 0; i < n; i++) {
@@ -625,38 +586,23 @@ uint16_t vl_host_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 	return sent;
 }
 
-/* vlink_hostend's home: the buffers' mbufs back in the extbuf pool */
-static void home_cb(void *arg, const int64_t *idx, unsigned k)
-{
-	for (unsigned i = 0; i < k; i += VL_BURST)
-		put_home(arg, idx + i, RTE_MIN(k - i, (unsigned)VL_BURST));
-}
-
-static struct vlink_hostend hostend_of(struct pmd_internals *pv)
-{
-	return (struct vlink_hostend){ &pv->m, &pv->led, home_cb, pv };
-}
-
 void vl_host_drain(struct pmd_internals *pv)
 {
-	struct vlink_hostend h = hostend_of(pv);
-
 	for (unsigned ch = 1; ch <= pv->nch; ch++)
-		if (vlink_hostend_drain(&h, ch) < 0)
+		if (vlink_hostend_drain(&pv->he, ch) < 0)
 			VLOG(ERR, pv, "out of memory taking back channel %u's buffers", ch);
 }
 
 void vl_host_reset(struct rte_eth_dev *dev, unsigned timeout_ms, uint32_t state)
 {
 	struct pmd_internals *pv = dev->data->dev_private;
-	struct vlink_hostend h = hostend_of(pv);
 	struct vlink_hostend_reset r;
 
 	/* partial packets of the old epoch: their buffers go home first */
 	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
 		if (dev->data->rx_queues[i])
 			vl_queue_drop_chains(dev->data->rx_queues[i]);
-	vlink_hostend_reset(&h, (int)timeout_ms, &pv->ctl_stop, state, &r);
+	vlink_hostend_reset(&pv->he, (int)timeout_ms, &pv->ctl_stop, state, &r);
 	if (r.wait == -ETIMEDOUT && timeout_ms) {
 		pv->reset_timeouts++;
 		VLOG(WARNING, pv, "epoch %u: the peer end did not acknowledge in %u ms: its "

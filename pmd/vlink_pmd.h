@@ -18,6 +18,7 @@
 
 #include "vlink_client.h"
 #include "vlink_guest.h"
+#include "vlink_hostend.h"
 #include "vlink_ledger.h"
 #include "vlink_linkmem.h"
 
@@ -26,9 +27,8 @@ extern int vlink_logtype;
 	rte_log(RTE_LOG_##level, vlink_logtype, "net_vlink: %s: " fmt "\n", \
 		(pv)->devname, ##__VA_ARGS__)
 
-#define VL_BURST 64          /* descriptors handled per ring operation */
-#define VL_REFILL 32         /* stock fill by at least this many */
-#define VL_FILL_STOCK 256    /* empty buffers kept on fill */
+#define VL_BURST 64          /* descriptors handled per ring operation (host
+				end: VLINK_HOSTEND_BURST, fill's stock there) */
 #define VL_MAX_CHAIN 16      /* buffers in one packet (9000 B / 2 KiB) */
 
 #define VL_XPUB_MAX 16       /* port-wide xstats published (>= PX_N) */
@@ -125,6 +125,7 @@ struct pmd_internals {
 	struct vlink_client *cl;  /* NULL while vlinkd is away */
 	struct vlink_linkmem m;
 	struct vlink_ledger led;
+	struct vlink_hostend he;  /* m and led with the pool below as home */
 	struct rte_mempool *mp;   /* extbuf pool over the link's buffers: the
 				     buffers at home (never the application's) */
 	struct vl_ext *ext;       /* buffer index -> its mbuf in mp, and its

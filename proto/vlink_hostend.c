@@ -4,7 +4,7 @@
 #include "vlink_epoch.h"
 #include "vlink_hostend.h"
 
-#define BURST 64
+#define BURST VLINK_HOSTEND_BURST
 
 static unsigned taken(const int64_t *idx, unsigned k)
 {
@@ -12,6 +12,85 @@ static unsigned taken(const int64_t *idx, unsigned k)
 
 	for (unsigned i = 0; i < k; i++)
 		n += idx[i] >= 0;
+	return n;
+}
+
+static inline unsigned min_u(unsigned a, unsigned b)
+{
+	return a < b ? a : b;
+}
+
+int vlink_hostend_refill(const struct vlink_hostend *h, unsigned ch)
+{
+	struct vlink_ring *r = &h->m->ch[ch - 1].fill;
+	struct vlink_desc d[BURST];
+	unsigned used = r->size - vlink_ring_free_count(r);
+	unsigned stock = min_u(r->size, VLINK_HOSTEND_FILL_STOCK), k;
+
+	if (used + VLINK_HOSTEND_REFILL > stock)
+		return 0;
+	k = h->get(h->arg, d, min_u(stock - used, BURST));
+	if (!k)
+		return -ENOBUFS;
+	for (unsigned i = 0; i < k; i++) {
+		d[i].len = 0;
+		d[i].flags = 0;
+	}
+	/* from home, so not lent: all are lent, and all fit */
+	k = vlink_ledger_lend_burst(h->led, d, k, (uint16_t)ch);
+	return (int)vlink_ring_enqueue_burst(r, d, k);
+}
+
+unsigned vlink_hostend_reap(const struct vlink_hostend *h, unsigned ch, unsigned max_bursts)
+{
+	struct vlink_ring *r = &h->m->ch[ch - 1].done;
+	struct vlink_desc d[BURST];
+	int64_t idx[BURST];
+	unsigned bad = 0;
+
+	for (unsigned b = 0; b < max_bursts; b++) {
+		unsigned k = vlink_ring_dequeue_burst(r, d, BURST);
+
+		if (!k)
+			break;
+		bad += k - vlink_ledger_take_burst(h->led, d, k, (uint16_t)ch, idx);
+		h->home(h->arg, idx, k);
+		if (k < BURST)
+			break;
+	}
+	return bad;
+}
+
+unsigned vlink_hostend_recv(const struct vlink_hostend *h, unsigned ch, struct vlink_desc *d,
+			    int64_t *idx, unsigned n, uint64_t *bad)
+{
+	unsigned k = vlink_ring_dequeue_burst(&h->m->ch[ch - 1].tx, d, min_u(n, BURST));
+
+	if (k)
+		*bad += k - vlink_ledger_take_burst(h->led, d, k, (uint16_t)ch, idx);
+	return k;
+}
+
+unsigned vlink_hostend_send(const struct vlink_hostend *h, unsigned ch, struct vlink_desc *d,
+			    unsigned n, unsigned *dup)
+{
+	struct vlink_ring *r = &h->m->ch[ch - 1].rx;
+	unsigned room = vlink_ring_free_count(r), j;
+
+	n = min_u(n, room);
+	j = vlink_ledger_lend_burst(h->led, d, n, (uint16_t)ch);
+	if (j < n) {
+		/* d[j]'s buffer is out already: that descriptor stays here,
+		 * and so does any other like it */
+		(*dup)++;
+		for (unsigned i = j + 1; i < n; i++) {
+			if (vlink_ledger_lend(h->led, d[i].pool_offset, (uint16_t)ch) == 0)
+				d[j++] = d[i];
+			else
+				(*dup)++;
+		}
+	}
+	vlink_ring_enqueue_burst(r, d, j);
 	return n;
 }
 

@@ -1,12 +1,18 @@
-/* The host end's side of a link's lifecycle, one implementation for every
- * host end (the DPDK PMD net_vlink, tests/vlink-hostend): opening an epoch
- * with the reset handshake (vlink_epoch.h), and taking back what a peer
- * that left returned or never took.  Buffers are named by their ledger
- * index (vlink_ledger.h); each host end keeps them at home its own way (an
- * mbuf pool, a free list) and is handed them through `home`.
+/* The host end of a link, one implementation for every host end (the DPDK
+ * PMD net_vlink, tests/vlink-hostend): its data path (lending buffers on
+ * fill and rx, taking them back from done and tx through the ledger, and
+ * how many empty buffers fill is kept stocked with), opening an epoch with
+ * the reset handshake (vlink_epoch.h), and taking back what a peer that
+ * left returned or never took.  Buffers are named by their ledger index
+ * (vlink_ledger.h); each host end keeps them at home its own way (an mbuf
+ * pool, a free list), takes them from there through `get` and puts them
+ * back through `home`.
  *
- * Like the host functions of vlink_epoch.h, these run while no thread of
- * the host end touches the link's rings. */
+ * Threads: on each channel, the ring operations of the data path have one
+ * thread each side (refill and recv: the thread receiving; send and reap:
+ * the thread sending); the ledger is safe for the two.  reset and drain
+ * run, like the host functions of vlink_epoch.h, while no thread of the
+ * host end touches the link's rings. */
 #ifndef VLINK_HOSTEND_H
 #define VLINK_HOSTEND_H
 
@@ -16,16 +22,56 @@
 #include "vlink_ledger.h"
 #include "vlink_linkmem.h"
 
+#define VLINK_HOSTEND_BURST 64       /* most descriptors per ring operation */
+#define VLINK_HOSTEND_FILL_STOCK 256 /* empty buffers kept on fill */
+#define VLINK_HOSTEND_REFILL 32      /* stock fill by at least this many */
+
 /* k buffers are home again: their ledger indexes (a negative one is a
  * descriptor the ledger refused, counted in its errors: skip it). */
 typedef void vlink_hostend_home_fn(void *arg, const int64_t *idx, unsigned k);
+/* Take up to n (<= VLINK_HOSTEND_BURST) buffers from home for the peer to
+ * write into: d[i].pool_offset, and d[i].data_off where it should start (a
+ * hint); returns how many (0: home is empty). */
+typedef unsigned vlink_hostend_get_fn(void *arg, struct vlink_desc *d, unsigned n);
 
 struct vlink_hostend {
 	struct vlink_linkmem *m;        /* the link, mapped as its host end */
 	struct vlink_ledger *led;       /* what this end has lent */
 	vlink_hostend_home_fn *home;    /* where buffers go back to */
-	void *arg;                      /* home's */
+	void *arg;                      /* home's and get's */
+	vlink_hostend_get_fn *get;      /* where refill finds buffers (NULL:
+					   this end never refills) */
 };
+
+/* The data path, on data channel ch (1..nch). */
+
+/* Keep min(ring size, VLINK_HOSTEND_FILL_STOCK) empty buffers on fill for
+ * the peer to send in (not more: a peer that only receives would hold
+ * them), topping up by VLINK_HOSTEND_REFILL or more at a time.  Returns
+ * how many buffers were lent, or -ENOBUFS if some were due and home had
+ * none. */
+int vlink_hostend_refill(const struct vlink_hostend *h, unsigned ch);
+
+/* Take home what the peer has finished with on done, up to max_bursts
+ * bursts; returns how many descriptors the ledger refused (forged, or
+ * returned twice). */
+unsigned vlink_hostend_reap(const struct vlink_hostend *h, unsigned ch, unsigned max_bursts);
+
+/* Receive: up to n (<= VLINK_HOSTEND_BURST) descriptors from tx into d,
+ * each checked by the ledger: idx[i] is its buffer, now the caller's, or
+ * -1 for one refused (never to be read: its packet is lost).  Returns how
+ * many descriptors came; *bad is increased by the refused. */
+unsigned vlink_hostend_recv(const struct vlink_hostend *h, unsigned ch, struct vlink_desc *d,
+			    int64_t *idx, unsigned n, uint64_t *bad);
+
+/* Send: lend and publish on rx the first of d[0..n) the ring has room
+ * for, in order (a packet's pieces may be split across calls: the peer
+ * waits for its last).  A descriptor whose buffer is lent already (the
+ * application sent it twice) does not go; it is counted in *dup, and d's
+ * entries after it are moved down over it.  Returns how many of d were
+ * used up, sent or not. */
+unsigned vlink_hostend_send(const struct vlink_hostend *h, unsigned ch, struct vlink_desc *d,
+			    unsigned n, unsigned *dup);
 
 /* What a reset did. */
 struct vlink_hostend_reset {

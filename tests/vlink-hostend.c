@@ -1,8 +1,9 @@
-/* The host end of a link for testing libvlinkguest and vlink-peer before
- * the DPDK PMD exists (not installed).  It uses the code the PMD uses:
- * vlink_linkmem, the rings, the ledger, and the host end's reset and drain
- * (vlink_hostend); what differs is only where buffers wait at home (a
- * free stack here, an mbuf pool there) and how packets are made.
+/* A host end of a link without DPDK, for testing libvlinkguest and
+ * vlink-peer (not installed).  It is a thin program over the code the PMD
+ * runs: vlink_linkmem, and the host end's data path, reset and drain
+ * (vlink_hostend, over the rings and the ledger); what differs is only
+ * where buffers wait at home (a free stack here, an mbuf pool there) and
+ * how packets are made and checked.
  *
  *   vlink-hostend SOCKET LINK send|recv|pingpong COUNT [SIZE[-MAX]] [CHANNEL]
  *
@@ -40,13 +41,14 @@
 #include "vlink_payload.h"
 #include "vlink_valid.h"
 
-#define BURST 32
+#define BURST VLINK_HOSTEND_BURST
 
 enum mode { SEND, RECV, PINGPONG };
 
 struct host {
 	struct vlink_linkmem m;
 	struct vlink_ledger led;
+	struct vlink_hostend he;   /* m and led, with the free stack as home */
 	uint32_t *free_bufs;       /* stack of buffer indexes at home */
 	uint32_t nfree;
 	unsigned ch;
@@ -89,26 +91,48 @@ static uint64_t bad_indices(const struct host *h)
 	return c->rx.bad_index + c->done.bad_index + c->fill.bad_index + c->tx.bad_index;
 }
 
-/* Take back what the peer returned: done (unused) and tx (packets). */
-static unsigned reap(struct host *h, bool check)
+/* vlink_hostend's home: the free stack */
+static void home_cb(void *arg, const int64_t *idx, unsigned k)
 {
-	struct vlink_linkmem_chan *c = &h->m.ch[h->ch - 1];
-	struct vlink_desc d[BURST];
-	unsigned k, total = 0;
-
-	k = vlink_ring_dequeue_burst(&c->done, d, BURST);
 	for (unsigned i = 0; i < k; i++)
-		take_home(h, vlink_ledger_take(&h->led, &d[i], (uint16_t)h->ch));
-	total += k;
-	k = vlink_ring_dequeue_burst(&c->tx, d, BURST);
-	for (unsigned i = 0; i < k; i++) {
-		int64_t idx = vlink_ledger_take(&h->led, &d[i], (uint16_t)h->ch);
+		take_home(arg, idx[i]);
+}
 
+/* vlink_hostend's get: the top of the free stack, for fill */
+static unsigned get_cb(void *arg, struct vlink_desc *d, unsigned n)
+{
+	struct host *h = arg;
+	unsigned k = 0;
+
+	for (; k < n && h->nfree > 0; k++) {
+		d[k].pool_offset = buf_off(h, h->free_bufs[--h->nfree]);
+		d[k].data_off = 0;
+	}
+	return k;
+}
+
+/* Take back what the peer returned: done (unused) and tx (packets, checked
+ * unless `check` is false).  Returns whether anything came. */
+static bool reap(struct host *h, bool check)
+{
+	bool progress = false;
+	struct vlink_desc d[BURST];
+	int64_t idx[BURST];
+	uint64_t bad = 0;
+	uint32_t nfree = h->nfree;
+	unsigned k;
+
+	/* the ledger counts what it refuses */
+	vlink_hostend_reap(&h->he, h->ch, 1);
+	if (h->nfree != nfree)
+		progress = true;
+	k = vlink_hostend_recv(&h->he, h->ch, d, idx, BURST, &bad);
+	for (unsigned i = 0; i < k; i++) {
 		if (h->hostile) {
-			take_home(h, idx);
+			take_home(h, idx[i]);
 			continue;
 		}
-		if (idx < 0) {
+		if (idx[i] < 0) {
 			/* a forged descriptor: never read, its packet is corrupt */
 			vlink_payload_rx_add(&h->rx, NULL, 0, true);
 			continue;
@@ -118,21 +142,9 @@ static unsigned reap(struct host *h, bool check)
 					     vlink_xlate_ptr(&h->m.x, d[i].pool_offset +
 							     d[i].data_off, d[i].len),
 					     d[i].len, d[i].flags & VLINK_DESC_F_MORE);
-		take_home(h, idx);
+		take_home(h, idx[i]);
 	}
-	return total + k;
-}
-
-/* vlink_hostend's home: the free stack */
-static void home_cb(void *arg, const int64_t *idx, unsigned k)
-{
-	for (unsigned i = 0; i < k; i++)
-		take_home(arg, idx[i]);
-}
-
-static struct vlink_hostend hostend_of(struct host *h)
-{
-	return (struct vlink_hostend){ &h->m, &h->led, home_cb, h };
+	return progress || k > 0;
 }
 
 /* The peer has left: what it never took from rx and fill is still in those
@@ -141,8 +153,7 @@ static struct vlink_hostend hostend_of(struct host *h)
  * a buffer still lent after that was lost by the peer. */
 static unsigned reclaim_unconsumed(struct host *h)
 {
-	struct vlink_hostend he = hostend_of(h);
-	int n = vlink_hostend_drain(&he, h->ch);
+	int n = vlink_hostend_drain(&h->he, h->ch);
 
 	if (n < 0) {
 		fprintf(stderr, "vlink-hostend: out of memory\n");
@@ -156,40 +167,13 @@ static unsigned reclaim_unconsumed(struct host *h)
  * empty the rings, up.  Returns how many buffers were taken back. */
 static unsigned host_reset(struct host *h)
 {
-	struct vlink_hostend he = hostend_of(h);
 	struct vlink_hostend_reset r;
 
-	vlink_hostend_reset(&he, 2000, NULL, VLINK_END_UP, &r);
+	vlink_hostend_reset(&h->he, 2000, NULL, VLINK_END_UP, &r);
 	if (r.wait)
 		fprintf(stderr, "vlink-hostend: the peer did not acknowledge epoch %u in 2 s: "
 			"taking its buffers back anyway\n", r.epoch);
 	return r.reclaimed;
-}
-
-/* Keep up to half the fill ring stocked with empty buffers. */
-static void refill(struct host *h)
-{
-	struct vlink_ring *r = &h->m.ch[h->ch - 1].fill;
-	struct vlink_desc d[BURST];
-	unsigned want = vlink_ring_free_count(r), k = 0;
-
-	if (want <= h->m.ring_size / 2)
-		return;
-	want -= h->m.ring_size / 2;
-	while (k < want && k < BURST && h->nfree > 0) {
-		uint32_t idx = h->free_bufs[--h->nfree];
-
-		d[k].pool_offset = buf_off(h, idx);
-		d[k].len = 0;
-		d[k].flags = 0;
-		d[k].data_off = 0;
-		vlink_ledger_lend(&h->led, d[k].pool_offset, (uint16_t)h->ch);
-		k++;
-	}
-	if (vlink_ring_enqueue_burst(r, d, k) != k) {
-		fprintf(stderr, "vlink-hostend: fill ring refused what it said it had room for\n");
-		exit(1);
-	}
 }
 
 int main(int argc, char **argv)
@@ -256,6 +240,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vlink-hostend: ledger: %s\n", vlink_strerror(err));
 		return 1;
 	}
+	h->he = (struct vlink_hostend){ .m = &h->m, .led = &h->led, .home = home_cb,
+					.arg = h, .get = get_cb };
 	h->free_bufs = malloc(sizeof(uint32_t) * h->led.nbufs);
 	for (uint32_t i = h->led.nbufs; i > 0; i--)
 		h->free_bufs[h->nfree++] = i - 1;
@@ -278,23 +264,30 @@ int main(int argc, char **argv)
 		}
 		/* a new peer in place of one that left or died */
 		if (vlink_epoch_peer_asks(&h->m)) {
-			npend = 0;
+			/* not lent yet: home */
+			for (; npend > 0; npend--)
+				take_home(h, vlink_ledger_index(&h->led,
+								pend[npend - 1].pool_offset));
 			reset_reclaimed += host_reset(h);
 			resets++;
 		}
-		progress = reap(h, mode != SEND) > 0;
-		struct vlink_ring *rx = &h->m.ch[h->ch - 1].rx;
+		progress = reap(h, mode != SEND);
 		/* lend only to a peer in this epoch: a newcomer's reset would
 		 * void what is lent before */
 		bool ready = vlink_epoch_peer_ready(&h->m);
 
 		/* once everything is in, stop lending: the peer gives back */
 		if (ready && mode == RECV && h->rx.got < count)
-			refill(h);
+			vlink_hostend_refill(&h->he, h->ch);
 		if (ready && mode != RECV && !h->hostile) {
 			if (npend) {
-				unsigned k = vlink_ring_enqueue_burst(rx, pend, npend);
+				unsigned dup = 0;
+				unsigned k = vlink_hostend_send(&h->he, h->ch, pend, npend, &dup);
 
+				if (dup) {
+					fprintf(stderr, "vlink-hostend: sent a buffer twice\n");
+					exit(1);
+				}
 				npend -= k;
 				memmove(pend, pend + k, npend * sizeof(*pend));
 				progress |= k > 0;
@@ -312,7 +305,6 @@ int main(int argc, char **argv)
 
 						memcpy(vlink_xlate_ptr(&h->m.x, off, len),
 						       pkt + (size_t)i * room, len);
-						vlink_ledger_lend(&h->led, off, (uint16_t)h->ch);
 						pend[npend].pool_offset = off;
 						pend[npend].len = len;
 						pend[npend].data_off = 0;

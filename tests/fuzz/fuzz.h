@@ -188,7 +188,7 @@ static inline const char *srv_mac(uint8_t b)
  * and the op's arguments (see fuzz_hostend.c). */
 enum { HOST_BASE_ZERO, HOST_BASE_2M, HOST_BASE_TOP, HOST_BASE_ANY, HOST_BASE_N };
 enum { HOST_LEND, HOST_TAKE, HOST_FORGE_INDEX, HOST_FORGE_DESC, HOST_PEER,
-       HOST_RETRACT, HOST_RECLAIM, HOST_LEND_ONE, HOST_RESET, HOST_N };
+       HOST_RETRACT, HOST_RECLAIM, HOST_LEND_ONE, HOST_RESET, HOST_REFILL, HOST_N };
 
 /* ---- fuzz_guest -------------------------------------------------------
  * Header: u8 slot, u8 channels (1 + mod 4), u8 ring (64 << mod 3), u8

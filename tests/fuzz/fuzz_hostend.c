@@ -9,8 +9,10 @@
  * descriptor.  The peer is the fuzz input: it writes any index or
  * descriptor into any ring, or moves descriptors with its own ring handles
  * (the real ring code), duplicated, altered or onto another channel.  The
- * host lends, takes back, retracts and reclaims as the PMD and
- * tests/vlink-hostend.c do.
+ * host lends, takes back, retracts and reclaims with the code the PMD and
+ * tests/vlink-hostend.c run: vlink_hostend_send, _recv, _reap and _refill
+ * (proto/vlink_hostend.c) over the link's rings, and the ring and ledger
+ * calls they are made of.
  *
  * Checked after every step, against a model the harness keeps:
  *  - a take is accepted or refused exactly as the ledger's documented order
@@ -30,11 +32,12 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "vlink_hostend.h"
 #include "vlink_ledger.h"
 #include "vlink_ring.h"
 
 #define MAXCH    4
-#define MAXRING  32
+#define MAXRING  64
 #define MAXBURST (2 * MAXRING)
 #define MAXOPS   512
 
@@ -43,7 +46,7 @@ enum { RX = VLINK_RING_RX, DONE = VLINK_RING_DONE, FILL = VLINK_RING_FILL,
 
 struct chan {
 	struct vlink_ring_hdr *mem[4];
-	struct vlink_ring host[4], peer[4];
+	struct vlink_ring peer[4];
 };
 
 static struct {
@@ -56,7 +59,28 @@ static struct {
 	uint8_t *pool;
 	unsigned cursor;              /* where the host looks for a home buffer */
 	struct chan ch[MAXCH];
+	struct vlink_linkmem lm;      /* the host's handles of the rings */
+	struct vlink_hostend he;      /* the host end over lm and led */
+	int64_t homed[MAXBURST];      /* what he.home was given last */
+	unsigned nhomed;
+	bool got_called;              /* he.get was called */
 } h;
+
+/* the host's handle of ring k of channel index c */
+static struct vlink_ring *host_ring(unsigned c, int k)
+{
+	struct vlink_linkmem_chan *lc = &h.lm.ch[c];
+
+	return k == RX ? &lc->rx : k == DONE ? &lc->done : k == FILL ? &lc->fill : &lc->tx;
+}
+
+static void home_cb(void *arg, const int64_t *idx, unsigned k)
+{
+	(void)arg;
+	FZ_ASSERT(h.nhomed + k <= MAXBURST, "home given %u after %u", k, h.nhomed);
+	memcpy(h.homed + h.nhomed, idx, k * sizeof(*idx));
+	h.nhomed += k;
+}
 
 static bool host_produces(int k)
 {
@@ -89,7 +113,7 @@ static void check_all(void)
 			  (unsigned long long)h.led.errors[e], (unsigned long long)h.errors[e]);
 	for (unsigned c = 0; c < h.nch; c++)
 		for (int k = 0; k < 4; k++) {
-			const struct vlink_ring *r = &h.ch[c].host[k];
+			const struct vlink_ring *r = host_ring(c, k);
 			uint32_t used = host_produces(k) ? r->mine - r->theirs :
 							   r->theirs - r->mine;
 
@@ -127,13 +151,13 @@ static int64_t expect_take(const struct vlink_desc *d, uint16_t ch)
 	return -1;
 }
 
-/* Take back n descriptors the peer returned on ch, as the host does, and
+/* The host took back n descriptors the peer returned on ch, the ledger
+ * saying idx[] (lent was `lent` before): check each against the model, and
  * use each accepted buffer where the descriptor says its data is. */
-static void take_back(const struct vlink_desc *d, unsigned n, uint16_t ch)
+static void check_taken(const struct vlink_desc *d, const int64_t *idx, unsigned n,
+			uint16_t ch, uint32_t lent)
 {
-	int64_t idx[MAXBURST];
-	uint32_t lent = h.led.lent;
-	unsigned good = vlink_ledger_take_burst(&h.led, d, n, ch, idx), want = 0;
+	unsigned want = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		int64_t e = expect_take(&d[i], ch);
@@ -148,8 +172,20 @@ static void take_back(const struct vlink_desc *d, unsigned n, uint16_t ch)
 		/* the host's pointer comes from the descriptor, not from idx */
 		memset(h.pool + (d[i].pool_offset - h.base) + d[i].data_off, 0xa5, d[i].len);
 	}
-	FZ_ASSERT(good == want && lent - good == h.led.lent, "take_burst said %u, %u "
-		  "taken, lent %u -> %u", good, want, lent, h.led.lent);
+	FZ_ASSERT(lent - want == h.led.lent, "%u taken, lent %u -> %u", want, lent,
+		  h.led.lent);
+}
+
+/* Take back n descriptors the peer returned on ch, as the host does. */
+static void take_back(const struct vlink_desc *d, unsigned n, uint16_t ch)
+{
+	int64_t idx[MAXBURST];
+	uint32_t lent = h.led.lent;
+	unsigned good = vlink_ledger_take_burst(&h.led, d, n, ch, idx);
+
+	FZ_ASSERT(good == lent - h.led.lent, "take_burst said %u, lent %u -> %u", good, lent,
+		  h.led.lent);
+	check_taken(d, idx, n, ch, lent);
 }
 
 static unsigned burst_arg(struct fz *f)
@@ -163,7 +199,7 @@ static void op_lend(struct fz *f, unsigned c)
 	int k = fz_u8(f) & 1 ? FILL : RX;
 	unsigned want = burst_arg(f), room, n = 0;
 	uint8_t lseed = fz_u8(f), dseed = fz_u8(f);
-	struct vlink_ring *r = &h.ch[c].host[k];
+	struct vlink_ring *r = host_ring(c, k);
 	struct vlink_desc d[MAXBURST], before[MAXRING];
 	uint32_t mine = r->mine;
 
@@ -181,13 +217,21 @@ static void op_lend(struct fz *f, unsigned c)
 		d[n].flags = 0;
 		n++;
 	}
-	FZ_ASSERT(vlink_ledger_lend_burst(&h.led, d, n, (uint16_t)(c + 1)) == n,
-		  "lending %u home buffers failed", n);
 	for (unsigned i = 0; i < n; i++)
 		h.model[(d[i].pool_offset - h.base) / h.buf_size] = (uint16_t)(c + 1);
 	memcpy(before, slots(h.ch[c].mem[k]), h.ring * sizeof(*before));
-	FZ_ASSERT(vlink_ring_enqueue_burst(r, d, n) == n, "free count said %u, enqueue "
-		  "took fewer of %u", room, n);
+	if (k == RX) {
+		/* a packet: the host end's send; a few more than fit, once */
+		unsigned dup = 0;
+
+		FZ_ASSERT(vlink_hostend_send(&h.he, c + 1, d, n, &dup) == n && !dup,
+			  "send of %u home buffers with room for %u", n, room);
+	} else {
+		FZ_ASSERT(vlink_ledger_lend_burst(&h.led, d, n, (uint16_t)(c + 1)) == n,
+			  "lending %u home buffers failed", n);
+		FZ_ASSERT(vlink_ring_enqueue_burst(r, d, n) == n, "free count said %u, "
+			  "enqueue took fewer of %u", room, n);
+	}
 	for (uint32_t i = 0; i < h.ring; i++) {
 		uint32_t at = (i - mine) & (h.ring - 1); /* position after mine */
 		const struct vlink_desc *want_d = at < n ? &d[at] : &before[i];
@@ -200,20 +244,34 @@ static void op_lend(struct fz *f, unsigned c)
 			  h.ch[c].mem[k]->head, mine + n);
 }
 
-/* the host consumes done or tx and takes back what it got */
+/* the host consumes done (vlink_hostend_reap, all there is) or tx
+ * (vlink_hostend_recv) and takes back what it got */
 static void op_take(struct fz *f, unsigned c)
 {
 	int k = fz_u8(f) & 1 ? TX : DONE;
-	unsigned want = burst_arg(f), got;
-	struct vlink_ring *r = &h.ch[c].host[k];
+	unsigned want = burst_arg(f), got, good = 0;
+	struct vlink_ring *r = host_ring(c, k);
 	struct vlink_ring_hdr *m = h.ch[c].mem[k];
 	struct vlink_desc d[MAXBURST], before[MAXRING];
-	uint32_t mine = r->mine, theirs = r->theirs, head = m->head;
+	int64_t idx[MAXBURST];
+	uint32_t mine = r->mine, theirs = r->theirs, head = m->head, lent = h.led.lent;
+	uint64_t bad = 0;
 
 	memcpy(before, slots(m), h.ring * sizeof(*before));
-	got = vlink_ring_dequeue_burst(r, d, want);
-	FZ_ASSERT(got <= want && got <= h.ring, "dequeued %u of %u (ring %u)", got, want,
-		  h.ring);
+	if (k == TX) {
+		got = vlink_hostend_recv(&h.he, c + 1, d, idx, want, &bad);
+		FZ_ASSERT(got <= want && got <= VLINK_HOSTEND_BURST, "received %u of %u", got,
+			  want);
+	} else {
+		h.nhomed = 0;
+		bad = vlink_hostend_reap(&h.he, c + 1, 1);
+		got = r->mine - mine;
+		FZ_ASSERT(h.nhomed == got, "%u reaped, home given %u", got, h.nhomed);
+		memcpy(idx, h.homed, got * sizeof(*idx));
+		for (unsigned i = 0; i < got && i < MAXRING; i++)
+			d[i] = before[(mine + i) & (h.ring - 1)];
+	}
+	FZ_ASSERT(got <= h.ring, "dequeued %u (ring %u)", got, h.ring);
 	FZ_ASSERT(r->mine == mine + got, "tail moved by %u for %u", r->mine - mine, got);
 	FZ_ASSERT(r->theirs == theirs || r->theirs == head, "cached head %u is neither "
 		  "the old %u nor the published %u", r->theirs, theirs, head);
@@ -221,10 +279,77 @@ static void op_take(struct fz *f, unsigned c)
 		  "took %u with head %u tail %u", got, r->theirs, mine);
 	if (got)
 		FZ_ASSERT(m->tail == r->mine, "tail %u published, want %u", m->tail, r->mine);
-	for (unsigned i = 0; i < got; i++)
+	for (unsigned i = 0; i < got; i++) {
 		FZ_ASSERT(!memcmp(&d[i], &before[(mine + i) & (h.ring - 1)], sizeof(d[i])),
 			  "descriptor %u is not what slot %u held", i, (mine + i) & (h.ring - 1));
-	take_back(d, got, (uint16_t)(c + 1));
+		good += idx[i] >= 0;
+	}
+	FZ_ASSERT(bad == got - good, "%llu counted bad of %u, %u taken",
+		  (unsigned long long)bad, got, good);
+	check_taken(d, idx, got, (uint16_t)(c + 1), lent);
+}
+
+/* he.get: home buffers in the model's order, from the cursor on */
+static unsigned get_cb(void *arg, struct vlink_desc *d, unsigned n)
+{
+	unsigned k = 0;
+
+	(void)arg;
+	h.got_called = true;
+	FZ_ASSERT(n && n <= VLINK_HOSTEND_BURST, "asked for %u buffers", n);
+	for (uint32_t tries = 0; k < n && tries < h.nbufs; tries++) {
+		uint32_t b = h.cursor++ % h.nbufs;
+		bool taken = false;
+
+		if (h.model[b])
+			continue;
+		for (unsigned i = 0; i < k; i++)
+			taken |= d[i].pool_offset == h.base + (uint64_t)b * h.buf_size;
+		if (taken)
+			continue;
+		d[k].pool_offset = h.base + (uint64_t)b * h.buf_size;
+		d[k].data_off = (uint16_t)(b % h.buf_size);
+		k++;
+	}
+	return k;
+}
+
+/* the host keeps fill stocked (vlink_hostend_refill) */
+static void op_refill(struct fz *f, unsigned c)
+{
+	struct vlink_ring *r = host_ring(c, FILL);
+	struct vlink_ring_hdr *m = h.ch[c].mem[FILL];
+	uint32_t mine = r->mine, used, stock = h.ring < VLINK_HOSTEND_FILL_STOCK ?
+							 h.ring : VLINK_HOSTEND_FILL_STOCK;
+	uint32_t home = h.nbufs - lent_in_model();
+	int got;
+
+	(void)f;
+	used = h.ring - vlink_ring_free_count(r);
+	h.got_called = false;
+	got = vlink_hostend_refill(&h.he, c + 1);
+	if (used + VLINK_HOSTEND_REFILL > stock) {
+		FZ_ASSERT(got == 0 && !h.got_called, "refill with %u of %u on fill: %d", used,
+			  stock, got);
+		return;
+	}
+	if (!home) {
+		FZ_ASSERT(got == -ENOBUFS, "refill with nothing home: %d", got);
+		return;
+	}
+	FZ_ASSERT(got > 0 && (uint32_t)got <= stock - used && (uint32_t)got <= home,
+		  "refill of %d with %u on fill of %u, %u home", got, used, stock, home);
+	for (int i = 0; i < got; i++) {
+		const struct vlink_desc *d = &slots(m)[(mine + (uint32_t)i) & (h.ring - 1)];
+		uint64_t b = (d->pool_offset - h.base) / h.buf_size;
+
+		FZ_ASSERT(d->len == 0 && d->flags == 0 && b < h.nbufs && !h.model[b],
+			  "refill put {off %#llx len %u}", (unsigned long long)d->pool_offset,
+			  d->len);
+		h.model[b] = (uint16_t)(c + 1);
+	}
+	FZ_ASSERT(m->head == mine + (uint32_t)got, "head %u after a refill of %d from %u",
+		  m->head, got, mine);
 }
 
 /* an offset from a mode byte and a seed: a buffer start (maybe past the
@@ -308,7 +433,7 @@ static void op_retract(struct fz *f, unsigned c)
 {
 	int k = fz_u8(f) & 1 ? FILL : RX;
 	unsigned max = burst_arg(f), got;
-	struct vlink_ring *r = &h.ch[c].host[k];
+	struct vlink_ring *r = host_ring(c, k);
 	struct vlink_ring_hdr *m = h.ch[c].mem[k];
 	struct vlink_desc d[MAXBURST], before[MAXRING];
 	uint32_t mine = r->mine, tail = m->tail, bad = (uint32_t)r->bad_index;
@@ -377,7 +502,7 @@ static void op_lend_one(struct fz *f, unsigned c)
 static void op_reset(struct fz *f, unsigned c)
 {
 	int k = fz_u8(f) & 1 ? FILL : RX;
-	struct vlink_ring *r = &h.ch[c].host[k];
+	struct vlink_ring *r = host_ring(c, k);
 	uint32_t tail = r->hdr->tail;
 
 	vlink_ring_empty(r);
@@ -395,7 +520,7 @@ static int setup(struct fz *f)
 
 	memset(&h, 0, sizeof(h));
 	h.nch = 1 + fz_u8(f) % MAXCH;
-	h.ring = 2u << fz_u8(f) % 5;
+	h.ring = 2u << fz_u8(f) % 6;
 	h.buf_size = 64u << fz_u8(f) % 6;
 	h.nbufs = 1 + fz_u8(f) % 64u;
 	area = (uint64_t)h.nbufs * h.buf_size;
@@ -422,10 +547,14 @@ static int setup(struct fz *f)
 			memset(m, 0, sizeof(struct vlink_ring_hdr) + h.ring * sizeof(struct vlink_desc));
 			h.ch[c].mem[k] = m;
 			h.ch[c].mem[k]->size = h.ring;
-			FZ_ASSERT(!vlink_ring_attach(&h.ch[c].host[k], m, h.ring, host_produces(k)) &&
+			FZ_ASSERT(!vlink_ring_attach(host_ring(c, k), m, h.ring, host_produces(k)) &&
 				  !vlink_ring_attach(&h.ch[c].peer[k], m, h.ring, !host_produces(k)),
 				  "ring attach");
 		}
+	h.lm.nch = h.nch;
+	h.lm.ring_size = h.ring;
+	h.he = (struct vlink_hostend){ .m = &h.lm, .led = &h.led, .home = home_cb,
+				       .get = get_cb };
 	return 0;
 }
 
@@ -448,7 +577,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		[HOST_FORGE_INDEX] = op_forge_index, [HOST_FORGE_DESC] = op_forge_desc,
 		[HOST_PEER] = op_peer, [HOST_RETRACT] = op_retract,
 		[HOST_RECLAIM] = op_reclaim, [HOST_LEND_ONE] = op_lend_one,
-		[HOST_RESET] = op_reset,
+		[HOST_RESET] = op_reset, [HOST_REFILL] = op_refill,
 	};
 	struct fz f = { data, size };
 

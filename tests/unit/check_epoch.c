@@ -1,5 +1,6 @@
-/* The epoch/reset handshake (proto/vlink_epoch.c): both ends of a link in
- * one process, over memory laid out as vlinkd lays out a link. */
+/* The epoch/reset handshake (proto/vlink_epoch.c) and the host end's data
+ * path (proto/vlink_hostend.c): both ends of a link in one process, over
+ * memory laid out as vlinkd lays out a link. */
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
@@ -321,7 +322,8 @@ START_TEST(resets_under_traffic)
 	struct vlink_ledger led;
 	struct race r = { 0 };
 	unsigned homes = 0;
-	struct vlink_hostend he = { &host, &led, count_home, &homes };
+	struct vlink_hostend he = { .m = &host, .led = &led, .home = count_home,
+				    .arg = &homes };
 	pthread_t t;
 	unsigned timeouts = 0;
 
@@ -381,7 +383,8 @@ START_TEST(drain_takes_back)
 {
 	struct vlink_ledger led;
 	unsigned homes = 0;
-	struct vlink_hostend he = { &host, &led, count_home, &homes };
+	struct vlink_hostend he = { .m = &host, .led = &led, .home = count_home,
+				    .arg = &homes };
 	struct vlink_desc d[8];
 
 	ck_assert_int_eq(vlink_ledger_init(&led, 0, NBUFS * VLINK_BUF_SIZE, VLINK_BUF_SIZE), 0);
@@ -406,6 +409,108 @@ START_TEST(drain_takes_back)
 }
 END_TEST
 
+/* A host end whose home is a stack of buffer indexes, as in
+ * tests/vlink-hostend.c. */
+struct stack {
+	uint32_t b[NBUFS];
+	unsigned n;
+};
+
+static void stack_home(void *arg, const int64_t *idx, unsigned k)
+{
+	struct stack *s = arg;
+
+	for (unsigned i = 0; i < k; i++)
+		if (idx[i] >= 0)
+			s->b[s->n++] = (uint32_t)idx[i];
+}
+
+static unsigned stack_get(void *arg, struct vlink_desc *d, unsigned n)
+{
+	struct stack *s = arg;
+	unsigned k = 0;
+
+	for (; k < n && s->n; k++) {
+		d[k] = desc(s->b[--s->n]);
+		d[k].data_off = 128;
+	}
+	return k;
+}
+
+/* Refill keeps the stock and no more; what the peer sends comes through the
+ * ledger (a forged descriptor refused and counted, never a buffer); send
+ * publishes what fits, not a buffer twice; reap takes done home. */
+START_TEST(data_path)
+{
+	struct vlink_ledger led;
+	static struct stack home;
+	struct vlink_hostend he = { .m = &host, .led = &led, .home = stack_home,
+				    .arg = &home, .get = stack_get };
+	struct vlink_desc d[VLINK_HOSTEND_BURST], s[RING + 8];
+	int64_t idx[VLINK_HOSTEND_BURST];
+	uint64_t bad = 0;
+	unsigned dup = 0, n;
+
+	ck_assert_int_eq(vlink_ledger_init(&led, 0, NBUFS * VLINK_BUF_SIZE, VLINK_BUF_SIZE), 0);
+	home.n = 0;
+	for (uint32_t k = NBUFS; k > 0; k--)
+		home.b[home.n++] = k - 1;
+	/* a ring of 64 is stocked whole, a burst at a time */
+	ck_assert_int_eq(vlink_hostend_refill(&he, 1), (int)RING);
+	ck_assert_int_eq(vlink_hostend_refill(&he, 1), 0);
+	ck_assert_uint_eq(vlink_ledger_lent(&led), RING);
+	/* the peer takes 40 and sends 3 of them back as packets, plus a forged one */
+	ck_assert_uint_eq(vlink_ring_dequeue_burst(&peer.ch[0].fill, d, 40), 40);
+	ck_assert_uint_eq(d[0].data_off, 128);
+	ck_assert_uint_eq(d[0].len, 0);
+	for (unsigned i = 0; i < 3; i++)
+		d[i].len = 100;
+	d[3] = d[0];   /* the same buffer again */
+	ck_assert_uint_eq(vlink_ring_enqueue_burst(&peer.ch[0].tx, d, 4), 4);
+	/* 40 out of 64: more than VLINK_HOSTEND_REFILL below the stock */
+	ck_assert_int_eq(vlink_hostend_refill(&he, 1), 40);
+	n = vlink_hostend_recv(&he, 1, s, idx, VLINK_HOSTEND_BURST, &bad);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(bad, 1);
+	ck_assert_int_eq(idx[0], (int64_t)(d[0].pool_offset / VLINK_BUF_SIZE));
+	ck_assert_int_ge(idx[2], 0);
+	ck_assert_int_eq(idx[3], -1);
+	ck_assert_uint_eq(led.errors[VLINK_LEDGER_NOT_LENT], 1);
+	stack_home(&home, idx, n);
+	/* the home gets empty: refill says so */
+	{
+		struct stack keep = home;
+
+		home.n = 0;
+		ck_assert_uint_eq(vlink_ring_dequeue_burst(&peer.ch[0].fill, d, 40), 40);
+		ck_assert_int_eq(vlink_hostend_refill(&he, 1), -ENOBUFS);
+		ck_assert_uint_eq(vlink_ring_enqueue_burst(&peer.ch[0].done, d, 40), 40);
+		home = keep;
+	}
+	/* send: a ring of 64 takes 64 of 70; a buffer sent twice goes once */
+	n = vlink_hostend_reap(&he, 1, 1);
+	ck_assert_uint_eq(n, 0);
+	for (unsigned i = 0; i < RING + 6; i++) {
+		s[i] = desc(home.b[--home.n]);
+		s[i].len = 60;
+	}
+	s[1] = s[0];
+	ck_assert_uint_eq(vlink_hostend_send(&he, 2, s, RING + 6, &dup), RING);
+	ck_assert_uint_eq(dup, 1);
+	ck_assert_uint_eq(vlink_ring_dequeue_burst(&peer.ch[1].rx, d, VLINK_HOSTEND_BURST), RING - 1);
+	/* the peer returns them on done, one of them twice */
+	d[RING - 1] = d[5];
+	ck_assert_uint_eq(vlink_ring_enqueue_burst(&peer.ch[1].done, d, RING), RING);
+	ck_assert_uint_eq(vlink_hostend_reap(&he, 2, 4), 1);
+	ck_assert_uint_eq(led.errors[VLINK_LEDGER_NOT_LENT], 2);
+	/* out now: channel 1's first stock, less the 3 sent back (the 40 of
+	 * the refill came back on done) */
+	ck_assert_uint_eq(vlink_ledger_lent(&led), RING - 3);
+	ck_assert_uint_eq(home.n + vlink_ledger_lent(&led) + 7, NBUFS);
+	vlink_ledger_fini(&led);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("epoch");
@@ -423,6 +528,7 @@ int main(void)
 	tcase_add_test(tc, clear_empties_every_ring);
 	tcase_add_test(tc, resets_under_traffic);
 	tcase_add_test(tc, drain_takes_back);
+	tcase_add_test(tc, data_path);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
