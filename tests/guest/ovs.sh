@@ -138,7 +138,7 @@ if ! recv_on B "$N" 30 || ! port_up vlB; then
 	not_ok "recv attached on B, vlB up"; peers_show; finish
 fi
 send_on A "$N" "$SIZES" 30
-wait_gone "$SEND" $((N / RATE + 60)); src=$RC
+wait_exit "$SEND" $((N / RATE + 60)); src=$RC
 until_ok 60 recv_accounted
 recv_end; rrc=$RC
 echo "# traffic: $(echo "$(date +%s.%N) $t0" | awk '{ printf "%.1f", $1 - $2 }') s"

@@ -185,18 +185,15 @@ all_home() {
 # wait_up LINK: until both ends are up in the same epoch: the host end
 # sends only to a peer that acknowledged its epoch, and an application
 # that does not wait for link up (basicfwd) drops what it could not send
+both_up() {
+	"$PEER" --socket "$SOCK" stats "$1" 2>/dev/null |
+		grep -Eq 'host end: up, epoch ([0-9]+); peer end: up, acked epoch \1$'
+}
 wait_up() {
-	i=0
-	until "$PEER" --socket "$SOCK" stats "$1" 2>/dev/null |
-	      grep -Eq 'host end: up, epoch ([0-9]+); peer end: up, acked epoch \1$'; do
-		i=$((i + 1))
-		if [ $i -gt 300 ]; then
-			echo "    (link $1 not up after 30 s:)"
-			"$PEER" --socket "$SOCK" stats "$1" 2>&1 | sed 's/^/    /'
-			return 1
-		fi
-		sleep 0.1
-	done
+	until_ok 30 both_up "$1" && return 0
+	echo "    (link $1 not up after 30 s:)"
+	"$PEER" --socket "$SOCK" stats "$1" 2>&1 | sed 's/^/    /'
+	return 1
 }
 
 # recv_start LINK [COUNT]: vlink-peer recv in the background, attached

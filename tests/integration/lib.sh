@@ -103,6 +103,41 @@ stop_daemon() {
 	return $rc
 }
 
+# Waiting for a condition, never for a guess of how long it takes.  A test
+# may define until_abort (e.g. "the program under test has died"): the
+# waits below then give up at once when it succeeds.
+until_abort() { return 1; }
+
+# until_ok SECONDS COMMAND...: run COMMAND (its output discarded) every
+# 0.1 s until it succeeds; 1 after SECONDS, or when until_abort succeeds
+until_ok() {
+	_umax=$1; shift
+	_ui=0
+	until "$@" >/dev/null 2>&1; do
+		_ui=$((_ui + 1))
+		[ $_ui -gt $((_umax * 10)) ] && return 1
+		until_abort && return 1
+		sleep 0.1
+	done
+}
+
+# wait_exit PID SECONDS: until the process exits: its status in $RC; after
+# SECONDS, or when until_abort succeeds, it is killed, RC=killed and 1
+wait_exit() {
+	_wi=0
+	while kill -0 "$1" 2>/dev/null; do
+		_wi=$((_wi + 1))
+		if [ $_wi -gt $(($2 * 10)) ] || until_abort; then
+			kill "$1" 2>/dev/null; wait "$1" 2>/dev/null
+			RC=killed
+			return 1
+		fi
+		sleep 0.1
+	done
+	wait "$1"
+	RC=$?
+}
+
 # daemon_fds: number of open fds of the running daemon
 daemon_fds() { ls "/proc/$DAEMON_PID/fd" | wc -l; }
 

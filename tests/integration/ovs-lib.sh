@@ -106,36 +106,9 @@ ovs_dead() {
 	return 0
 }
 
-# until_ok SECONDS COMMAND...: run it every 0.1 s until it succeeds; 1
-# after SECONDS, or at once when ovs-vswitchd has died
-until_ok() {
-	_umax=$1; shift
-	_ui=0
-	until "$@" >/dev/null 2>&1; do
-		_ui=$((_ui + 1))
-		[ $_ui -gt $((_umax * 10)) ] && return 1
-		ovs_dead && return 1
-		sleep 0.1
-	done
-}
-
-# wait_gone PID SECONDS: until the process exits; then its status in $RC,
-# or "killed" when it had to be: after SECONDS, or at once when
-# ovs-vswitchd has died (the peers would only wait for their timeouts)
-wait_gone() {
-	_wi=0
-	while kill -0 "$1" 2>/dev/null; do
-		_wi=$((_wi + 1))
-		if [ $_wi -gt $(($2 * 10)) ] || ovs_dead; then
-			kill "$1" 2>/dev/null; wait "$1" 2>/dev/null
-			RC=killed
-			return 1
-		fi
-		sleep 0.1
-	done
-	wait "$1"
-	RC=$?
-}
+# lib.sh's until_ok and wait_exit give up at once when ovs-vswitchd has
+# died (the peers would only wait for their timeouts)
+until_abort() { ovs_dead; }
 
 vsctl() { ovs-vsctl --db="unix:$O/db.sock" --no-wait --timeout=10 "$@"; }
 ofctl() { ovs-ofctl --timeout=10 "$@"; }
@@ -230,7 +203,7 @@ start_ovs() {
 stop_ovs() {
 	[ -n "$OVS_PID" ] || return 0
 	appctl exit >/dev/null 2>&1
-	wait_gone "$OVS_PID" 30
+	wait_exit "$OVS_PID" 30
 	OVS_PID=
 	[ "$RC" = 0 ]
 }
@@ -385,7 +358,7 @@ recv_still() {
 # R_REORDER
 recv_end() {
 	kill "$RECV" 2>/dev/null
-	wait_gone "$RECV" 10
+	wait_exit "$RECV" 10
 	set -- $(sed -n 's/^recv: \([0-9]*\) packets .*: \([0-9]*\) intact, \([0-9]*\) corrupt, \([0-9]*\) lost, \([0-9]*\) out of order$/\1 \2 \3 \4 \5/p' \
 		"$T/recv.out") "?" "?" "?" "?" "?"
 	R_GOT=$1 R_OK=$2 R_BAD=$3 R_LOST=$4 R_REORDER=$5

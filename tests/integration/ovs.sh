@@ -49,9 +49,9 @@ transfer() {
 		not_ok "$d: recv attached on $to, vl$to up"; peers_show; stop_peers; return 1
 	fi
 	send_on "$from" "$n" "$size"
-	wait_gone "$SEND" $((n / RATE + 40)); src=$RC
+	wait_exit "$SEND" $((n / RATE + 40)); src=$RC
 	[ -n "$OVS_PID" ] || kill "$RECV" 2>/dev/null # OVS died: nothing comes
-	wait_gone "$RECV" 20; rrc=$RC
+	wait_exit "$RECV" 20; rrc=$RC
 	ovs_dead
 	set -- $(ofstat "vl$from") $(ofstat "vl$to")
 	in=$(sub "$1" "$in0") rxdrop=$(sub "$2" "$rxdrop0") out=$(sub "$7" "$out0") txdrop=$(sub "$8" "$txdrop0")
@@ -189,7 +189,7 @@ recv_has() {
 # stop_sender: SIGTERM: send stops, says how many it sent ($S)
 stop_sender() {
 	kill "$SEND" 2>/dev/null
-	wait_gone "$SEND" 10
+	wait_exit "$SEND" 10
 	S=$(sed -n 's/^send: \([0-9]*\) packets.*/\1/p' "$T/send.out")
 	S=${S:-?}
 }
@@ -287,7 +287,7 @@ case3() {
 	fi
 	until_ok 15 rx_above vlA 0 && ok "traffic resumes through the new ovs-vswitchd" ||
 		not_ok "traffic resumes through the new ovs-vswitchd"
-	wait_gone "$SEND" 90; src=$RC
+	wait_exit "$SEND" 90; src=$RC
 	grep -q "^send: $M packets" "$T/send.out" && [ "$src" = 0 ] &&
 		ok "the sender got through its $M packets" ||
 		{ not_ok "the sender got through its $M packets (exit $src)"; peers_show; }

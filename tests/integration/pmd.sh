@@ -246,17 +246,14 @@ tp_wait 7 'Maximum configurable length of RX packet: 1518' &&
 	ok "the PMD's largest packet: MTU 1500 + 18 (dev_info)" ||
 	{ not_ok "the PMD's largest packet"; grep -i 'length\|mtu' "$T/tp7.log" | sed 's/^/    /'; }
 tp_wait 7 'Link status: up' 10
-# until_stat ID PORT FIELD: until the counter is above 0 (10 s at most)
-until_stat() {
-	i=0
-	while [ "$(tp_stat "$1" "$2" "$3")" = 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-}
+# stat_above_0 ID PORT FIELD: testpmd's counter is above 0
+stat_above_0() { _v=$(tp_stat "$1" "$2" "$3") && [ "$_v" -gt 0 ] 2>/dev/null; }
 # 2000 B frames do not fit: the PMD drops them (TX-errors), sends none;
 # 1000 B frames go (txonly: testpmd does not receive the echo's)
 tp_cmd 7 "set fwd txonly"
 tp_cmd 7 "set txpkts 2000"
 tp_cmd 7 "start"
-until_stat 7 0 TX-errors
+until_ok 10 stat_above_0 7 0 TX-errors
 tp_cmd 7 "stop"
 te=$(tp_stat 7 0 TX-errors) tx=$(tp_stat 7 0 TX-packets) rx=$(tp_stat 7 0 RX-packets)
 [ "${te:-0}" -gt 0 ] && [ "$tx" = 0 ] && [ "$rx" = 0 ] &&
@@ -264,7 +261,7 @@ te=$(tp_stat 7 0 TX-errors) tx=$(tp_stat 7 0 TX-packets) rx=$(tp_stat 7 0 RX-pac
 	not_ok "frames of 2000 B on an MTU 1500 link: TX-errors '$te', TX-packets '$tx', RX-packets '$rx' (want >0, 0, 0)"
 tp_cmd 7 "set txpkts 1000"
 tp_cmd 7 "start"
-until_stat 7 0 TX-packets
+until_ok 10 stat_above_0 7 0 TX-packets
 tp_cmd 7 "stop"
 tx=$(tp_stat 7 0 TX-packets) te2=$(tp_stat 7 0 TX-errors)
 [ "${tx:-0}" -gt 0 ] && [ "$te2" = "$te" ] &&

@@ -27,16 +27,6 @@ attached() {
 		python3 -c "import json,sys; sys.exit(not json.load(open('$T/show.json'))['$2_attached'])"
 }
 
-# until COMMAND...: run it every 0.1 s until it succeeds, 30 s at most
-until_ok() {
-	i=0
-	until "$@"; do
-		i=$((i + 1))
-		[ $i -gt 300 ] && return 1
-		sleep 0.1
-	done
-}
-
 # in_log PATTERN [FILE]: the file matches (default: what the running
 # vlinkd logged, not its predecessors)
 LOG_FROM=0
@@ -63,13 +53,13 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 echo_on() {
 	${ECHO_VG:-} "$PEER" --socket "$SOCK" echo "$1" >"$T/e.$1" 2>"$T/e.$1.err" &
 	E=$!; BG_PIDS="$BG_PIDS $E"
-	until_ok attached "$1" peer &&
+	until_ok 30 attached "$1" peer &&
 		"$HOSTEND" "$SOCK" "$1" pingpong 1000 60-1500 1 >"$T/h.$1" 2>&1
 }
 
 # echo_ends DESCRIPTION PATTERN: the echo on G ($E) exits 1, saying PATTERN
 echo_ends() {
-	if until_ok gone "$E"; then wait "$E"; rc=$?; else rc=running; fi
+	if until_ok 30 gone "$E"; then wait "$E"; rc=$?; else rc=running; fi
 	if [ "$rc" = 1 ] && in_log "$2" "$T/e.G.err"; then ok "$1"
 	else not_ok "$1 (exit $rc, want 1 and /$2/)"; sed 's/^/    /' "$T/e.G.err"; fi
 }
@@ -82,9 +72,9 @@ echo_on L && ok "echo on L attached and serving" ||
 	{ not_ok "echo on L attached and serving"; cat "$T/e.L.err" "$T/h.L"; }
 "$HOSTEND" "$SOCK" L pingpong "$N" 60-1500 1 >"$T/h" 2>&1 &
 H=$!; BG_PIDS="$BG_PIDS $H"
-until_ok attached L host || not_ok "the pingpong's host end attached"
+until_ok 30 attached L host || not_ok "the pingpong's host end attached"
 restart_daemon || { not_ok "vlinkd starts again"; finish; }
-until_ok attached L peer && ok "the new vlinkd knows the echo's peer end (peer_attached)" ||
+until_ok 30 attached L peer && ok "the new vlinkd knows the echo's peer end (peer_attached)" ||
 	not_ok "the new vlinkd knows the echo's peer end (peer_attached)"
 in_log "pid $E\\): attached the peer end of link 'L'" &&
 	ok "it is the echo that attached again (pid $E)" ||
@@ -100,7 +90,7 @@ grep -Eq "received $N \\($N intact, 0 corrupt, 0 lost, 0 out of order\\).*([0-9]
 	{ not_ok "traffic never stopped"; sed 's/^/    /' "$T/h"; }
 ctl monitor --count 1 --timeout 30 >"$T/mon" 2>&1 &
 MON=$!; BG_PIDS="$BG_PIDS $MON"
-until_ok in_log "monitoring vlinkd events" "$T/mon" || not_ok "monitor started"
+until_ok 30 in_log "monitoring vlinkd events" "$T/mon" || not_ok "monitor started"
 kill -9 "$E"; wait "$E" 2>/dev/null
 wait "$MON"
 in_log "^end-down link L domain default end peer$" "$T/mon" &&
@@ -142,15 +132,15 @@ kill -STOP "$E"
 restart_daemon KILL --verbose || { not_ok "vlinkd starts"; finish; }
 "$TESTCLIENT" "$SOCK" attach B peer check 0 600 >"$T/holder" 2>&1 &
 HOLDER=$!; BG_PIDS="$BG_PIDS $HOLDER"
-until_ok attached B peer || not_ok "another peer end holds B"
+until_ok 30 attached B peer || not_ok "another peer end holds B"
 kill -CONT "$E"
 # the echo asks, is refused, asks again... (each try is a new connection)
 tries() { [ "$(new_log | grep -c "hello from peer 'libvlinkguest' (pid $E ")" -ge "$1" ]; }
-until_ok tries 2 && ! in_log "pid $E\\): attached" &&
+until_ok 30 tries 2 && ! in_log "pid $E\\): attached" &&
 	ok "refused while another peer end holds B, the echo keeps trying" ||
 	not_ok "the echo keeps trying while another peer end holds B"
 kill "$HOLDER"; wait "$HOLDER" 2>/dev/null
-until_ok in_log "pid $E\\): attached the peer end of link 'B'" &&
+until_ok 30 in_log "pid $E\\): attached the peer end of link 'B'" &&
 	ok "that one gone, the echo attaches B again" || not_ok "the echo attaches B again"
 "$HOSTEND" "$SOCK" B pingpong 10000 60-1500 1 >"$T/h" 2>&1 &&
 	ok "and serves with its old mapping (10000 packets back intact)" ||
@@ -177,13 +167,13 @@ vdev() { echo "net_vlink$1,link=$2,socket=$SOCK${3:+,$3}"; }
 tp_start 1 --vdev "$(vdev 0 C end=peer)" --vdev "$(vdev 1 C)"
 tp_cmd 1 "set fwd io"
 tp_cmd 1 "start tx_first"
-until_ok attached C peer && attached C host || not_ok "both ends of C attached"
+until_ok 30 attached C peer && attached C host || not_ok "both ends of C attached"
 restart_daemon || { not_ok "vlinkd starts"; finish; }
 tp_wait 1 'net_vlink0: vlinkd is back: link .C. re-attached' 30 &&
 	tp_wait 1 'net_vlink1: vlinkd is back: link .C. re-attached' 30 &&
 	ok "both ports say they attached again, nothing remapped" ||
 	not_ok "both ports say they attached again"
-until_ok attached C peer && attached C host &&
+until_ok 30 attached C peer && attached C host &&
 	ok "the new vlinkd knows both ends of C" || not_ok "the new vlinkd knows both ends of C"
 a0=$(tp_stat 1 0 RX-packets) a1=$(tp_stat 1 1 RX-packets)
 sleep 1
@@ -207,7 +197,7 @@ check "create D in its own domain" ctl create-link D 02:00:00:00:00:05 1 --domai
 tp_start 2 --vdev "$(vdev 0 D end=peer)" --vdev "$(vdev 1 D)"
 tp_cmd 2 "set fwd io"
 tp_cmd 2 "start tx_first"
-until_ok attached D peer && attached D host || not_ok "both ends of D attached"
+until_ok 30 attached D peer && attached D host || not_ok "both ends of D attached"
 tp_cmd 2 "show port info 0"
 tp_wait 2 'Link status: up' || not_ok "the peer port of D is up"
 stop_daemon KILL

@@ -32,23 +32,6 @@ names_expected() {
 }
 names_expected >"$T/names"
 
-# until_file_has FILE REGEX SECONDS
-until_file_has() {
-	_i=0
-	until grep -Eq -- "$2" "$1" 2>/dev/null; do
-		_i=$((_i + 1)); [ $_i -gt $(($3 * 10)) ] && return 1; sleep 0.1
-	done
-}
-# wait_exit PID SECONDS: its exit status in RC, "killed" if it took longer
-wait_exit() {
-	_i=0
-	while kill -0 "$1" 2>/dev/null; do
-		_i=$((_i + 1))
-		if [ $_i -gt $(($2 * 10)) ]; then kill "$1"; wait "$1"; RC=killed; return 1; fi
-		sleep 0.1
-	done
-	wait "$1"; RC=$?
-}
 
 # json_names FILE: the "name" of every element of the JSON array in FILE
 json_names() {
@@ -84,7 +67,7 @@ same_answers() {
 start_daemon $OPTS || exit 1
 ctl monitor --count "$N" >"$T/events" 2>"$T/events.err" &
 MON=$!; BG_PIDS="$BG_PIDS $MON"
-until_file_has "$T/events.err" "monitoring vlinkd events" 10 || not_ok "monitor subscribed"
+until_ok 10 grep -Eq "monitoring vlinkd events" "$T/events.err" || not_ok "monitor subscribed"
 
 # --- create 1000 ----------------------------------------------------------------
 t0=$(now) fails=0
