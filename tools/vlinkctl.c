@@ -25,13 +25,11 @@ struct ctx {
 
 struct cmd {
 	const char *name;
-	int (*run)(struct ctx *x, int argc, char **argv);
+	int (*run)(struct ctx *x, const struct cmd *c, int argc, char **argv);
 	const char *args;
 	const char *summary;
 	const char *help;
 };
-
-static const struct cmd *find_cmd(const char *name);
 
 static int usage_err(const char *cmd, const char *fmt, ...)
 {
@@ -67,26 +65,36 @@ static int connect_daemon(struct ctx *x)
 	return 0;
 }
 
-/* Send a request; on an Error reply print it and return EXIT_REFUSED. */
-static int call(struct ctx *x, Vlink__Envelope *req, struct vlink_reply *rep,
-		Vlink__Envelope__MsgCase want)
+/* What a command prints of its reply (all its parts); arg is the
+ * command's own. */
+typedef void (*print_fn)(const struct ctx *x, const struct vlink_reply *rep, const void *arg);
+
+/* Send `req` (its message set) and give a reply of kind `want` to `print`
+ * (NULL: the reply only says done), then free it.  0, or EXIT_REFUSED after
+ * saying why: no daemon, an Error reply, a reply of another kind. */
+static int request(struct ctx *x, Vlink__Envelope *req, Vlink__Envelope__MsgCase want,
+		   print_fn print, const void *arg)
 {
+	struct vlink_reply rep;
 	int err = connect_daemon(x);
 
 	if (err)
 		return err;
-	err = vlink_client_call(x->cl, req, rep, CALL_TIMEOUT);
+	err = vlink_client_call(x->cl, req, &rep, CALL_TIMEOUT);
 	if (err) {
 		fprintf(stderr, "vlinkctl: %s\n", *vlink_client_error(x->cl) ?
 			vlink_client_error(x->cl) : vlink_strerror(err));
 		return EXIT_REFUSED;
 	}
-	if (rep->env->msg_case != want) {
+	if (rep.env->msg_case != want) {
 		fprintf(stderr, "vlinkctl: unexpected %s from vlinkd\n",
-			vlink_msg_name(rep->env->msg_case));
-		vlink_reply_clear(rep);
+			vlink_msg_name(rep.env->msg_case));
+		vlink_reply_clear(&rep);
 		return EXIT_REFUSED;
 	}
+	if (print)
+		print(x, &rep, arg);
+	vlink_reply_clear(&rep);
 	return 0;
 }
 
@@ -277,7 +285,22 @@ static int create_extra(int o, const char *val, void *arg)
 	return 0;
 }
 
-static int cmd_create(struct ctx *x, int argc, char **argv)
+static void print_created(const struct ctx *x, const struct vlink_reply *rep, const void *arg)
+{
+	const Vlink__LinkLayout *l = rep->env->link_info->layout;
+
+	(void)arg;
+	if (x->json) {
+		json_link(rep->env->link_info);
+		putchar('\n');
+		return;
+	}
+	printf("created link %s (domain %s, %s, %u data channel%s, ring %u, MTU %u)\n",
+	       l->name, l->domain, l->mac, l->nchannels, l->nchannels == 1 ? "" : "s",
+	       l->ring_size, l->mtu);
+}
+
+static int cmd_create(struct ctx *x, const struct cmd *c, int argc, char **argv)
 {
 	static const struct option extra[] = {
 		{ "domain", required_argument, NULL, 'd' },
@@ -286,12 +309,10 @@ static int cmd_create(struct ctx *x, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct create_opts co = { NULL, 0, 0 };
-	const struct cmd *c = find_cmd("create-link");
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
 	Vlink__CreateLink m = VLINK__CREATE_LINK__INIT;
-	struct vlink_reply rep;
 	uint64_t nch;
-	int i = cmd_args(x, c, argc, argv, 3, 3, extra, create_extra, &co), err;
+	int i = cmd_args(x, c, argc, argv, 3, 3, extra, create_extra, &co);
 
 	if (i < 0)
 		return EXIT_USAGE;
@@ -305,21 +326,7 @@ static int cmd_create(struct ctx *x, int argc, char **argv)
 	m.domain = (char *)(co.domain ? co.domain : "");
 	env.msg_case = VLINK__ENVELOPE__MSG_CREATE_LINK;
 	env.create_link = &m;
-	err = call(x, &env, &rep, VLINK__ENVELOPE__MSG_LINK_INFO);
-	if (err)
-		return err;
-	if (x->json) {
-		json_link(rep.env->link_info);
-		putchar('\n');
-	} else {
-		const Vlink__LinkLayout *l = rep.env->link_info->layout;
-
-		printf("created link %s (domain %s, %s, %u data channel%s, ring %u, MTU %u)\n",
-		       l->name, l->domain, l->mac, l->nchannels, l->nchannels == 1 ? "" : "s",
-		       l->ring_size, l->mtu);
-	}
-	vlink_reply_clear(&rep);
-	return 0;
+	return request(x, &env, VLINK__ENVELOPE__MSG_LINK_INFO, print_created, NULL);
 }
 
 /* delete-link */
@@ -332,18 +339,29 @@ static int delete_extra(int o, const char *val, void *arg)
 	return 0;
 }
 
-static int cmd_delete(struct ctx *x, int argc, char **argv)
+/* arg: the link's name (the reply is an Ok) */
+static void print_deleted(const struct ctx *x, const struct vlink_reply *rep, const void *arg)
+{
+	(void)rep;
+	if (x->json) {
+		printf("{");
+		json_kv_str("deleted", arg, false);
+		printf("}\n");
+	}
+	else
+		printf("deleted link %s\n", (const char *)arg);
+}
+
+static int cmd_delete(struct ctx *x, const struct cmd *c, int argc, char **argv)
 {
 	static const struct option extra[] = {
 		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct cmd *c = find_cmd("delete-link");
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
 	Vlink__DeleteLink m = VLINK__DELETE_LINK__INIT;
-	struct vlink_reply rep;
 	bool force = false;
-	int i = cmd_args(x, c, argc, argv, 1, 1, extra, delete_extra, &force), err;
+	int i = cmd_args(x, c, argc, argv, 1, 1, extra, delete_extra, &force);
 
 	if (i < 0)
 		return EXIT_USAGE;
@@ -351,40 +369,18 @@ static int cmd_delete(struct ctx *x, int argc, char **argv)
 	m.force = force;
 	env.msg_case = VLINK__ENVELOPE__MSG_DELETE_LINK;
 	env.delete_link = &m;
-	err = call(x, &env, &rep, VLINK__ENVELOPE__MSG_OK);
-	if (err)
-		return err;
-	if (x->json) {
-		printf("{");
-		json_kv_str("deleted", argv[i], false);
-		printf("}\n");
-	}
-	else
-		printf("deleted link %s\n", argv[i]);
-	vlink_reply_clear(&rep);
-	return 0;
+	return request(x, &env, VLINK__ENVELOPE__MSG_OK, print_deleted, argv[i]);
 }
 
 /* list */
 
-static int cmd_list(struct ctx *x, int argc, char **argv)
+static void print_list(const struct ctx *x, const struct vlink_reply *rep, const void *arg)
 {
-	const struct cmd *c = find_cmd("list");
-	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
-	Vlink__ListLinks m = VLINK__LIST_LINKS__INIT;
-	struct vlink_reply rep;
 	size_t n = 0, shown = 0;
-	int i = cmd_args(x, c, argc, argv, 0, 0, NULL, NULL, NULL), err;
 
-	if (i < 0)
-		return EXIT_USAGE;
-	env.msg_case = VLINK__ENVELOPE__MSG_LIST_LINKS;
-	env.list_links = &m;
-	err = call(x, &env, &rep, VLINK__ENVELOPE__MSG_LINK_LIST);
-	if (err)
-		return err;
-	/* the reply may come in parts (rep.more), each with some of the links */
-	for (const struct vlink_reply *p = &rep; p; p = p->more)
+	(void)arg;
+	/* the reply may come in parts (rep->more), each with some of the links */
+	for (const struct vlink_reply *p = rep; p; p = p->more)
 		n += p->env->link_list->n_links;
 	if (x->json)
 		printf("[");
@@ -393,7 +389,7 @@ static int cmd_list(struct ctx *x, int argc, char **argv)
 	else
 		printf("%-32s %-16s %-17s %8s %6s %-4s %-4s\n", "NAME", "DOMAIN", "MAC",
 		       "CHANNELS", "RING", "HOST", "PEER");
-	for (const struct vlink_reply *p = &rep; p; p = p->more) {
+	for (const struct vlink_reply *p = rep; p; p = p->more) {
 		const Vlink__LinkList *ll = p->env->link_list;
 
 		for (size_t k = 0; k < ll->n_links; k++) {
@@ -412,36 +408,45 @@ static int cmd_list(struct ctx *x, int argc, char **argv)
 	}
 	if (x->json)
 		printf("]\n");
-	vlink_reply_clear(&rep);
-	return 0;
+}
+
+static int cmd_list(struct ctx *x, const struct cmd *c, int argc, char **argv)
+{
+	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+	Vlink__ListLinks m = VLINK__LIST_LINKS__INIT;
+
+	if (cmd_args(x, c, argc, argv, 0, 0, NULL, NULL, NULL) < 0)
+		return EXIT_USAGE;
+	env.msg_case = VLINK__ENVELOPE__MSG_LIST_LINKS;
+	env.list_links = &m;
+	return request(x, &env, VLINK__ENVELOPE__MSG_LINK_LIST, print_list, NULL);
 }
 
 /* show */
 
-static int cmd_show(struct ctx *x, int argc, char **argv)
+static void print_shown(const struct ctx *x, const struct vlink_reply *rep, const void *arg)
 {
-	const struct cmd *c = find_cmd("show");
+	(void)arg;
+	if (x->json) {
+		json_link(rep->env->link_info);
+		putchar('\n');
+	} else {
+		text_link(rep->env->link_info);
+	}
+}
+
+static int cmd_show(struct ctx *x, const struct cmd *c, int argc, char **argv)
+{
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
 	Vlink__ShowLink m = VLINK__SHOW_LINK__INIT;
-	struct vlink_reply rep;
-	int i = cmd_args(x, c, argc, argv, 1, 1, NULL, NULL, NULL), err;
+	int i = cmd_args(x, c, argc, argv, 1, 1, NULL, NULL, NULL);
 
 	if (i < 0)
 		return EXIT_USAGE;
 	m.name = argv[i];
 	env.msg_case = VLINK__ENVELOPE__MSG_SHOW_LINK;
 	env.show_link = &m;
-	err = call(x, &env, &rep, VLINK__ENVELOPE__MSG_LINK_INFO);
-	if (err)
-		return err;
-	if (x->json) {
-		json_link(rep.env->link_info);
-		putchar('\n');
-	} else {
-		text_link(rep.env->link_info);
-	}
-	vlink_reply_clear(&rep);
-	return 0;
+	return request(x, &env, VLINK__ENVELOPE__MSG_LINK_INFO, print_shown, NULL);
 }
 
 /* status */
@@ -494,27 +499,15 @@ static void status_client(const struct ctx *x, const Vlink__ClientInfo *ci, size
 	       role_str(ci->role), ci->client, ci->pid, ci->uid, ci->attached);
 }
 
-static int cmd_status(struct ctx *x, int argc, char **argv)
+static void print_status(const struct ctx *x, const struct vlink_reply *rep, const void *arg)
 {
-	const struct cmd *c = find_cmd("status");
-	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
-	Vlink__Status m = VLINK__STATUS__INIT;
-	struct vlink_reply rep;
-	const Vlink__StatusReply *s;
-	size_t nclients = 0, shown = 0;
-	int i = cmd_args(x, c, argc, argv, 0, 0, NULL, NULL, NULL), err;
-
-	if (i < 0)
-		return EXIT_USAGE;
-	env.msg_case = VLINK__ENVELOPE__MSG_STATUS;
-	env.status = &m;
-	err = call(x, &env, &rep, VLINK__ENVELOPE__MSG_STATUS_REPLY);
-	if (err)
-		return err;
-	/* the reply may come in parts (rep.more): the daemon's fields in each,
+	/* the reply may come in parts (rep->more): the daemon's fields in each,
 	 * the clients and then the domains spread over them */
-	s = rep.env->status_reply;
-	for (const struct vlink_reply *p = &rep; p; p = p->more)
+	const Vlink__StatusReply *s = rep->env->status_reply;
+	size_t nclients = 0, shown = 0;
+
+	(void)arg;
+	for (const struct vlink_reply *p = rep; p; p = p->more)
 		nclients += p->env->status_reply->n_clients;
 	if (x->json) {
 		printf("{");
@@ -530,7 +523,7 @@ static int cmd_status(struct ctx *x, int argc, char **argv)
 		       s->uptime / 60 % 60, s->uptime % 60);
 		printf("links: %u\n", s->nlinks);
 	}
-	for (const struct vlink_reply *p = &rep; p; p = p->more)
+	for (const struct vlink_reply *p = rep; p; p = p->more)
 		for (size_t k = 0; k < p->env->status_reply->n_domains; k++)
 			status_domain(x, p->env->status_reply->domains[k], shown++);
 	if (x->json)
@@ -538,13 +531,23 @@ static int cmd_status(struct ctx *x, int argc, char **argv)
 	else
 		printf("clients: %zu\n", nclients);
 	shown = 0;
-	for (const struct vlink_reply *p = &rep; p; p = p->more)
+	for (const struct vlink_reply *p = rep; p; p = p->more)
 		for (size_t k = 0; k < p->env->status_reply->n_clients; k++)
 			status_client(x, p->env->status_reply->clients[k], shown++);
 	if (x->json)
 		printf("]}\n");
-	vlink_reply_clear(&rep);
-	return 0;
+}
+
+static int cmd_status(struct ctx *x, const struct cmd *c, int argc, char **argv)
+{
+	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+	Vlink__Status m = VLINK__STATUS__INIT;
+
+	if (cmd_args(x, c, argc, argv, 0, 0, NULL, NULL, NULL) < 0)
+		return EXIT_USAGE;
+	env.msg_case = VLINK__ENVELOPE__MSG_STATUS;
+	env.status = &m;
+	return request(x, &env, VLINK__ENVELOPE__MSG_STATUS_REPLY, print_status, NULL);
 }
 
 /* monitor */
@@ -580,7 +583,7 @@ static const char *event_name(Vlink__Event__Kind k)
 	}
 }
 
-static int cmd_monitor(struct ctx *x, int argc, char **argv)
+static int cmd_monitor(struct ctx *x, const struct cmd *c, int argc, char **argv)
 {
 	static const struct option extra[] = {
 		{ "count", required_argument, NULL, 'c' },
@@ -588,21 +591,19 @@ static int cmd_monitor(struct ctx *x, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct monitor_opts mo = { 0, 0 };
-	const struct cmd *c = find_cmd("monitor");
 	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
 	Vlink__Monitor m = VLINK__MONITOR__INIT;
 	struct vlink_reply rep;
 	uint64_t seen = 0;
-	int i = cmd_args(x, c, argc, argv, 0, 0, extra, monitor_extra, &mo), err;
+	int err;
 
-	if (i < 0)
+	if (cmd_args(x, c, argc, argv, 0, 0, extra, monitor_extra, &mo) < 0)
 		return EXIT_USAGE;
 	env.msg_case = VLINK__ENVELOPE__MSG_MONITOR;
 	env.monitor = &m;
-	err = call(x, &env, &rep, VLINK__ENVELOPE__MSG_OK);
+	err = request(x, &env, VLINK__ENVELOPE__MSG_OK, NULL, NULL);
 	if (err)
 		return err;
-	vlink_reply_clear(&rep);
 	if (!x->json)
 		fprintf(stderr, "monitoring vlinkd events (Ctrl-C to stop)\n");
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -650,7 +651,7 @@ static int cmd_monitor(struct ctx *x, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_help(struct ctx *x, int argc, char **argv);
+static int cmd_help(struct ctx *x, const struct cmd *c, int argc, char **argv);
 
 static const struct cmd cmds[] = {
 	{ "create-link", cmd_create,
@@ -703,23 +704,23 @@ static void main_usage(FILE *f)
 		VLINK_DEFAULT_SOCKET);
 }
 
-static int cmd_help(struct ctx *x, int argc, char **argv)
+static int cmd_help(struct ctx *x, const struct cmd *c, int argc, char **argv)
 {
-	const struct cmd *c;
+	const struct cmd *topic;
 
 	(void)x;
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		print_cmd_help(find_cmd("help"), stdout);
+		print_cmd_help(c, stdout);
 		return 0;
 	}
 	if (argc < 2) {
 		main_usage(stdout);
 		return 0;
 	}
-	c = find_cmd(argv[1]);
-	if (!c)
+	topic = find_cmd(argv[1]);
+	if (!topic)
 		return usage_err(NULL, "unknown command '%s'", argv[1]);
-	print_cmd_help(c, stdout);
+	print_cmd_help(topic, stdout);
 	return 0;
 }
 
@@ -767,7 +768,7 @@ int main(int argc, char **argv)
 	c = find_cmd(argv[i]);
 	if (!c)
 		return usage_err(NULL, "unknown command '%s'", argv[i]);
-	rc = c->run(&x, argc - i, argv + i);
+	rc = c->run(&x, c, argc - i, argv + i);
 	vlink_client_close(x.cl);
 	return rc;
 }
