@@ -42,12 +42,123 @@ RTE_LOG_REGISTER_DEFAULT(vlink_logtype, NOTICE);
 
 /* ------------------------------------------------------------- devargs */
 
+/* Each parser takes its key's value into pv: 0, or -EINVAL after saying
+ * why. */
+
+static int arg_link(struct pmd_internals *pv, const char *k, const char *v)
+{
+	char why[256];
+	int err = vlink_check_name("link", v, why, sizeof(why));
+
+	if (err)
+		VLOG(ERR, pv, "%s=%s: %s", k, v, why);
+	snprintf(pv->link, sizeof(pv->link), "%s", v);
+	return err;
+}
+
+/* v is w0 or w1: *which is 0 or 1 */
+static int arg_either(struct pmd_internals *pv, const char *k, const char *v, const char *w0,
+		      const char *w1, int *which)
+{
+	if (!strcmp(v, w0) || !strcmp(v, w1)) {
+		*which = !strcmp(v, w1);
+		return 0;
+	}
+	VLOG(ERR, pv, "%s=%s: must be %s or %s", k, v, w0, w1);
+	return -EINVAL;
+}
+
+static int arg_end(struct pmd_internals *pv, const char *k, const char *v)
+{
+	int peer, err = arg_either(pv, k, v, "host", "peer", &peer);
+
+	if (!err)
+		pv->end = peer ? VL_END_PEER : VL_END_HOST;
+	return err;
+}
+
+static int arg_mode(struct pmd_internals *pv, const char *k, const char *v)
+{
+	int bond, err = arg_either(pv, k, v, "mq", "bond", &bond);
+
+	if (!err)
+		pv->mode = bond ? VL_MODE_BOND : VL_MODE_MQ;
+	return err;
+}
+
+static int arg_socket(struct pmd_internals *pv, const char *k, const char *v)
+{
+	if (!*v || strlen(v) >= sizeof(pv->socket)) {
+		VLOG(ERR, pv, "%s=%s: empty or longer than %zu bytes", k, v,
+		     sizeof(pv->socket) - 1);
+		return -EINVAL;
+	}
+	snprintf(pv->socket, sizeof(pv->socket), "%s", v);
+	return 0;
+}
+
+/* v is a number of `unit` from 0 to max */
+static int arg_uint(struct pmd_internals *pv, const char *k, const char *v, unsigned max,
+		    const char *unit, unsigned *out)
+{
+	uint64_t u;
+
+	if (vlink_parse_uint(v, max, &u)) {
+		VLOG(ERR, pv, "%s=%s: must be a number of %s, 0 to %u", k, v, unit, max);
+		return -EINVAL;
+	}
+	*out = (unsigned)u;
+	return 0;
+}
+
+static int arg_wait(struct pmd_internals *pv, const char *k, const char *v)
+{
+	return arg_uint(pv, k, v, 3600, "seconds", &pv->wait_s);
+}
+
+static int arg_reset(struct pmd_internals *pv, const char *k, const char *v)
+{
+	return arg_uint(pv, k, v, 60000, "milliseconds", &pv->reset_ms);
+}
+
+static const struct devarg {
+	const char *key;
+	int (*parse)(struct pmd_internals *pv, const char *k, const char *v);
+} devargs[] = {
+	{ ARG_LINK, arg_link },
+	{ ARG_END, arg_end },
+	{ ARG_MODE, arg_mode },
+	{ ARG_SOCKET, arg_socket },
+	{ ARG_WAIT, arg_wait },
+	{ ARG_RESET, arg_reset },
+};
+
+static int parse_arg(struct pmd_internals *pv, const char *k, const char *v)
+{
+	char valid[128];
+	size_t off = 0;
+
+	if (!v) {
+		VLOG(ERR, pv, "argument '%s' needs a value (%s=...)", k, k);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < RTE_DIM(devargs); i++)
+		if (!strcmp(k, devargs[i].key))
+			return devargs[i].parse(pv, k, v);
+	valid[0] = '\0';
+	for (size_t i = 0; i < RTE_DIM(devargs) && off < sizeof(valid); i++)
+		off += snprintf(valid + off, sizeof(valid) - off, "%s%s", i ? ", " : "",
+				devargs[i].key);
+	VLOG(ERR, pv, "unknown argument '%s' (valid: %s)", k, valid);
+	return -EINVAL;
+}
+
 static int parse_args(struct pmd_internals *pv, const char *args)
 {
 	struct rte_kvargs *kv;
-	bool have_link = false;
 	int err = 0;
 
+	pv->link[0] = '\0'; /* link= is required: an empty name is refused */
 	pv->end = VL_END_HOST;
 	pv->mode = VL_MODE_MQ;
 	pv->wait_s = WAIT_DEFAULT;
@@ -58,66 +169,10 @@ static int parse_args(struct pmd_internals *pv, const char *args)
 		VLOG(ERR, pv, "cannot parse the arguments '%s' (key=value,...)", args);
 		return -EINVAL;
 	}
-	for (unsigned i = 0; i < kv->count && !err; i++) {
-		const char *k = kv->pairs[i].key, *v = kv->pairs[i].value;
-		char why[256];
-		uint64_t u;
-
-		if (!v) {
-			VLOG(ERR, pv, "argument '%s' needs a value (%s=...)", k, k);
-			err = -EINVAL;
-		} else if (!strcmp(k, ARG_LINK)) {
-			err = vlink_check_name("link", v, why, sizeof(why));
-			if (err)
-				VLOG(ERR, pv, "link=%s: %s", v, why);
-			snprintf(pv->link, sizeof(pv->link), "%s", v);
-			have_link = true;
-		} else if (!strcmp(k, ARG_END)) {
-			if (!strcmp(v, "host")) {
-				pv->end = VL_END_HOST;
-			} else if (!strcmp(v, "peer")) {
-				pv->end = VL_END_PEER;
-			} else {
-				VLOG(ERR, pv, "end=%s: must be host or peer", v);
-				err = -EINVAL;
-			}
-		} else if (!strcmp(k, ARG_MODE)) {
-			if (!strcmp(v, "mq")) {
-				pv->mode = VL_MODE_MQ;
-			} else if (!strcmp(v, "bond")) {
-				pv->mode = VL_MODE_BOND;
-			} else {
-				VLOG(ERR, pv, "mode=%s: must be mq or bond", v);
-				err = -EINVAL;
-			}
-		} else if (!strcmp(k, ARG_SOCKET)) {
-			if (!*v || strlen(v) >= sizeof(pv->socket)) {
-				VLOG(ERR, pv, "socket=%s: empty or longer than %zu bytes", v,
-				     sizeof(pv->socket) - 1);
-				err = -EINVAL;
-			}
-			snprintf(pv->socket, sizeof(pv->socket), "%s", v);
-		} else if (!strcmp(k, ARG_WAIT)) {
-			if (vlink_parse_uint(v, 3600, &u)) {
-				VLOG(ERR, pv, "wait=%s: must be a number of seconds, 0 to 3600", v);
-				err = -EINVAL;
-			}
-			pv->wait_s = (unsigned)u;
-		} else if (!strcmp(k, ARG_RESET)) {
-			if (vlink_parse_uint(v, 60000, &u)) {
-				VLOG(ERR, pv, "reset_timeout=%s: must be a number of milliseconds, "
-				     "0 to 60000", v);
-				err = -EINVAL;
-			}
-			pv->reset_ms = (unsigned)u;
-		} else {
-			VLOG(ERR, pv, "unknown argument '%s' (valid: link, end, mode, socket, wait, "
-			     "reset_timeout)", k);
-			err = -EINVAL;
-		}
-	}
+	for (unsigned i = 0; i < kv->count && !err; i++)
+		err = parse_arg(pv, kv->pairs[i].key, kv->pairs[i].value);
 	rte_kvargs_free(kv);
-	if (!err && !have_link) {
+	if (!err && !pv->link[0]) {
 		VLOG(ERR, pv, "missing argument link=NAME (the vlink link to attach)");
 		err = -EINVAL;
 	}
