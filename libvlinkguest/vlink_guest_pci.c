@@ -400,6 +400,56 @@ static int read_table(const struct vlink_guest_pci *p, struct vlink_region_hdr *
 	return 0;
 }
 
+/* The devices a `dev` argument designates, one at a time, each mapped
+ * and with its link table read: for opening a link and for listing them. */
+struct dev_walk {
+	char *paths[MAX_DEVS];
+	int k, next;
+	struct vlink_region_hdr *h; /* the table of the device walk_next gave last */
+};
+
+static int walk_start(struct dev_walk *w, const char *dev, char *why, size_t n)
+{
+	w->next = 0;
+	w->h = malloc(sizeof(*w->h));
+	if (!w->h)
+		return vlink_why(why, n, -ENOMEM, "out of memory");
+	w->k = find_devices(dev, w->paths, why, n);
+	if (w->k < 0) {
+		free(w->h);
+		return w->k;
+	}
+	return 0;
+}
+
+/* The next device in *p (BAR2 mapped too if `pool`), its table in w->h:
+ * 1, or 0 after the last device, or a negative errno (*p is NULL then). */
+static int walk_next(struct dev_walk *w, struct vlink_guest_pci **p, bool pool,
+		     int timeout_ms, char *why, size_t n)
+{
+	int err;
+
+	*p = NULL;
+	if (w->next == w->k)
+		return 0;
+	err = pci_open(p, w->paths[w->next++], pool, timeout_ms, why, n);
+	if (err)
+		return err;
+	err = read_table(*p, w->h, why, n);
+	if (err) {
+		pci_unmap(*p);
+		*p = NULL;
+		return err;
+	}
+	return 1;
+}
+
+static void walk_end(struct dev_walk *w)
+{
+	free_paths(w->paths, w->k);
+	free(w->h);
+}
+
 static const struct vlink_link_entry *find_entry(const struct vlink_region_hdr *h,
 						 const char *name)
 {
@@ -450,56 +500,39 @@ static const char *domain_of(const struct vlink_guest_pci *p, const struct vlink
 static int open_pci(struct vlink_guest_link **out, const char *dev, const char *link,
 		    int timeout_ms, bool observer, char *why, size_t n)
 {
-	char *paths[MAX_DEVS], dom[VLINK_SHM_NAME_LEN + 1], seen[256] = "";
-	struct vlink_region_hdr *h;
+	char dom[VLINK_SHM_NAME_LEN + 1], seen[256] = "";
+	struct dev_walk w;
 	struct vlink_guest_link *l = NULL;
-	struct vlink_guest_pci *p = NULL;
+	struct vlink_guest_pci *p;
 	const struct vlink_link_entry *e = NULL;
-	int k, err = 0;
+	int err;
 
 	*out = NULL;
 	err = vlink_check_name("link name", link, why, n);
 	if (err)
 		return err;
-	h = malloc(sizeof(*h));
-	if (!h)
-		return vlink_why(why, n, -ENOMEM, "out of memory");
-	k = find_devices(dev, paths, why, n);
-	if (k < 0) {
-		free(h);
-		return k;
-	}
-	for (int i = 0; i < k && !e; i++) {
-		err = pci_open(&p, paths[i], true, timeout_ms, why, n);
-		if (err)
-			break;
-		err = read_table(p, h, why, n);
-		if (err)
-			break;
-		e = find_entry(h, link);
-		if (!e) {
-			size_t len = strlen(seen);
-
-			snprintf(seen + len, sizeof(seen) - len, "%s%s (domain %s, %u link(s))",
-				 len ? ", " : "", p->addr, domain_of(p, h, dom), h->nlinks);
-			pci_unmap(p);
-			p = NULL;
-		}
-	}
-	free_paths(paths, k);
-	if (!err && !e)
-		err = vlink_why(why, n, -ENOENT, "no link named '%s' on %s", link, seen);
-	if (!err) {
-		p->entry = *e;
-		l = calloc(1, sizeof(*l));
-		if (!l)
-			err = vlink_why(why, n, -ENOMEM, "out of memory");
-	}
-	if (err) {
-		if (p)
-			pci_unmap(p);
-		free(h);
+	err = walk_start(&w, dev, why, n);
+	if (err)
 		return err;
+	while ((err = walk_next(&w, &p, true, timeout_ms, why, n)) > 0) {
+		size_t len = strlen(seen);
+
+		e = find_entry(w.h, link);
+		if (e)
+			break;
+		snprintf(seen + len, sizeof(seen) - len, "%s%s (domain %s, %u link(s))",
+			 len ? ", " : "", p->addr, domain_of(p, w.h, dom), w.h->nlinks);
+		pci_unmap(p);
+	}
+	if (!err)
+		err = vlink_why(why, n, -ENOENT, "no link named '%s' on %s", link, seen);
+	if (err < 0)
+		goto fail; /* p is NULL */
+	p->entry = *e;
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		err = vlink_why(why, n, -ENOMEM, "out of memory");
+		goto fail;
 	}
 	l->pci = p;
 	l->observer = observer;
@@ -519,10 +552,10 @@ static int open_pci(struct vlink_guest_link **out, const char *dev, const char *
 		}
 	}
 	err = vlink_linkmem_from_bars(&l->m, p->pool, p->pool_size, p->region, p->region_size,
-				      &p->entry, domain_of(p, h, dom), false, why, n);
+				      &p->entry, domain_of(p, w.h, dom), false, why, n);
 	if (err)
 		goto fail;
-	free(h);
+	walk_end(&w);
 	fill_info(&l->info, &p->entry, l->m.domain);
 	l->info.mtu = l->m.mtu;
 	if (!observer)
@@ -531,8 +564,9 @@ static int open_pci(struct vlink_guest_link **out, const char *dev, const char *
 	return 0;
 
 fail:
-	free(h);
-	pci_unmap(p);
+	walk_end(&w);
+	if (p)
+		pci_unmap(p);
 	free(l);
 	return err;
 }
@@ -737,28 +771,17 @@ int vlink_guest_list_devices(const char *dev, struct vlink_guest_dev *out, unsig
 int vlink_guest_list_pci(const char *dev, struct vlink_guest_listed *out, unsigned max,
 			 int timeout_ms, char *why, size_t n)
 {
-	char *paths[MAX_DEVS], dom[VLINK_SHM_NAME_LEN + 1];
-	struct vlink_region_hdr *h;
-	int k, err = 0;
+	char dom[VLINK_SHM_NAME_LEN + 1];
+	struct vlink_guest_pci *p;
+	struct dev_walk w;
 	unsigned total = 0;
+	int err = walk_start(&w, dev, why, n);
 
-	h = malloc(sizeof(*h));
-	if (!h)
-		return vlink_why(why, n, -ENOMEM, "out of memory");
-	k = find_devices(dev, paths, why, n);
-	if (k < 0) {
-		free(h);
-		return k;
-	}
-	for (int i = 0; i < k && !err; i++) {
-		struct vlink_guest_pci *p;
-
-		err = pci_open(&p, paths[i], false, timeout_ms, why, n);
-		if (err)
-			break;
-		err = read_table(p, h, why, n);
-		for (unsigned j = 0; !err && j < VLINK_MAX_LINKS; j++) {
-			const struct vlink_link_entry *e = &h->links[j];
+	if (err)
+		return err;
+	while ((err = walk_next(&w, &p, false, timeout_ms, why, n)) > 0) {
+		for (unsigned j = 0; j < VLINK_MAX_LINKS; j++) {
+			const struct vlink_link_entry *e = &w.h->links[j];
 			struct vlink_guest_listed *o;
 			const struct vlink_link_hdr *lh;
 
@@ -767,7 +790,7 @@ int vlink_guest_list_pci(const char *dev, struct vlink_guest_listed *out, unsign
 			if (total++ >= max)
 				continue;
 			o = &out[total - 1];
-			fill_info(&o->info, e, domain_of(p, h, dom));
+			fill_info(&o->info, e, domain_of(p, w.h, dom));
 			snprintf(o->dev, sizeof(o->dev), "%s", p->addr);
 			o->host_state = o->peer_state = VLINK_END_DOWN;
 			if (e->hdr_offset % 64 == 0 && e->hdr_offset >= VLINK_REGION_HDR_SIZE &&
@@ -780,7 +803,6 @@ int vlink_guest_list_pci(const char *dev, struct vlink_guest_listed *out, unsign
 		}
 		pci_unmap(p);
 	}
-	free_paths(paths, k);
-	free(h);
+	walk_end(&w);
 	return err ? err : (int)total;
 }
