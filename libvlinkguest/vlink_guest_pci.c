@@ -272,15 +272,12 @@ static int enable(const char *dir, char *why, size_t n)
 	return 0;
 }
 
-/* Map the registers, wait for MAPPED, map BAR2 (unless !pool) and BAR4. */
-static int pci_open(struct vlink_guest_pci **out, const char *path, bool pool,
-		    int timeout_ms, char *why, size_t n)
+/* A handle on the device at `path` (its sysfs directory), enabled,
+ * nothing mapped yet. */
+static int pci_new(struct vlink_guest_pci **out, const char *path, char *why, size_t n)
 {
 	struct vlink_guest_pci *p = calloc(1, sizeof(*p));
-	struct timespec t0;
-	uint64_t size;
-	uint32_t st;
-	int err = 0;
+	int err;
 
 	*out = NULL;
 	if (!p)
@@ -289,8 +286,28 @@ static int pci_open(struct vlink_guest_pci **out, const char *path, bool pool,
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	snprintf(p->addr, sizeof(p->addr), "%s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
 	err = enable(path, why, n);
+	if (err) {
+		pci_unmap(p);
+		return err;
+	}
+	*out = p;
+	return 0;
+}
+
+/* Map the registers, wait for MAPPED, map BAR2 (unless !pool) and BAR4. */
+static int pci_open(struct vlink_guest_pci **out, const char *path, bool pool,
+		    int timeout_ms, char *why, size_t n)
+{
+	struct vlink_guest_pci *p;
+	struct timespec t0;
+	uint64_t size;
+	uint32_t st;
+	int err;
+
+	*out = NULL;
+	err = pci_new(&p, path, why, n);
 	if (err)
-		goto fail;
+		return err;
 	p->fd0 = open_res(p, VLINK_PCI_BAR_REGS, O_RDONLY, &size, why, n);
 	if (p->fd0 < 0) {
 		err = p->fd0;
@@ -713,22 +730,16 @@ int vlink_guest_dev_info(const struct vlink_guest_link *l, struct vlink_guest_de
 /* Registers only: BAR0 (and the sizes of resource2/4), no waiting. */
 static int probe(const char *path, struct vlink_guest_dev *d, char *why, size_t n)
 {
-	struct vlink_guest_pci *p = calloc(1, sizeof(*p));
+	struct vlink_guest_pci *p;
 	char r[PATH_MAX + 16];
 	struct stat st;
 	uint64_t size = 0;
-	int err;
+	int err = pci_new(&p, path, why, n);
 
-	if (!p)
-		return vlink_why(why, n, -ENOMEM, "out of memory");
-	p->fd0 = p->fd2 = p->fd4 = -1;
-	snprintf(p->path, sizeof(p->path), "%s", path);
-	snprintf(p->addr, sizeof(p->addr), "%s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
-	err = enable(path, why, n);
-	if (!err) {
-		p->fd0 = open_res(p, VLINK_PCI_BAR_REGS, O_RDONLY, &size, why, n);
-		err = p->fd0 < 0 ? p->fd0 : 0;
-	}
+	if (err)
+		return err;
+	p->fd0 = open_res(p, VLINK_PCI_BAR_REGS, O_RDONLY, &size, why, n);
+	err = p->fd0 < 0 ? p->fd0 : 0;
 	if (!err && size < VLINK_REG_END)
 		err = vlink_why(why, n, -ENODEV, "%s: BAR0 too small", path);
 	if (!err) {
