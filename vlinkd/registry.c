@@ -243,6 +243,30 @@ int reg_link_check(const struct registry *r, const struct reg_link_params *p,
 	return 0;
 }
 
+int reg_link_new(const struct registry *r, const struct reg_link_params *p,
+		 struct reg_link **out, char *why, size_t n)
+{
+	struct reg_link *l;
+	int err = reg_link_check(r, p, why, n);
+
+	if (err)
+		return err;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return vlink_why(why, n, -ENOMEM, "out of memory");
+	strcpy(l->name, p->name);
+	vlink_mac_parse(p->mac, l->mac, NULL, 0);
+	l->nchannels = p->nchannels;
+	l->ring_size = p->ring_size ? p->ring_size : VLINK_RING_DEFAULT;
+	l->mtu = p->mtu ? p->mtu : VLINK_MTU_DEFAULT;
+	l->buf_size = VLINK_BUF_SIZE;
+	l->from_config = p->from_config;
+	l->region_area = vlink_link_region_size(l->nchannels, l->ring_size);
+	l->buf_area = buf_area_size(l->nchannels, l->ring_size);
+	*out = l;
+	return 0;
+}
+
 int reg_link_insert(struct registry *r, struct reg_link *l, bool init_memory)
 {
 	struct vlink_region_hdr *h = region_hdr(l->dom);
@@ -403,22 +427,9 @@ int reg_link_create(struct registry *r, const struct reg_link_params *p,
 	uint64_t need_region, old_size;
 	int err;
 
-	err = reg_link_check(r, p, why, n);
+	err = reg_link_new(r, p, &l, why, n);
 	if (err)
 		return err;
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return vlink_why(why, n, -ENOMEM, "out of memory");
-	strcpy(l->name, p->name);
-	vlink_mac_parse(p->mac, l->mac, NULL, 0);
-	l->nchannels = p->nchannels;
-	l->ring_size = p->ring_size ? p->ring_size : VLINK_RING_DEFAULT;
-	l->mtu = p->mtu ? p->mtu : VLINK_MTU_DEFAULT;
-	l->buf_size = VLINK_BUF_SIZE;
-	l->from_config = p->from_config;
-	l->region_area = vlink_link_region_size(l->nchannels, l->ring_size);
-	l->buf_area = buf_area_size(l->nchannels, l->ring_size);
-
 	new_domain = reg_domain_find(r, dname) == NULL;
 	err = reg_domain_get(r, dname, &d, why, n);
 	if (err)

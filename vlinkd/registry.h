@@ -98,6 +98,12 @@ int reg_link_create(struct registry *r, const struct reg_link_params *p,
 /* Check parameters only (no side effects). */
 int reg_link_check(const struct registry *r, const struct reg_link_params *p,
 		   char *why, size_t n);
+/* Check p (reg_link_check) and make the link it describes, in no domain
+ * and with no memory yet: name, MAC, channels, ring size and MTU (0: the
+ * defaults), buffer size, the sizes of its region and buffer areas.  For
+ * reg_link_create and for loading the state (free() it if not inserted). */
+int reg_link_new(const struct registry *r, const struct reg_link_params *p,
+		 struct reg_link **out, char *why, size_t n);
 /* Delete a link; refused with -EBUSY when an end is attached unless force. */
 int reg_link_delete(struct registry *r, struct reg_link *l, bool force,
 		    char *why, size_t n);

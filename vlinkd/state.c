@@ -291,7 +291,7 @@ err_free:
 static int load_link(struct registry *r, const Vlink__StateLink *sl, char *why, size_t n)
 {
 	const Vlink__LinkLayout *ly = sl->layout;
-	struct reg_link_params p = { 0 };
+	struct reg_link_params p;
 	struct vlink_region_hdr *h;
 	struct reg_domain *d;
 	struct reg_link *l;
@@ -300,36 +300,26 @@ static int load_link(struct registry *r, const Vlink__StateLink *sl, char *why, 
 
 	if (!ly)
 		return vlink_why(why, n, -EINVAL, "link without layout");
-	p.name = ly->name;
-	p.mac = ly->mac;
-	p.domain = ly->domain;
-	p.nchannels = ly->nchannels;
-	p.ring_size = ly->ring_size;
-	p.mtu = ly->mtu;
-	err = reg_link_check(r, &p, why, n);
+	/* a state file of a release before has no MTU (0: the default): its
+	 * links took 9000 B packets (the header said 1500, and nobody read it) */
+	p = (struct reg_link_params){ .name = ly->name, .mac = ly->mac, .domain = ly->domain,
+				      .nchannels = ly->nchannels, .ring_size = ly->ring_size,
+				      .mtu = ly->mtu, .from_config = sl->from_config };
+	err = reg_link_new(r, &p, &l, why, n);
 	if (err)
 		return err;
 	d = reg_domain_find(r, ly->domain);
-	if (!d)
+	if (!d) {
+		free(l);
 		return vlink_why(why, n, -EINVAL, "link '%s': unknown domain '%s'", ly->name,
 			   ly->domain);
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return -ENOMEM;
-	strcpy(l->name, ly->name);
-	vlink_mac_parse(ly->mac, l->mac, NULL, 0);
-	l->nchannels = ly->nchannels;
-	l->ring_size = ly->ring_size;
+	}
+	/* where it was placed, and its buffer size then */
 	l->buf_size = ly->buf_size ? ly->buf_size : VLINK_BUF_SIZE;
-	/* a state file of a release before has no MTU: its links took 9000 B
-	 * packets (the header said 1500, and nobody read it) */
-	l->mtu = ly->mtu ? ly->mtu : VLINK_MTU_DEFAULT;
 	l->dom = d;
 	l->hdr_offset = ly->header_offset;
-	l->region_area = vlink_link_region_size(l->nchannels, l->ring_size);
 	l->buf_offset = ly->buf_offset;
 	l->buf_area = ly->buf_area;
-	l->from_config = sl->from_config;
 	if (l->hdr_offset < VLINK_REGION_HDR_SIZE ||
 	    l->hdr_offset + l->region_area > d->region.size ||
 	    l->buf_offset + l->buf_area > d->pool.size || d->nlinks >= VLINK_MAX_LINKS) {
