@@ -93,30 +93,44 @@ static int64_t refresh(struct vlink_ring *r)
 	return used;
 }
 
-unsigned vlink_ring_enqueue_burst(struct vlink_ring *r, const struct vlink_desc *d,
-				  unsigned n)
+/* How many of n descriptors a burst moves (the producer: free slots; the
+ * consumer: descriptors waiting), from our next slot (*slot), *first of
+ * them before the ring wraps to slot 0.  The cached other index only lags
+ * behind the real one, so it is reread only when it does not cover n (or
+ * is impossible, which only an index read at attach time can be).
+ * `producer` is a constant in each caller (not r->producer): inlined, each
+ * burst keeps only its own side's arithmetic, no branch on the data path. */
+static inline uint32_t burst_span(struct vlink_ring *r, unsigned n, bool producer,
+				  uint32_t *slot, uint32_t *first)
 {
-	uint32_t room = r->size - (r->mine - r->theirs);
-	uint32_t slot, first;
+	uint32_t have = producer ? r->size - (r->mine - r->theirs) : r->theirs - r->mine;
 
-	/* the cached tail only lags behind the real one, so it is reread
-	 * only when it does not leave room for n (or is impossible, which
-	 * only an index read at attach time can be) */
-	if (room < n || room > r->size) {
+	if (have < n || have > r->size) {
 		int64_t used = refresh(r);
 
 		if (used < 0)
 			return 0;
-		room = r->size - (uint32_t)used;
+		have = producer ? r->size - (uint32_t)used : (uint32_t)used;
 	}
-	if (n > room)
-		n = room;
+	if (n > have)
+		n = have;
 	if (!n)
 		return 0;
-	slot = r->mine & r->mask;
-	first = r->size - slot;
-	if (first > n)
-		first = n;
+	*slot = r->mine & r->mask;
+	*first = r->size - *slot;
+	if (*first > n)
+		*first = n;
+	return n;
+}
+
+unsigned vlink_ring_enqueue_burst(struct vlink_ring *r, const struct vlink_desc *d,
+				  unsigned n)
+{
+	uint32_t slot, first;
+
+	n = burst_span(r, n, true, &slot, &first);
+	if (!n)
+		return 0;
 	memcpy(&r->desc[slot], d, (size_t)first * sizeof(*d));
 	memcpy(&r->desc[0], d + first, (size_t)(n - first) * sizeof(*d));
 	r->mine += n;
@@ -127,24 +141,11 @@ unsigned vlink_ring_enqueue_burst(struct vlink_ring *r, const struct vlink_desc 
 unsigned vlink_ring_dequeue_burst(struct vlink_ring *r, struct vlink_desc *d,
 				  unsigned n)
 {
-	uint32_t avail = r->theirs - r->mine;
 	uint32_t slot, first;
 
-	if (avail < n || avail > r->size) {
-		int64_t used = refresh(r);
-
-		if (used < 0)
-			return 0;
-		avail = (uint32_t)used;
-	}
-	if (n > avail)
-		n = avail;
+	n = burst_span(r, n, false, &slot, &first);
 	if (!n)
 		return 0;
-	slot = r->mine & r->mask;
-	first = r->size - slot;
-	if (first > n)
-		first = n;
 	memcpy(d, &r->desc[slot], (size_t)first * sizeof(*d));
 	memcpy(d + first, &r->desc[0], (size_t)(n - first) * sizeof(*d));
 	r->mine += n;
