@@ -1,13 +1,19 @@
 /* net_vlink: a DPDK poll-mode driver for vlink links.
  *
- *   --vdev net_vlink0,link=NAME[,end=host|peer][,mode=mq|bond][,socket=PATH][,wait=S]
- *                    [,reset_timeout=MS]
+ *   --vdev net_vlink0,link=NAME[,end=host|peer|guest][,mode=mq|bond][,socket=PATH]
+ *                    [,dev=PCI-ADDRESS][,wait=S][,reset_timeout=MS]
+ *   -a 0000:00:04.0[,link=NAME][,wait=S]     (inside a VM: a pci-vlink device)
  *
  * end=host (default) is the zero-copy host end (vlink_host.c); end=peer the
- * peer end through libvlinkguest (vlink_peer.c).  This file: devargs,
- * attaching through vlinkd, the ethdev ops, stats, and a control thread
- * that follows the other end's state (link status, LSC events) and, for
- * the host end, reconnects to vlinkd in the background when it goes away. */
+ * peer end through libvlinkguest (vlink_peer.c), attached through vlinkd's
+ * socket; end=guest the same peer end inside a VM, on the links of a
+ * pci-vlink device (libvlinkguest's guest mode: the device's BARs through
+ * sysfs, no kernel driver).  The PCI driver net_vlink_pci does the same
+ * for every pci-vlink device EAL probes: one port per link of the
+ * device's domain (or only link=NAME), named ADDRESS_LINK.  This file:
+ * devargs, attaching, the ethdev ops, stats, and a control thread that
+ * follows the other end's state (link status, LSC events) and reconnects
+ * to vlinkd in the background when it goes away. */
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bus_pci_driver.h>
 #include <bus_vdev_driver.h>
 #include <ethdev_vdev.h>
 #include <rte_kvargs.h>
@@ -23,7 +30,9 @@
 
 #include "vlink_epoch.h"
 #include "vlink_error.h"
+#include "vlink_pci.h"
 #include "vlink_pmd.h"
+#include "vlink_shm.h"
 #include "vlink_valid.h"
 
 RTE_LOG_REGISTER_DEFAULT(vlink_logtype, NOTICE);
@@ -32,6 +41,7 @@ RTE_LOG_REGISTER_DEFAULT(vlink_logtype, NOTICE);
 #define ARG_END "end"
 #define ARG_MODE "mode"
 #define ARG_SOCKET "socket"
+#define ARG_DEV "dev"
 #define ARG_WAIT "wait"
 #define ARG_RESET "reset_timeout"
 
@@ -70,11 +80,18 @@ static int arg_either(struct pmd_internals *pv, const char *k, const char *v, co
 
 static int arg_end(struct pmd_internals *pv, const char *k, const char *v)
 {
-	int peer, err = arg_either(pv, k, v, "host", "peer", &peer);
+	/* guest: the peer end, on a pci-vlink device in a VM */
+	static const char *const ends[] = { "host", "peer", "guest" };
 
-	if (!err)
-		pv->end = peer ? VL_END_PEER : VL_END_HOST;
-	return err;
+	for (unsigned i = 0; i < RTE_DIM(ends); i++) {
+		if (!strcmp(v, ends[i])) {
+			pv->end = i ? VL_END_PEER : VL_END_HOST;
+			pv->guest = i == 2;
+			return 0;
+		}
+	}
+	VLOG(ERR, pv, "%s=%s: must be host, peer or guest", k, v);
+	return -EINVAL;
 }
 
 static int arg_mode(struct pmd_internals *pv, const char *k, const char *v)
@@ -86,15 +103,26 @@ static int arg_mode(struct pmd_internals *pv, const char *k, const char *v)
 	return err;
 }
 
-static int arg_socket(struct pmd_internals *pv, const char *k, const char *v)
+/* a path or address: not empty, fits dst */
+static int arg_string(struct pmd_internals *pv, const char *k, const char *v, char *dst,
+		      size_t size)
 {
-	if (!*v || strlen(v) >= sizeof(pv->socket)) {
-		VLOG(ERR, pv, "%s=%s: empty or longer than %zu bytes", k, v,
-		     sizeof(pv->socket) - 1);
+	if (!*v || strlen(v) >= size) {
+		VLOG(ERR, pv, "%s=%s: empty or longer than %zu bytes", k, v, size - 1);
 		return -EINVAL;
 	}
-	snprintf(pv->socket, sizeof(pv->socket), "%s", v);
+	snprintf(dst, size, "%s", v);
 	return 0;
+}
+
+static int arg_socket(struct pmd_internals *pv, const char *k, const char *v)
+{
+	return arg_string(pv, k, v, pv->socket, sizeof(pv->socket));
+}
+
+static int arg_dev(struct pmd_internals *pv, const char *k, const char *v)
+{
+	return arg_string(pv, k, v, pv->pci_dev, sizeof(pv->pci_dev));
 }
 
 /* v is a number of `unit` from 0 to max */
@@ -124,16 +152,18 @@ static int arg_reset(struct pmd_internals *pv, const char *k, const char *v)
 static const struct devarg {
 	const char *key;
 	int (*parse)(struct pmd_internals *pv, const char *k, const char *v);
+	bool pci;    /* also for a pci-vlink device (-a ADDRESS,...) */
 } devargs[] = {
-	{ ARG_LINK, arg_link },
-	{ ARG_END, arg_end },
-	{ ARG_MODE, arg_mode },
-	{ ARG_SOCKET, arg_socket },
-	{ ARG_WAIT, arg_wait },
-	{ ARG_RESET, arg_reset },
+	{ ARG_LINK, arg_link, true },
+	{ ARG_END, arg_end, false },
+	{ ARG_MODE, arg_mode, true },
+	{ ARG_SOCKET, arg_socket, false },
+	{ ARG_DEV, arg_dev, false },
+	{ ARG_WAIT, arg_wait, true },
+	{ ARG_RESET, arg_reset, false },
 };
 
-static int parse_arg(struct pmd_internals *pv, const char *k, const char *v)
+static int parse_arg(struct pmd_internals *pv, const char *k, const char *v, bool pci)
 {
 	char valid[128];
 	size_t off = 0;
@@ -143,17 +173,21 @@ static int parse_arg(struct pmd_internals *pv, const char *k, const char *v)
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < RTE_DIM(devargs); i++)
-		if (!strcmp(k, devargs[i].key))
+		if (!strcmp(k, devargs[i].key) && (devargs[i].pci || !pci))
 			return devargs[i].parse(pv, k, v);
 	valid[0] = '\0';
 	for (size_t i = 0; i < RTE_DIM(devargs) && off < sizeof(valid); i++)
-		off += snprintf(valid + off, sizeof(valid) - off, "%s%s", i ? ", " : "",
-				devargs[i].key);
-	VLOG(ERR, pv, "unknown argument '%s' (valid: %s)", k, valid);
+		if (devargs[i].pci || !pci)
+			off += snprintf(valid + off, sizeof(valid) - off, "%s%s", off ? ", " : "",
+					devargs[i].key);
+	VLOG(ERR, pv, "unknown argument '%s'%s (valid: %s)", k,
+	     pci ? " for a pci-vlink device" : "", valid);
 	return -EINVAL;
 }
 
-static int parse_args(struct pmd_internals *pv, const char *args)
+/* The devargs of a vdev, or (pci) of a pci-vlink device: there link=
+ * (optional: without it, a port per link), mode and wait. */
+static int parse_args(struct pmd_internals *pv, const char *args, bool pci)
 {
 	struct rte_kvargs *kv;
 	int err = 0;
@@ -170,10 +204,17 @@ static int parse_args(struct pmd_internals *pv, const char *args)
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < kv->count && !err; i++)
-		err = parse_arg(pv, kv->pairs[i].key, kv->pairs[i].value);
+		err = parse_arg(pv, kv->pairs[i].key, kv->pairs[i].value, pci);
 	rte_kvargs_free(kv);
-	if (!err && !pv->link[0]) {
+	if (pci) {
+		pv->end = VL_END_PEER;
+		pv->guest = true;
+	} else if (!err && !pv->link[0]) {
 		VLOG(ERR, pv, "missing argument link=NAME (the vlink link to attach)");
+		err = -EINVAL;
+	}
+	if (!err && pv->pci_dev[0] && !pv->guest) {
+		VLOG(ERR, pv, "dev=%s is for end=guest (a pci-vlink device in a VM)", pv->pci_dev);
 		err = -EINVAL;
 	}
 	if (!err && pv->end == VL_END_PEER && pv->mode == VL_MODE_BOND) {
@@ -181,6 +222,11 @@ static int parse_args(struct pmd_internals *pv, const char *args)
 		err = -EINVAL;
 	}
 	return err;
+}
+
+static const char *end_name(const struct pmd_internals *pv)
+{
+	return pv->end == VL_END_HOST ? "host" : pv->guest ? "guest" : "peer";
 }
 
 /* ------------------------------------------------------------- attaching */
@@ -434,6 +480,28 @@ static void ctl_daemon(struct pmd_internals *pv, uint64_t *next_try, unsigned *b
 	*next_try = now_ms() + *backoff;
 }
 
+/* Guest end: the device's link table was read again after a generation
+ * change (by whichever thread polled first: the data path polls too), and
+ * the link found unchanged; say so, and whether the device had reconnected
+ * to vlinkd (its CONNECTS register). */
+static void ctl_guest_dev(struct pmd_internals *pv)
+{
+	struct vlink_guest_dev d;
+
+	if (vlink_guest_dev_info(pv->g, &d) || d.refreshes == pv->dev_refreshes)
+		return;
+	if (d.connects != pv->dev_connects) {
+		pv->reconnects++;
+		VLOG(NOTICE, pv, "vlinkd is back: the device reconnected (connection %u), link "
+		     "'%s' checked, same memory, nothing remapped", d.connects, pv->link);
+	} else {
+		VLOG(INFO, pv, "the device's link table changed (generation %u): link '%s' "
+		     "unchanged", d.generation, pv->link);
+	}
+	pv->dev_refreshes = d.refreshes;
+	pv->dev_connects = d.connects;
+}
+
 /* Peer end: libvlinkguest watches the daemon connection and re-attaches
  * (vlink_guest_poll); say what it found. */
 static void ctl_peer(struct pmd_internals *pv)
@@ -446,9 +514,11 @@ static void ctl_peer(struct pmd_internals *pv)
 		pv->daemon_losses = gs.daemon_losses;
 		VLOG(WARNING, pv, "lost vlinkd; traffic goes on, reconnecting in the background");
 	}
-	if (r == 1)
+	if (r == 1 && !pv->guest)
 		VLOG(NOTICE, pv, "vlinkd is back: link '%s' re-attached, same memory, nothing "
 		     "remapped", pv->link);
+	if (pv->guest)
+		ctl_guest_dev(pv);
 	/* acknowledge a new host epoch even while no lcore polls (before
 	 * the application starts forwarding: it may wait for link up) */
 	if (r >= 0)
@@ -766,7 +836,9 @@ static uint64_t px_value(const struct pmd_internals *pv, unsigned k)
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
 		return __atomic_load_n(&pv->xpub[k], __ATOMIC_RELAXED);
 
-	if (pv->end == VL_END_PEER && k <= 1) {
+	/* socket mode: libvlinkguest's connection; guest mode: the device's
+	 * (ctl_guest_dev) */
+	if (pv->end == VL_END_PEER && !pv->guest && k <= 1) {
 		struct vlink_guest_stats gs;
 
 		vlink_guest_stats(pv->g, &gs);
@@ -927,9 +999,8 @@ static const struct eth_dev_ops vl_ops_secondary = {
 	.allmulticast_disable = vl_promisc,
 };
 
-static int vl_probe_secondary(struct rte_vdev_device *vdev)
+static int vl_probe_secondary(const char *name, struct rte_device *device)
 {
-	const char *name = rte_vdev_device_name(vdev);
 	struct rte_eth_dev *dev = rte_eth_dev_attach_secondary(name);
 
 	if (!dev) {
@@ -937,7 +1008,7 @@ static int vl_probe_secondary(struct rte_vdev_device *vdev)
 		return -ENODEV;
 	}
 	dev->dev_ops = &vl_ops_secondary;
-	dev->device = &vdev->device;
+	dev->device = device;
 	dev->rx_pkt_burst = vl_no_burst;
 	dev->tx_pkt_burst = vl_no_burst;
 	rte_eth_dev_probing_finish(dev);
@@ -988,10 +1059,13 @@ static int vl_tel_info(const char *cmd, const char *params, struct rte_tel_data 
 	rte_tel_data_add_dict_int(d, "port", (int)port);
 	rte_tel_data_add_dict_string(d, "name", pv->devname);
 	rte_tel_data_add_dict_string(d, "link", pv->link);
-	rte_tel_data_add_dict_string(d, "end", pv->end == VL_END_HOST ? "host" : "peer");
+	rte_tel_data_add_dict_string(d, "end", end_name(pv));
 	rte_tel_data_add_dict_string(d, "mode", pv->mode == VL_MODE_MQ ? "mq" : "bond");
 	rte_tel_data_add_dict_string(d, "mac", mac);
-	rte_tel_data_add_dict_string(d, "socket", pv->socket);
+	if (pv->guest)
+		rte_tel_data_add_dict_string(d, "dev", pv->pci_dev);
+	else
+		rte_tel_data_add_dict_string(d, "socket", pv->socket);
 	rte_tel_data_add_dict_int(d, "channels", (int)pv->nch);
 	rte_tel_data_add_dict_int(d, "buf_size", (int)pv->buf_size);
 	/* not pv->dev: the primary's pointer (telemetry runs in secondary
@@ -1056,8 +1130,22 @@ static void release(struct pmd_internals *pv)
 	}
 	if (pv->m.region)
 		vlink_linkmem_unmap(&pv->m);
-	if (pv->g)
+	if (pv->g) {
+		struct vlink_guest_stats gs;
+		uint64_t took, back;
+
+		/* what this end took from the host and handed back (or lost
+		 * to a reset, which the host took back itself) */
+		vlink_guest_stats(pv->g, &gs);
+		took = gs.rx_pkts + gs.allocated;
+		back = gs.tx_pkts + gs.freed + gs.stale;
+		VLOG(NOTICE, pv, "closed: %" PRIu64 " buffers taken (rx %" PRIu64 ", fill %" PRIu64
+		     "), %" PRIu64 " handed back (tx %" PRIu64 ", done %" PRIu64 ", void after "
+		     "a reset %" PRIu64 "), %" PRIu64 " held, %" PRIu64 " bad descriptors", took,
+		     gs.rx_pkts, gs.allocated, back, gs.tx_pkts, gs.freed, gs.stale,
+		     took > back ? took - back : 0, gs.bad_desc);
 		vlink_guest_close(pv->g);
+	}
 	pv->g = NULL;
 	vlink_client_close(pv->cl);
 	pv->cl = NULL;
@@ -1080,45 +1168,53 @@ static int vl_close(struct rte_eth_dev *dev)
 	return 0;
 }
 
-static int vl_probe(struct rte_vdev_device *vdev)
+/* The peer end, through vlinkd's socket or (guest) a pci-vlink device. */
+static int peer_open(struct pmd_internals *pv, char *why, size_t n)
 {
-	const char *name = rte_vdev_device_name(vdev);
-	struct rte_eth_dev *dev;
-	struct pmd_internals *pv;
+	const struct vlink_guest_info *gi;
+	int wait = (int)pv->wait_s * 1000, err;
+
+	if (pv->guest)
+		err = vlink_guest_open_pci(&pv->g, pv->pci_dev[0] ? pv->pci_dev : NULL, pv->link,
+					   wait, why, n);
+	else
+		err = vlink_guest_open_socket(&pv->g, pv->socket, pv->link, wait, why, n);
+	if (err)
+		return err;
+	if (pv->guest) {
+		struct vlink_guest_dev d;
+
+		if (!vlink_guest_dev_info(pv->g, &d)) {
+			pv->dev_connects = d.connects;
+			pv->dev_refreshes = d.refreshes;
+		}
+	}
+	gi = vlink_guest_info(pv->g);
+	pv->nch = gi->nchannels;
+	pv->buf_size = gi->buf_size;
+	pv->mtu = gi->mtu;
+	rte_ether_unformat_addr(gi->mac, &pv->mac);
+	return 0;
+}
+
+/* Attach pv's link and make dev a port of it: what the vdev and the PCI
+ * probes share (dev is allocated; pv, its dev_private, holds the devargs).
+ * On failure the caller releases dev. */
+static int port_init(struct rte_eth_dev *dev, struct pmd_internals *pv)
+{
 	char why[512], tname[RTE_MAX_THREAD_NAME_LEN], mac[RTE_ETHER_ADDR_FMT_SIZE];
 	int err;
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
-		return vl_probe_secondary(vdev);
-	dev = rte_eth_vdev_allocate(vdev, sizeof(*pv));
-	if (!dev)
-		return -ENOMEM;
-	pv = dev->data->dev_private;
 	pv->dev = dev;
 	pv->port = dev->data->port_id;
 	pthread_mutex_init(&pv->reset_mx, NULL);
-	snprintf(pv->devname, sizeof(pv->devname), "%s", name);
-	err = parse_args(pv, rte_vdev_device_args(vdev));
-	if (err)
-		goto err_dev;
-
-	if (pv->end == VL_END_HOST) {
+	if (pv->end == VL_END_HOST)
 		err = host_attach(pv, why, sizeof(why));
-	} else {
-		err = vlink_guest_open_socket(&pv->g, pv->socket, pv->link, (int)pv->wait_s * 1000,
-					      why, sizeof(why));
-		if (!err) {
-			const struct vlink_guest_info *gi = vlink_guest_info(pv->g);
-
-			pv->nch = gi->nchannels;
-			pv->buf_size = gi->buf_size;
-			pv->mtu = gi->mtu;
-			rte_ether_unformat_addr(gi->mac, &pv->mac);
-		}
-	}
+	else
+		err = peer_open(pv, why, sizeof(why));
 	if (err) {
 		VLOG(ERR, pv, "%s", why);
-		goto err_dev;
+		return err;
 	}
 
 	dev->data->mac_addrs = &pv->mac;
@@ -1128,24 +1224,40 @@ static int vl_probe(struct rte_vdev_device *vdev)
 	dev->tx_pkt_burst = pv->end == VL_END_HOST ? vl_host_tx : vl_peer_tx;
 
 	snprintf(tname, sizeof(tname), "vlink-ctl-%u", pv->port);
-	err = rte_ctrl_thread_create(&pv->ctl, tname, NULL, ctl_main, pv) ? -EAGAIN : 0;
-	if (err) {
+	if (rte_ctrl_thread_create(&pv->ctl, tname, NULL, ctl_main, pv)) {
 		VLOG(ERR, pv, "cannot start the control thread");
-		goto err_release;
+		release(pv);
+		dev->data->mac_addrs = NULL;
+		return -EAGAIN;
 	}
 	pv->ctl_running = true;
 	rte_eth_dev_probing_finish(dev);
 	rte_ether_format_addr(mac, sizeof(mac), &pv->mac);
 	VLOG(NOTICE, pv, "%s end of link '%s' (MAC %s, %u data channel(s), %s mode) on port %u",
-	     pv->end == VL_END_HOST ? "host" : "peer", pv->link, mac, pv->nch,
-	     pv->mode == VL_MODE_MQ ? "mq" : "bond", pv->port);
+	     end_name(pv), pv->link, mac, pv->nch, pv->mode == VL_MODE_MQ ? "mq" : "bond",
+	     pv->port);
 	return 0;
+}
 
-err_release:
-	release(pv);
-err_dev:
-	dev->data->mac_addrs = NULL;
-	rte_eth_dev_release_port(dev);
+static int vl_probe(struct rte_vdev_device *vdev)
+{
+	const char *name = rte_vdev_device_name(vdev);
+	struct rte_eth_dev *dev;
+	struct pmd_internals *pv;
+	int err;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return vl_probe_secondary(name, &vdev->device);
+	dev = rte_eth_vdev_allocate(vdev, sizeof(*pv));
+	if (!dev)
+		return -ENOMEM;
+	pv = dev->data->dev_private;
+	snprintf(pv->devname, sizeof(pv->devname), "%s", name);
+	err = parse_args(pv, rte_vdev_device_args(vdev), false);
+	if (!err)
+		err = port_init(dev, pv);
+	if (err)
+		rte_eth_dev_release_port(dev);
 	return err;
 }
 
@@ -1169,8 +1281,130 @@ RTE_PMD_REGISTER_VDEV(net_vlink, vl_driver);
 RTE_PMD_REGISTER_ALIAS(net_vlink, eth_vlink);
 RTE_PMD_REGISTER_PARAM_STRING(net_vlink,
 	"link=<name> "
-	"end=host|peer "
+	"end=host|peer|guest "
 	"mode=mq|bond "
 	"socket=<path> "
+	"dev=<pci address> "
 	"wait=<seconds> "
 	"reset_timeout=<ms>");
+
+/* ------------------------------------------------------- the PCI driver */
+
+/* One port per link of the device's domain (devargs link=NAME: that one),
+ * named ADDRESS_LINK.  EAL probes a device only when a kernel driver is
+ * bound to it (DPDK 22.11's PCI scan skips unbound devices): bind
+ * uio_pci_generic, or use --vdev net_vlink0,end=guest,link=NAME, which
+ * needs none (docs/guest.md).  The BARs are mapped through sysfs either
+ * way (libvlinkguest), whatever the binding. */
+static int vl_pci_probe(struct rte_pci_driver *drv, struct rte_pci_device *pdev)
+{
+	const char *args = pdev->device.devargs ? pdev->device.devargs->args : NULL;
+	struct vlink_guest_listed *links;
+	struct pmd_internals opt;
+	char why[512];
+	int n, err = 0, made = 0, found = 0;
+
+	(void)drv;
+	memset(&opt, 0, sizeof(opt));
+	snprintf(opt.devname, sizeof(opt.devname), "%s", pdev->name);
+	err = parse_args(&opt, args, true);
+	if (err)
+		return err;
+	snprintf(opt.pci_dev, sizeof(opt.pci_dev), "%s", pdev->name);
+	links = calloc(VLINK_MAX_LINKS, sizeof(*links));
+	if (!links)
+		return -ENOMEM;
+	n = vlink_guest_list_pci(pdev->name, links, VLINK_MAX_LINKS, (int)opt.wait_s * 1000,
+				 why, sizeof(why));
+	if (n < 0) {
+		VLOG(ERR, &opt, "%s", why);
+		free(links);
+		return n;
+	}
+	for (int i = 0; i < RTE_MIN(n, VLINK_MAX_LINKS); i++) {
+		char name[RTE_ETH_NAME_MAX_LEN];
+		struct rte_eth_dev *dev;
+		struct pmd_internals *pv;
+		int e;
+
+		if (opt.link[0] && strcmp(opt.link, links[i].info.name))
+			continue;
+		found++;
+		snprintf(name, sizeof(name), "%s_%s", pdev->name, links[i].info.name);
+		if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+			e = vl_probe_secondary(name, &pdev->device);
+			made += !e;
+			err = e ? e : err;
+			continue;
+		}
+		dev = rte_eth_dev_allocate(name);
+		if (!dev) {
+			err = -ENOMEM;
+			break;
+		}
+		pv = rte_zmalloc_socket(name, sizeof(*pv), RTE_CACHE_LINE_SIZE,
+					pdev->device.numa_node);
+		if (!pv) {
+			rte_eth_dev_release_port(dev);
+			err = -ENOMEM;
+			break;
+		}
+		*pv = opt;
+		snprintf(pv->devname, sizeof(pv->devname), "%s", name);
+		snprintf(pv->link, sizeof(pv->link), "%s", links[i].info.name);
+		dev->data->dev_private = pv;
+		dev->device = &pdev->device;
+		/* a link another process serves (-EBUSY) is that one's; the
+		 * others still get their ports */
+		e = port_init(dev, pv);
+		if (e) {
+			rte_eth_dev_release_port(dev);
+			err = e;
+			continue;
+		}
+		made++;
+	}
+	free(links);
+	if (opt.link[0] && !found) {
+		VLOG(ERR, &opt, "no link '%s' in the device's domain", opt.link);
+		return -ENOENT;
+	}
+	if (!made && !found)
+		VLOG(NOTICE, &opt, "no links in the device's domain yet: no ports");
+	return made || !found ? 0 : err;
+}
+
+static int vl_pci_remove(struct rte_pci_device *pdev)
+{
+	uint16_t port;
+
+	RTE_ETH_FOREACH_DEV_OF(port, &pdev->device) {
+		struct rte_eth_dev *dev = &rte_eth_devices[port];
+
+		vl_close(dev);
+		rte_eth_dev_release_port(dev);
+	}
+	return 0;
+}
+
+static const struct rte_pci_id vl_pci_ids[] = {
+	{ RTE_PCI_DEVICE(VLINK_PCI_VENDOR_ID, VLINK_PCI_DEVICE_ID) },
+	{ .vendor_id = 0 },
+};
+
+static struct rte_pci_driver vl_pci_driver = {
+	.id_table = vl_pci_ids,
+	/* no NEED_MAPPING: libvlinkguest maps the BARs itself, through
+	 * sysfs, bound to a kernel driver or not */
+	.drv_flags = 0,
+	.probe = vl_pci_probe,
+	.remove = vl_pci_remove,
+};
+
+RTE_PMD_REGISTER_PCI(net_vlink_pci, vl_pci_driver);
+RTE_PMD_REGISTER_PCI_TABLE(net_vlink_pci, vl_pci_ids);
+RTE_PMD_REGISTER_KMOD_DEP(net_vlink_pci, "* uio_pci_generic | vfio-pci | none");
+RTE_PMD_REGISTER_PARAM_STRING(net_vlink_pci,
+	"link=<name> "
+	"mode=mq "
+	"wait=<seconds>");

@@ -108,6 +108,11 @@ struct pmd_internals {
 	char link[VLINK_NAME_MAX + 1];
 	char socket[108];
 	enum vl_end end;
+	bool guest;               /* peer end in a VM, on a pci-vlink device
+				     (end=guest, or the PCI driver) */
+	char pci_dev[64];         /* guest: its PCI address ("": any) */
+	uint32_t dev_connects;    /* guest: the device's CONNECTS, last seen */
+	uint64_t dev_refreshes;   /* guest: link-table re-reads, last seen */
 	enum vl_mode mode;
 	unsigned wait_s;          /* probe: how long to wait for vlinkd */
 	unsigned reset_ms;        /* host: how long a reset waits for the peer */

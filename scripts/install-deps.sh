@@ -76,16 +76,23 @@ if [ "$WANT_SOURCES" = 1 ]; then
 		fi
 	done
 	# A Debian kernel for the guest tests, unpacked rather than installed so
-	# that no initramfs or boot-loader hooks run on this machine.
-	if ! ls "$CACHE"/kernel/vmlinuz-* >/dev/null 2>&1; then
+	# that no initramfs or boot-loader hooks run on this machine, with the
+	# modules the guests load (uio_pci_generic, to bind pci-vlink for
+	# DPDK's PCI bus); both from the same package, so fetched together.
+	if ! ls "$CACHE"/kernel/vmlinuz-* >/dev/null 2>&1 ||
+	   ! ls "$CACHE"/kernel/modules/uio_pci_generic.ko* >/dev/null 2>&1; then
 		kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 			sed -n 's/.*Depends: \(linux-image-[0-9][^ ]*\)/\1/p' | head -n1)
 		[ -n "$kpkg" ] || { echo "install-deps: cannot resolve linux-image-amd64" >&2; exit 1; }
 		step "fetching kernel $kpkg into $CACHE/kernel"
 		tmp=$(mktemp -d)
 		(cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$kpkg" && dpkg-deb -x ./*.deb root)
-		mkdir -p "$CACHE/kernel"
+		rm -rf "$CACHE/kernel"
+		mkdir -p "$CACHE/kernel/modules"
 		cp "$tmp"/root/boot/vmlinuz-* "$CACHE/kernel/"
+		find "$tmp"/root/lib/modules -path '*/drivers/uio/*' \
+			\( -name 'uio.ko*' -o -name 'uio_pci_generic.ko*' \) \
+			-exec cp {} "$CACHE/kernel/modules/" \;
 		rm -rf "$tmp"
 	fi
 fi

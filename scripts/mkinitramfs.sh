@@ -39,13 +39,22 @@
 # is ~10 MB instead of 1.5 (gzip; 23 MB unpacked, in the guest's RAM),
 # boots ~0.5 s later under TCG, takes a few seconds to build, and fails
 # if a library a binary needs (NEEDED) is not in it.
+#
+# --module KO (repeatable): a kernel module of the guest's kernel, copied
+# to /lib/modules/ under its own name, for `insmod /lib/modules/NAME.ko`
+# (e.g. uio.ko and uio_pci_generic.ko, which scripts/install-deps.sh keeps
+# in $VLINK_CACHE/kernel/modules).
 set -eu
 
-usage() { sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; }
 DPDK_PLUGINS=
+MODULES=
 while :; do
 	case "${1:-}" in
 	-h|--help) usage; exit 0 ;;
+	--module) [ $# -ge 2 ] || { usage >&2; exit 2; }
+		[ -f "$2" ] || { echo "mkinitramfs: no kernel module at $2" >&2; exit 1; }
+		MODULES="$MODULES $2"; shift 2 ;;
 	--dpdk) [ $# -ge 2 ] || { usage >&2; exit 2; }
 		DPDK_PLUGINS="$DPDK_PLUGINS $2"; shift 2 ;;
 	--dpdk=*) DPDK_PLUGINS="$DPDK_PLUGINS ${1#--dpdk=}"; shift ;;
@@ -84,6 +93,12 @@ for x in "$@"; do
 	is_static "$x" || die "$x is not statically linked"
 	cp "$x" "$W/root/bin/" && strip "$W/root/bin/${x##*/}" 2>/dev/null || true
 done
+
+if [ -n "$MODULES" ]; then
+	mkdir -p "$W/root/lib/modules"
+	# shellcheck disable=SC2086 # paths without blanks
+	cp $MODULES "$W/root/lib/modules/"
+fi
 
 # --dpdk: testpmd and the plugins with the closure of their libraries
 # (ldd lists it whole, through RUNPATH too: testpmd's runpath is DPDK's
@@ -211,4 +226,4 @@ mkdir -p "$(dirname "$OUT")"
 mv "$OUT.tmp" "$OUT"
 echo "mkinitramfs: $OUT ($(du -k "$OUT" | cut -f1) KiB): busybox, vlink-peer ($PEER)${DPDK_PLUGINS:+, \
 dpdk-testpmd ($TESTPMD) and $(ls "$W/root$LIBDIR" | wc -l) libraries in $LIBDIR, \
-plugins in /usr/lib/vlink:$dpdk_files}"
+plugins in /usr/lib/vlink:$dpdk_files}${MODULES:+, modules:$MODULES}"

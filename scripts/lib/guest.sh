@@ -143,7 +143,10 @@ need_vm() {
 #                 pool, sized for RTE_MAX_ETHPORTS ports, needs ~300 MB)
 # e.g. boot_guest vm1 g "dpdk-testpmd $GUEST_EAL --vdev net_vlink0,... --
 #   $GUEST_TP_ARGS -i".  The console is a tty: testpmd's output comes line
-# by line.
+# by line.  The image also has the kernel modules uio.ko and
+# uio_pci_generic.ko in /lib/modules when the kernel's are in
+# $VLINK_CACHE/kernel/modules (scripts/install-deps.sh): bound to
+# uio_pci_generic, the device is seen by DPDK's PCI bus (-a ADDRESS).
 need_dpdk_vm() {
 	need_vm
 	[ $# -gt 0 ] || set -- "$BUILDDIR/pmd/librte_net_vlink.so"
@@ -153,8 +156,13 @@ need_dpdk_vm() {
 		finish
 	fi
 	img="$BUILDDIR/tests/guest/initramfs-dpdk.cpio.gz"
+	kmods=
+	for m in uio uio_pci_generic; do
+		f=$(dirname "$KERNEL")/modules/$m.ko
+		[ -f "$f" ] && kmods="$kmods $f"
+	done
 	# shellcheck disable=SC2086
-	inputs="$SRCDIR/scripts/mkinitramfs.sh $PEER_STATIC $tp $* ${VM_EXTRA:-}"
+	inputs="$SRCDIR/scripts/mkinitramfs.sh $PEER_STATIC $tp $* ${VM_EXTRA:-}$kmods"
 	fresh=0
 	if [ -f "$img" ] && [ "$(cat "$img.inputs" 2>/dev/null)" = "$inputs" ]; then
 		fresh=1
@@ -167,6 +175,7 @@ need_dpdk_vm() {
 		tmp="$img.$$"
 		dp=
 		for p in "$@"; do dp="$dp --dpdk $p"; done
+		for m in $kmods; do dp="$dp --module $m"; done
 		# shellcheck disable=SC2086
 		VLINK_TESTPMD=$tp "$SRCDIR/scripts/mkinitramfs.sh" $dp "$tmp" "$PEER_STATIC" \
 			${VM_EXTRA:-} >"$T/mkinitramfs.log" 2>&1 ||

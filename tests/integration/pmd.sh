@@ -296,7 +296,11 @@ probe_fails() {
 }
 probe_fails "unknown devarg named" "unknown argument 'colour'" --vdev "$(vdev 0 A colour=red)"
 probe_fails "missing link=" "missing argument link=NAME" --vdev "net_vlink0,socket=$SOCK"
-probe_fails "bad end=" "end=middle: must be host or peer" --vdev "$(vdev 0 A end=middle)"
+probe_fails "bad end=" "end=middle: must be host, peer or guest" --vdev "$(vdev 0 A end=middle)"
+probe_fails "dev= without end=guest" "dev=0000:00:04.0 is for end=guest" \
+	--vdev "$(vdev 0 A dev=0000:00:04.0)"
+probe_fails "end=guest on a machine without a pci-vlink device" "pci-vlink" \
+	--vdev "$(vdev 0 A end=guest,wait=0)"
 probe_fails "bad mode=" "mode=ring: must be mq or bond" --vdev "$(vdev 0 A mode=ring)"
 probe_fails "bond on the peer end" "mode=bond is for the host end" \
 	--vdev "$(vdev 0 A end=peer,mode=bond)"
