@@ -197,26 +197,31 @@ static const MemoryRegionOps vl_regs_ops = {
 
 /* ------------------------------------------------------------- logging */
 
+/* error_report() or info_report(), naming the device by its domain */
+static void G_GNUC_PRINTF(3, 0) vl_vreport(PCIVlinkState *s, bool error, const char *fmt,
+                                           va_list ap)
+{
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+
+    (error ? error_report : info_report)("pci-vlink (domain '%s'): %s", domain_of(s), msg);
+}
+
 static void G_GNUC_PRINTF(2, 3) vl_error(PCIVlinkState *s, const char *fmt, ...)
 {
     va_list ap;
-    g_autofree char *msg = NULL;
 
     va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
+    vl_vreport(s, true, fmt, ap);
     va_end(ap);
-    error_report("pci-vlink (domain '%s'): %s", domain_of(s), msg);
 }
 
 static void G_GNUC_PRINTF(2, 3) vl_info(PCIVlinkState *s, const char *fmt, ...)
 {
     va_list ap;
-    g_autofree char *msg = NULL;
 
     va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
+    vl_vreport(s, false, fmt, ap);
     va_end(ap);
-    info_report("pci-vlink (domain '%s'): %s", domain_of(s), msg);
 }
 
 /* ------------------------------------------------------------- mapping */
