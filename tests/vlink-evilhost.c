@@ -28,6 +28,8 @@
 #include "vlink_linkmem.h"
 #include "vlink_valid.h"
 
+#include "testtool.h"
+
 #define BURST VLINK_HOSTEND_BURST
 
 enum kind { K_OUT_OF_AREA, K_OUTSIDE_POOL, K_BAD_LENGTH, K_HEAD_AHEAD, K_TAIL_AHEAD, K_WRAP,
@@ -80,28 +82,9 @@ struct evil {
 	uint64_t sent, back, resets, timeouts;
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static uint32_t rnd(struct evil *e)
 {
-	e->rng ^= e->rng << 13;
-	e->rng ^= e->rng >> 7;
-	e->rng ^= e->rng << 17;
-	return (uint32_t)(e->rng >> 11);
+	return tt_rnd(&e->rng);
 }
 
 static void store(uint32_t *p, uint32_t v)
@@ -223,9 +206,9 @@ static void forge(struct evil *e, enum kind k, unsigned ch)
  * words, held for ms; the reset after the round puts them right. */
 static void corrupt(struct evil *e, enum kind k, unsigned ms)
 {
-	double end = now() + ms / 1000.0;
+	double end = tt_now() + ms / 1000.0;
 
-	while (!stop && now() < end) {
+	while (!tt_stop && tt_now() < end) {
 		for (unsigned ch = 1; ch <= e->m.nch; ch++) {
 			struct vlink_linkmem_chan *c = &e->m.ch[ch - 1];
 			uint32_t ring = e->m.ring_size;
@@ -262,14 +245,14 @@ static void corrupt(struct evil *e, enum kind k, unsigned ms)
 
 static void round_of(struct evil *e, enum kind k, unsigned ms)
 {
-	double end = now() + ms / 1000.0;
+	double end = tt_now() + ms / 1000.0;
 
 	e->rounds[k]++;
 	behave(e);
 	if (k >= K_HEAD_AHEAD) {
 		corrupt(e, k, ms);
 	} else {
-		while (!stop && now() < end) {
+		while (!tt_stop && tt_now() < end) {
 			behave(e);
 			for (unsigned ch = 1; ch <= e->m.nch; ch++)
 				for (int i = 0; i < 4; i++)
@@ -390,15 +373,14 @@ int main(int argc, char **argv)
 	if (!e)
 		return 1;
 	e->rng = seed * 0x9e3779b97f4a7c15ull + 1;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	tt_catch_stop();
 	if (attach(e, sock, argv[optind], (int)wait_s * 1000, &cl)) {
 		free(e);
 		return 1;
 	}
 	/* correct first: a peer up in our epoch, so that lies reach it */
 	err = -ETIMEDOUT;
-	for (t0 = now(); !stop && now() - t0 < (double)wait_s; usleep(10000)) {
+	for (t0 = tt_now(); !tt_stop && tt_now() - t0 < (double)wait_s; usleep(10000)) {
 		reset(e);
 		if (vlink_epoch_peer_ready(&e->m)) {
 			err = 0;
@@ -412,14 +394,14 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "vlink-evilhost: host end of %s up in epoch %u (%u channel(s)); lying "
 		"for %" PRIu64 " s\n", argv[optind], e->m.host_epoch, e->m.nch, seconds);
-	t_end = now() + (double)seconds;
-	for (int k = 0; !stop && (now() < t_end || k != 0); k = (k + 1) % K_N) {
+	t_end = tt_now() + (double)seconds;
+	for (int k = 0; !tt_stop && (tt_now() < t_end || k != 0); k = (k + 1) % K_N) {
 		if (k != K_MIX) {
 			round_of(e, (enum kind)k, (unsigned)round_ms);
 			continue;
 		}
 		e->rounds[K_MIX]++;
-		for (double end = now() + round_ms / 1000.0; !stop && now() < end;) {
+		for (double end = tt_now() + round_ms / 1000.0; !tt_stop && tt_now() < end;) {
 			enum kind p = (enum kind)(rnd(e) % K_MIX);
 			uint64_t f = e->forged[p], x = e->idx_writes[p], h = e->hdr_writes[p];
 

@@ -30,6 +30,8 @@
 #include "vlink_linkmem.h"
 #include "vlink_valid.h"
 
+#include "testtool.h"
+
 #define BURST 32
 #define HOLD 64 /* buffers from fill kept per channel for forging */
 
@@ -108,28 +110,9 @@ struct evil {
 	uint64_t reflected, sent, resets;
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static uint32_t rnd(struct evil *e)
 {
-	e->rng ^= e->rng << 13;
-	e->rng ^= e->rng >> 7;
-	e->rng ^= e->rng << 17;
-	return (uint32_t)(e->rng >> 11);
+	return tt_rnd(&e->rng);
 }
 
 static uint32_t load(const uint32_t *p)
@@ -239,7 +222,7 @@ static int handshake(struct evil *e, double wait_s)
 {
 	struct vlink_link_hdr *h = e->m.hdr;
 	uint32_t from = load(&h->host_epoch);
-	double t0 = now();
+	double t0 = tt_now();
 
 	e->quiet_hdr = false;
 	e->epoch = from;
@@ -247,7 +230,7 @@ static int handshake(struct evil *e, double wait_s)
 	store(&h->peer_state, VLINK_END_RESETTING);
 	while (load(&h->host_epoch) == from || e->epoch == from || load(&h->host_state) != VLINK_END_UP ||
 	       load(&h->peer_state) != VLINK_END_UP) {
-		if (stop || now() - t0 > wait_s)
+		if (tt_stop || tt_now() - t0 > wait_s)
 			return -ETIMEDOUT;
 		follow(e);
 		usleep(1000);
@@ -431,7 +414,7 @@ static bool is_header_kind(enum kind k)
 /* One round (or, for mix, one short piece of a round) of kind k. */
 static void round_of(struct evil *e, enum kind k, unsigned ms, double wait_s)
 {
-	double end = now() + ms / 1000.0;
+	double end = tt_now() + ms / 1000.0;
 
 	e->rounds[k]++;
 	for (unsigned ch = 1; ch <= e->m.nch; ch++) {
@@ -444,7 +427,7 @@ static void round_of(struct evil *e, enum kind k, unsigned ms, double wait_s)
 		corrupt_indices(e, k, ms);
 		return;
 	}
-	while (!stop && now() < end) {
+	while (!tt_stop && tt_now() < end) {
 		behave(e);
 		follow(e);
 		if (is_header_kind(k))
@@ -599,8 +582,7 @@ int main(int argc, char **argv)
 	if (!e)
 		return 1;
 	e->rng = seed * 0x9e3779b97f4a7c15ull + 1;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	tt_catch_stop();
 	err = attach(e, sock, argv[optind], (int)wait_s * 1000, &cl);
 	if (err) {
 		free(e);
@@ -617,9 +599,9 @@ int main(int argc, char **argv)
 		" buffers); abusing for %" PRIu64 " s\n", argv[optind], e->epoch, e->m.nch,
 		e->m.buf_area / e->m.buf_size, seconds);
 
-	t_end = now() + (double)seconds;
+	t_end = tt_now() + (double)seconds;
 	/* a whole first cycle even if the host end is slow to reset */
-	for (int k = 0; !stop && (now() < t_end || k != 0); k = (k + 1) % K_N) {
+	for (int k = 0; !tt_stop && (tt_now() < t_end || k != 0); k = (k + 1) % K_N) {
 		if (!on[k])
 			continue;
 		if (k != K_MIX) {
@@ -627,7 +609,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		e->rounds[K_MIX]++;
-		for (double end = now() + round_ms / 1000.0; !stop && now() < end;) {
+		for (double end = tt_now() + round_ms / 1000.0; !tt_stop && tt_now() < end;) {
 			enum kind p = (enum kind)(rnd(e) % K_MIX);
 			uint64_t f = e->forged[p], x = e->idx_writes[p], h = e->hdr_writes[p];
 

@@ -41,6 +41,8 @@
 #include "vlink_payload.h"
 #include "vlink_valid.h"
 
+#include "testtool.h"
+
 #define BURST VLINK_HOSTEND_BURST
 
 enum mode { SEND, RECV, PINGPONG };
@@ -63,14 +65,6 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	hostile_over = 1;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static uint64_t buf_off(const struct host *h, uint32_t idx)
@@ -250,7 +244,7 @@ int main(int argc, char **argv)
 		"channel %u, %s %" PRIu64 " packets of %u-%u B\n", argv[2], h->led.nbufs,
 		h->m.buf_size, h->m.ring_size, h->ch, argv[3], count, smin, smax);
 
-	t0 = last = now();
+	t0 = last = tt_now();
 	for (;;) {
 		bool progress;
 
@@ -318,7 +312,7 @@ int main(int argc, char **argv)
 			}
 		}
 		if (progress)
-			last = now();
+			last = tt_now();
 		bool all_in = mode == SEND ? sent == count && !npend : h->rx.got >= count;
 
 		if (all_in && h->led.lent && !peer_gone &&
@@ -329,7 +323,7 @@ int main(int argc, char **argv)
 		}
 		if (all_in && h->led.lent == 0)
 			break;
-		if (now() - last > 10) {
+		if (tt_now() - last > 10) {
 			fprintf(stderr, "vlink-hostend: stuck for 10 s (sent %" PRIu64 ", got %"
 				PRIu64 ", %u buffers still lent)\n", sent, h->rx.got, h->led.lent);
 			rc = 1;
@@ -347,7 +341,7 @@ int main(int argc, char **argv)
 	       " out of order) in %.2f s; ledger: %u of %u buffers home, %" PRIu64
 	       " bad descriptors; %u taken back unconsumed from rx/fill after the peer "
 	       "left\n", argv[3], sent, bytes, h->rx.got, h->rx.ok, h->rx.corrupt, h->rx.lost,
-	       h->rx.reordered, now() - t0, h->led.nbufs - h->led.lent, h->led.nbufs,
+	       h->rx.reordered, tt_now() - t0, h->led.nbufs - h->led.lent, h->led.nbufs,
 	       vlink_ledger_errors(&h->led) - h->err_base, reclaimed);
 	if (h->err_base)
 		printf("hostend: before that, a hostile peer: %" PRIu64 " bad descriptors refused "
