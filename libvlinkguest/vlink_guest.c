@@ -34,23 +34,9 @@ static uint64_t now_ms(void)
 static int ask_link(struct vlink_client *cl, const char *link, int reply_ms,
 		    struct vlink_reply *rep, char *why, size_t n)
 {
-	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
-	Vlink__AttachLink m = VLINK__ATTACH_LINK__INIT;
-	int err;
+	int err = vlink_client_attach(cl, link, VLINK__END__END_PEER, rep, reply_ms);
 
-	m.link = (char *)link;
-	m.end = VLINK__END__END_PEER;
-	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
-	env.attach_link = &m;
-	err = vlink_client_call(cl, &env, rep, reply_ms);
-	if (err)
-		return vlink_why(why, n, err, "%s", vlink_client_error(cl));
-	if (rep->env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP) {
-		err = vlink_why(why, n, -EPROTO, "vlinkd answered AttachLink with %s",
-				vlink_msg_name(rep->env->msg_case));
-		vlink_reply_clear(rep);
-	}
-	return err;
+	return err ? vlink_why(why, n, err, "%s", vlink_client_error(cl)) : 0;
 }
 
 int vlink_guest_open_socket(struct vlink_guest_link **out, const char *socket,

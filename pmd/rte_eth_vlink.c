@@ -234,22 +234,7 @@ static const char *end_name(const struct pmd_internals *pv)
 static int attach_link(struct pmd_internals *pv, struct vlink_client *cl,
 		       struct vlink_reply *rep)
 {
-	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
-	Vlink__AttachLink am = VLINK__ATTACH_LINK__INIT;
-	int err;
-
-	am.link = pv->link;
-	am.end = VLINK__END__END_HOST;
-	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
-	env.attach_link = &am;
-	err = vlink_client_call(cl, &env, rep, 10000);
-	if (err)
-		return err;
-	if (rep->env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP) {
-		vlink_reply_clear(rep);
-		return -EPROTO;
-	}
-	return 0;
+	return vlink_client_attach(cl, pv->link, VLINK__END__END_HOST, rep, 10000);
 }
 
 static int host_attach(struct pmd_internals *pv, char *why, size_t n)
@@ -264,7 +249,7 @@ static int host_attach(struct pmd_internals *pv, char *why, size_t n)
 	err = attach_link(pv, pv->cl, &rep);
 	if (err) {
 		vlink_why(why, n, err, "vlinkd refused to attach link '%s': %s", pv->link,
-			  err == -EPROTO ? "unexpected answer" : vlink_client_error(pv->cl));
+			  vlink_client_error(pv->cl));
 		goto err_close;
 	}
 	err = vlink_linkmem_map(&pv->m, rep.env->link_map, rep.fds, rep.nfds, true, why, n);
@@ -306,7 +291,7 @@ static int host_reattach(struct pmd_internals *pv, char *why, size_t n)
 	err = attach_link(pv, cl, &rep);
 	if (err) {
 		vlink_why(why, n, err, "vlinkd refused to attach link '%s' again: %s", pv->link,
-			  err == -EPROTO ? "unexpected answer" : vlink_client_error(cl));
+			  vlink_client_error(cl));
 		vlink_client_close(cl);
 		return err;
 	}

@@ -240,6 +240,28 @@ fail:
 	return err;
 }
 
+int vlink_client_attach(struct vlink_client *c, const char *link, Vlink__End end,
+			struct vlink_reply *rep, int timeout_ms)
+{
+	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+	Vlink__AttachLink m = VLINK__ATTACH_LINK__INIT;
+	int err;
+
+	m.link = (char *)link;
+	m.end = end;
+	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
+	env.attach_link = &m;
+	err = vlink_client_call(c, &env, rep, timeout_ms);
+	if (err)
+		return err;
+	if (rep->env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP) {
+		err = seterr(c, -EPROTO, "vlinkd answered AttachLink with %s",
+			     vlink_msg_name(rep->env->msg_case));
+		vlink_reply_clear(rep);
+	}
+	return err;
+}
+
 int vlink_client_event(struct vlink_client *c, struct vlink_reply *ev, int timeout_ms)
 {
 	memset(ev, 0, sizeof(*ev));

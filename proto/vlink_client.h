@@ -45,6 +45,12 @@ const Vlink__HelloReply *vlink_client_hello(const struct vlink_client *c);
  * text in vlink_client_error()); another negative errno on failure. */
 int vlink_client_call(struct vlink_client *c, Vlink__Envelope *req,
 		      struct vlink_reply *rep, int timeout_ms);
+/* Ask for `end` of `link` (AttachLink): 0 with *rep a LinkMap, the link's
+ * fds in rep->fds (for vlink_linkmem_map()); -code when vlinkd refused,
+ * -EPROTO when it answered with anything else, another negative errno on
+ * failure; vlink_client_error() says why. */
+int vlink_client_attach(struct vlink_client *c, const char *link, Vlink__End end,
+			struct vlink_reply *rep, int timeout_ms);
 /* Next pushed message (Event, DomainMap, ...): 0 with *ev filled,
  * -ETIMEDOUT, or another negative errno (-ECONNRESET: daemon gone). */
 int vlink_client_event(struct vlink_client *c, struct vlink_reply *ev,

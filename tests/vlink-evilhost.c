@@ -266,40 +266,10 @@ static void round_of(struct evil *e, enum kind k, unsigned ms)
 static int attach(struct evil *e, const char *sock, const char *link, int wait_ms,
 		  struct vlink_client **cl)
 {
-	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
-	Vlink__AttachLink am = VLINK__ATTACH_LINK__INIT;
-	struct vlink_reply rep;
-	char why[512];
-	int err;
+	int err = tt_attach("vlink-evilhost", sock, link, true, wait_ms, cl, &e->m, &e->pool_size);
 
-	err = vlink_client_open(cl, sock, VLINK__ROLE__ROLE_HOST, "vlink-evilhost", wait_ms,
-				why, sizeof(why));
-	if (err) {
-		fprintf(stderr, "vlink-evilhost: %s\n", why);
+	if (err)
 		return err;
-	}
-	am.link = (char *)link;
-	am.end = VLINK__END__END_HOST;
-	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
-	env.attach_link = &am;
-	err = vlink_client_call(*cl, &env, &rep, 10000);
-	if (err || rep.env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP) {
-		fprintf(stderr, "vlink-evilhost: attach %s: %s\n", link,
-			err ? vlink_client_error(*cl) : "unexpected answer");
-		if (!err) {
-			vlink_reply_clear(&rep);
-			err = -EPROTO;
-		}
-		goto err_close;
-	}
-	err = vlink_linkmem_map(&e->m, rep.env->link_map, rep.fds, rep.nfds, true, why,
-				sizeof(why));
-	e->pool_size = rep.env->link_map->pool_size;
-	vlink_reply_clear(&rep);
-	if (err) {
-		fprintf(stderr, "vlink-evilhost: %s\n", why);
-		goto err_close;
-	}
 	err = vlink_ledger_init(&e->led, e->m.buf_offset, e->m.buf_area, e->m.buf_size);
 	if (err) {
 		fprintf(stderr, "vlink-evilhost: ledger: %s\n", vlink_strerror(err));
@@ -320,7 +290,6 @@ err_ledger:
 	vlink_ledger_fini(&e->led);
 err_unmap:
 	vlink_linkmem_unmap(&e->m);
-err_close:
 	vlink_client_close(*cl);
 	*cl = NULL;
 	return err;

@@ -470,40 +470,10 @@ static int parse_kinds(const char *s, bool on[K_N])
 static int attach(struct evil *e, const char *sock, const char *link, int wait_ms,
 		  struct vlink_client **cl)
 {
-	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
-	Vlink__AttachLink am = VLINK__ATTACH_LINK__INIT;
-	struct vlink_reply rep;
-	char why[512];
-	int err;
+	int err = tt_attach("vlink-evilpeer", sock, link, false, wait_ms, cl, &e->m, &e->pool_size);
 
-	err = vlink_client_open(cl, sock, VLINK__ROLE__ROLE_PEER, "vlink-evilpeer", wait_ms,
-				why, sizeof(why));
-	if (err) {
-		fprintf(stderr, "vlink-evilpeer: %s\n", why);
+	if (err)
 		return err;
-	}
-	am.link = (char *)link;
-	am.end = VLINK__END__END_PEER;
-	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
-	env.attach_link = &am;
-	err = vlink_client_call(*cl, &env, &rep, 10000);
-	if (err) {
-		fprintf(stderr, "vlink-evilpeer: attach %s: %s\n", link, vlink_client_error(*cl));
-		goto err_close;
-	}
-	if (rep.env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP) {
-		fprintf(stderr, "vlink-evilpeer: attach %s: unexpected answer\n", link);
-		err = -EPROTO;
-		goto err_rep;
-	}
-	err = vlink_linkmem_map(&e->m, rep.env->link_map, rep.fds, rep.nfds, false, why,
-				sizeof(why));
-	if (err) {
-		fprintf(stderr, "vlink-evilpeer: %s\n", why);
-		goto err_rep;
-	}
-	e->pool_size = rep.env->link_map->pool_size;
-	vlink_reply_clear(&rep);
 	for (unsigned i = 0; i < VLINK_MAX_LINKS; i++) {
 		struct vlink_link_entry *t = &((struct vlink_region_hdr *)e->m.region)->links[i];
 
@@ -512,13 +482,6 @@ static int attach(struct evil *e, const char *sock, const char *link, int wait_m
 			e->entry = t;
 	}
 	return 0;
-
-err_rep:
-	vlink_reply_clear(&rep);
-err_close:
-	vlink_client_close(*cl);
-	*cl = NULL;
-	return err;
 }
 
 int main(int argc, char **argv)

@@ -173,12 +173,9 @@ static unsigned host_reset(struct host *h)
 int main(int argc, char **argv)
 {
 	static uint8_t pkt[VLINK_PAYLOAD_MAX];
-	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
-	Vlink__AttachLink am = VLINK__ATTACH_LINK__INIT;
 	struct vlink_desc pend[64];
 	unsigned npend = 0;
 	struct vlink_client *cl;
-	struct vlink_reply rep;
 	struct host *h;
 	enum mode mode;
 	uint64_t count, sent = 0, bytes = 0;
@@ -186,7 +183,6 @@ int main(int argc, char **argv)
 	bool peer_gone = false;
 	uint32_t smin = 64, smax = 64;
 	double t0, last;
-	char why[512];
 	int err, rc = 0;
 
 	h = calloc(1, sizeof(*h));
@@ -207,26 +203,11 @@ int main(int argc, char **argv)
 		smax = smin;
 	h->ch = argc > 6 ? (unsigned)atoi(argv[6]) : 1;
 
-	err = vlink_client_open(&cl, argv[1], VLINK__ROLE__ROLE_HOST, "vlink-hostend", 10000,
-				why, sizeof(why));
-	if (err) {
-		fprintf(stderr, "vlink-hostend: %s\n", why);
+	if (tt_attach("vlink-hostend", argv[1], argv[2], true, 10000, &cl, &h->m, NULL))
 		return 1;
-	}
-	am.link = argv[2];
-	am.end = VLINK__END__END_HOST;
-	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
-	env.attach_link = &am;
-	err = vlink_client_call(cl, &env, &rep, 10000);
-	if (err || rep.env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP) {
-		fprintf(stderr, "vlink-hostend: attach: %s\n", vlink_client_error(cl));
-		return 1;
-	}
-	err = vlink_linkmem_map(&h->m, rep.env->link_map, rep.fds, rep.nfds, true, why,
-				sizeof(why));
-	vlink_reply_clear(&rep);
-	if (err || h->ch < 1 || h->ch > h->m.nch) {
-		fprintf(stderr, "vlink-hostend: %s\n", err ? why : "no such channel");
+	if (h->ch < 1 || h->ch > h->m.nch) {
+		fprintf(stderr, "vlink-hostend: no channel %u: link %s has %u\n", h->ch, argv[2],
+			h->m.nch);
 		return 1;
 	}
 	err = vlink_ledger_init(&h->led, h->m.buf_offset, h->m.buf_area, h->m.buf_size);

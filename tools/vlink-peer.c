@@ -555,8 +555,6 @@ static int cmd_stats_pci(const struct opts *o)
  * the host has sent, rx tail what the peer has taken, and so on. */
 static int cmd_stats(const struct opts *o)
 {
-	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
-	Vlink__AttachLink m = VLINK__ATTACH_LINK__INIT;
 	static struct vlink_linkmem lm;
 	struct vlink_client *c;
 	struct vlink_reply rep;
@@ -571,16 +569,10 @@ static int cmd_stats(const struct opts *o)
 		fprintf(stderr, "vlink-peer: %s\n", why);
 		return 1;
 	}
-	m.link = (char *)o->link;
-	m.end = VLINK__END__END_OBSERVER;
-	env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
-	env.attach_link = &m;
-	err = vlink_client_call(c, &env, &rep, 10000);
-	if (err || rep.env->msg_case != VLINK__ENVELOPE__MSG_LINK_MAP) {
+	err = vlink_client_attach(c, o->link, VLINK__END__END_OBSERVER, &rep, 10000);
+	if (err) {
 		fprintf(stderr, "vlink-peer: cannot observe link %s: %s\n", o->link,
-			err ? vlink_client_error(c) : "unexpected reply");
-		if (!err)
-			vlink_reply_clear(&rep);
+			vlink_client_error(c));
 		vlink_client_close(c);
 		return 1;
 	}
