@@ -168,3 +168,31 @@ unsigned vlink_ring_count(struct vlink_ring *r)
 
 	return used < 0 ? 0 : (uint32_t)used;
 }
+
+bool vlink_ring_sleep_begin(struct vlink_ring *r)
+{
+	if (r->producer)
+		return false;
+	__atomic_store_n(&r->hdr->need_wakeup, 1, __ATOMIC_RELAXED);
+	/* the store before the load of head (vlink_ring_wake_due: the other
+	 * way round) */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (vlink_ring_count(r) == 0)
+		return true;
+	vlink_ring_sleep_end(r);
+	return false;
+}
+
+void vlink_ring_sleep_end(struct vlink_ring *r)
+{
+	__atomic_store_n(&r->hdr->need_wakeup, 0, __ATOMIC_RELAXED);
+}
+
+bool vlink_ring_wake_due(struct vlink_ring *r)
+{
+	/* head, published with release by the enqueue, before the load */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&r->hdr->need_wakeup, __ATOMIC_RELAXED))
+		return false;
+	return __atomic_exchange_n(&r->hdr->need_wakeup, 0, __ATOMIC_RELAXED) != 0;
+}

@@ -67,4 +67,28 @@ unsigned vlink_ring_dequeue_burst(struct vlink_ring *r, struct vlink_desc *d,
 unsigned vlink_ring_free_count(struct vlink_ring *r);
 unsigned vlink_ring_count(struct vlink_ring *r);
 
+/* Sleeping (event mode).  A consumer that finds the ring empty may sleep
+ * on a notifier (an eventfd, an interrupt) instead of polling.  It sets
+ * the ring's need_wakeup word (in its own cache line, after tail) and then
+ * looks at head once more; the producer, after publishing head, takes the
+ * word back to 0 and, if it was set, signals.  Each side's store is
+ * followed by a full fence before it loads the other's word (Dekker's
+ * pattern): either the consumer sees the new head and does not sleep, or
+ * the producer sees the word and signals, so no wake-up is lost.  Under
+ * load the consumer never sleeps and the producer only reads a word it
+ * finds 0; each sleep costs at most one signal.  A hostile consumer can
+ * only make its producer signal more; a hostile producer can only leave
+ * its consumer asleep, so consumers bound their sleep. */
+
+/* Consumer: about to sleep.  true: the ring is still empty and need_wakeup
+ * is set: sleep until signalled; false: descriptors came meanwhile (the
+ * word is cleared): take them instead. */
+bool vlink_ring_sleep_begin(struct vlink_ring *r);
+/* Consumer: awake again (signalled, or the sleep timed out): clear
+ * need_wakeup. */
+void vlink_ring_sleep_end(struct vlink_ring *r);
+/* Producer, after an enqueue that published descriptors: true if the
+ * consumer is asleep and asked to be woken (once per sleep): signal it. */
+bool vlink_ring_wake_due(struct vlink_ring *r);
+
 #endif

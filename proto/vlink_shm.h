@@ -60,7 +60,9 @@ struct vlink_ring_hdr {
 	uint32_t size;         /* daemon: descriptors, a power of two */
 	uint8_t pad0[VLINK_CACHELINE - 8];
 	uint32_t tail;         /* consumer: free-running index */
-	uint8_t pad1[VLINK_CACHELINE - 4];
+	uint32_t need_wakeup;  /* consumer: 1 = asleep, signal me (the producer
+				  takes it back to 0 when it signals) */
+	uint8_t pad1[VLINK_CACHELINE - 8];
 };
 
 /* Link table entry in the region header (daemon-written). */

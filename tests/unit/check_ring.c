@@ -1,7 +1,8 @@
 /* Unit tests for proto/vlink_ring.c: single-thread semantics, index
- * wraparound past 2^32, resuming after re-attach, a hostile other side, and
- * a producer and a consumer thread passing VLINK_RING_TEST_COUNT
- * (default 100,000,000) descriptors through one ring. */
+ * wraparound past 2^32, resuming after re-attach, a hostile other side, a
+ * producer and a consumer thread passing VLINK_RING_TEST_COUNT (default
+ * 100,000,000) descriptors through one ring, and a consumer that sleeps on
+ * an eventfd whenever the ring is empty (need_wakeup: no lost wake-up). */
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
@@ -10,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vlink_ring.h"
 
@@ -696,6 +700,137 @@ START_TEST(test_two_threads)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- sleeping */
+
+/* One thread: the word's life through a sleep. */
+START_TEST(test_sleep_word)
+{
+	struct vlink_ring_hdr *h = ring_alloc(8);
+	struct vlink_ring p, c;
+	struct vlink_desc d[8];
+
+	ck_assert_int_eq(vlink_ring_attach(&p, h, 8, true), 0);
+	ck_assert_int_eq(vlink_ring_attach(&c, h, 8, false), 0);
+	/* nobody asleep: no signal */
+	ck_assert_uint_eq(push_seq(&p, 0, 1), 1);
+	ck_assert(!vlink_ring_wake_due(&p));
+	/* something waiting: no sleep, and the word is left clear */
+	ck_assert(!vlink_ring_sleep_begin(&c));
+	ck_assert_uint_eq(h->need_wakeup, 0);
+	ck_assert_uint_eq(vlink_ring_dequeue_burst(&c, d, 8), 1);
+	/* empty: sleep; the next publication signals once */
+	ck_assert(vlink_ring_sleep_begin(&c));
+	ck_assert_uint_eq(h->need_wakeup, 1);
+	ck_assert_uint_eq(push_seq(&p, 1, 2), 2);
+	ck_assert(vlink_ring_wake_due(&p));
+	ck_assert(!vlink_ring_wake_due(&p));
+	ck_assert_uint_eq(push_seq(&p, 3, 1), 1);
+	ck_assert(!vlink_ring_wake_due(&p));
+	vlink_ring_sleep_end(&c);
+	ck_assert_uint_eq(vlink_ring_dequeue_burst(&c, d, 8), 3);
+	/* a sleep that times out: sleep_end clears the word */
+	ck_assert(vlink_ring_sleep_begin(&c));
+	vlink_ring_sleep_end(&c);
+	ck_assert_uint_eq(h->need_wakeup, 0);
+	ck_assert_uint_eq(push_seq(&p, 4, 1), 1);
+	ck_assert(!vlink_ring_wake_due(&p));
+	/* a producer handle never sleeps */
+	ck_assert(!vlink_ring_sleep_begin(&p));
+	free(h);
+}
+END_TEST
+
+struct sl {
+	struct vlink_ring_hdr *h;
+	int efd;
+	uint64_t count;
+	uint64_t signals;
+	int err;
+};
+
+/* Bursts with pauses of random length (often none, sometimes long enough
+ * for the consumer to fall asleep); signals when the ring says so. */
+static void *sl_producer(void *arg)
+{
+	struct sl *t = arg;
+	struct vlink_ring p;
+	uint64_t seq = 0, one = 1;
+	uint32_t rnd = 0x12345678;
+
+	if (vlink_ring_attach(&p, t->h, TT_RING, true)) {
+		t->err = 1;
+		return NULL;
+	}
+	while (seq < t->count) {
+		unsigned n = 1 + xorshift32(&rnd) % 16, r = xorshift32(&rnd) % 64;
+		unsigned got;
+
+		if (n > t->count - seq)
+			n = (unsigned)(t->count - seq);
+		got = push_seq(&p, seq, n);
+		seq += got;
+		if (got && vlink_ring_wake_due(&p)) {
+			t->signals++;
+			if (write(t->efd, &one, sizeof(one)) != sizeof(one))
+				t->err = 2;
+		}
+		if (r < 4)
+			usleep(r * 50);
+		else if (r < 8)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* The consumer sleeps whenever the ring is empty; a sleep that times out
+ * (5 s) with descriptors in the ring would be a lost wake-up. */
+START_TEST(test_sleep_two_threads)
+{
+	struct sl t = { 0 };
+	struct vlink_ring c;
+	struct vlink_desc d[TT_BURST];
+	uint64_t seq = 0, sleeps = 0, lost = 0, bad = 0, v;
+	pthread_t th;
+
+	t.count = 200000;
+	t.h = ring_alloc(TT_RING);
+	t.efd = eventfd(0, EFD_CLOEXEC);
+	ck_assert_int_ge(t.efd, 0);
+	ck_assert_int_eq(vlink_ring_attach(&c, t.h, TT_RING, false), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, sl_producer, &t), 0);
+	while (seq < t.count && !lost) {
+		unsigned got = vlink_ring_dequeue_burst(&c, d, TT_BURST);
+
+		for (unsigned i = 0; i < got; i++)
+			bad += !desc_is(&d[i], seq + i);
+		seq += got;
+		if (got || seq == t.count || !vlink_ring_sleep_begin(&c))
+			continue;
+		sleeps++;
+		struct pollfd pfd = { .fd = t.efd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 5000) == 0)
+			lost += vlink_ring_count(&c) > 0 || seq < t.count;
+		else if (read(t.efd, &v, sizeof(v)) != sizeof(v))
+			lost++;
+		vlink_ring_sleep_end(&c);
+	}
+	pthread_join(th, NULL);
+	ck_assert_uint_eq(lost, 0);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_uint_eq(seq, t.count);
+	ck_assert_int_eq(t.err, 0);
+	/* at most one signal per sleep */
+	ck_assert_uint_le(t.signals, sleeps);
+	ck_assert_uint_gt(sleeps, 0);
+	printf("ring sleep: %llu descriptors, %llu sleeps, %llu signals\n",
+	       (unsigned long long)t.count, (unsigned long long)sleeps,
+	       (unsigned long long)t.signals);
+	close(t.efd);
+	free(t.h);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ suite */
 
 static Suite *ring_suite(void)
@@ -725,11 +860,13 @@ static Suite *ring_suite(void)
 	tcase_add_test(tc, test_hostile_head_consumer);
 	tcase_add_test(tc, test_hostile_at_attach);
 	tcase_add_test(tc, test_hostile_tail_producer);
+	tcase_add_test(tc, test_sleep_word);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("two_threads");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_two_threads);
+	tcase_add_test(tc, test_sleep_two_threads);
 	suite_add_tcase(s, tc);
 
 	return s;
