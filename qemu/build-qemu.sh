@@ -92,7 +92,7 @@ for f in $PROTO_GEN; do
 done
 
 CONFIGURE_OPTS="--prefix=/usr --target-list=x86_64-softmmu --without-default-features
-	--enable-kvm --disable-werror --meson=meson"
+	--enable-kvm --enable-vhost-user --enable-vhost-net --disable-werror --meson=meson"
 CONFIGURE_OPTS=$(echo $CONFIGURE_OPTS)
 
 KEY=$( {
