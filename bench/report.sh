@@ -2,7 +2,9 @@
 # bench/report.sh: regenerate bench/RESULTS.md in one go: the translation
 # index (bench/xlate), the ring (bench/ring), net_vlink against its peers
 # in dpdk-testpmd (bench/peers.sh: table and PNG chart), vlinkd with 1000
-# and 4000 links (bench/scale.sh), and the recovery
+# and 4000 links (bench/scale.sh), DPDK in a TCG guest through vlink and
+# through virtio-net/vhost-user (bench/guest.sh, where QEMU is built;
+# informational), and the recovery
 # times of the fault matrix (tests/fault/matrix.sh and, where QEMU is
 # built, tests/fault/guest.sh), with the machine and the date.  The
 # hand-written analysis comes from bench/notes/*.md.
@@ -18,10 +20,13 @@ usage() {
 Usage: sudo bench/report.sh [OPTION]...
 Run every benchmark and the fault matrix, and write bench/RESULTS.md
 (figures in bench/results/: peers.md, peers.csv, peers.png, xlate.txt,
-ring.txt, scale.md, fault.md, and the logs).  Takes about 15 minutes.
+ring.txt, scale.md, guest.md, fault.md, and the logs).  Takes about 20
+minutes.
   --repeat N     bench/peers.sh runs per cell (default 3)
   --kills N      random kills in the fault matrix (default 50)
-  --no-guest     leave out the fault matrix with the peer in a guest
+  --no-guest     leave out the runs with a guest: the fault matrix with the
+                 peer in a guest and bench/guest.sh (they also are left out
+                 when QEMU is not built: make qemu)
   --quick        --repeat 1 --kills 10 and 3 s intervals: a check of the
                  script, not figures to publish
   --builddir DIR the vlink build tree (default \$BUILDDIR or the source tree)
@@ -95,6 +100,20 @@ step "bench/scale.sh (1000 and 4000 links)"
 src=0
 "$SRCDIR/bench/scale.sh" --builddir "$BUILDDIR" --out "$R/scale.md" >"$R/logs/scale.out" 2>&1 || src=$?
 
+# --- DPDK in a guest (TCG) -----------------------------------------------
+grc=0
+if [ "$GUEST" = 1 ] && [ -x "$BUILDDIR/qemu/qemu-system-x86_64" ]; then
+	step "bench/guest.sh --repeat $REPEAT (about $((60 + REPEAT * 4 * (INTERVAL + 12))) s)"
+	"$SRCDIR/bench/guest.sh" --repeat "$REPEAT" --interval "$INTERVAL" \
+		--builddir "$BUILDDIR" --out "$R/guest.md" >"$R/logs/guest.out" 2>&1 || grc=$?
+else
+	{
+		echo "# DPDK in a TCG guest"
+		echo
+		echo "Not run: $([ "$GUEST" = 1 ] && echo "no QEMU at $BUILDDIR/qemu/qemu-system-x86_64 (make qemu)" || echo "--no-guest")."
+	} >"$R/guest.md"
+fi
+
 # --- recovery times -------------------------------------------------------
 : >"$R/fault.md"
 frc=0
@@ -149,6 +168,13 @@ step "write $OUT"
 	echo
 	sed '/^<!--/,/-->$/d' "$SRCDIR/bench/notes/scale.md"
 	echo
+	echo "## DPDK in a TCG guest: vlink and virtio-net/vhost-user (bench/guest.sh)"
+	echo
+	[ "$grc" = 0 ] || echo "**bench/guest.sh exited $grc: see bench/results/logs/guest.out.**"
+	sed '1d' "$R/guest.md"
+	echo
+	sed '/^<!--/,/-->$/d' "$SRCDIR/bench/notes/guest.md"
+	echo
 	echo "## Recovery times (tests/fault)"
 	echo
 	[ "$frc" = 0 ] || echo "**A fault test failed: see bench/results/logs/fault-*.log.**"
@@ -159,4 +185,4 @@ step "write $OUT"
 } >"$OUT.new"
 mv "$OUT.new" "$OUT"
 step "done: $OUT"
-[ "$prc" = 0 ] && [ "$frc" = 0 ] && [ "$src" = 0 ]
+[ "$prc" = 0 ] && [ "$frc" = 0 ] && [ "$src" = 0 ] && [ "$grc" = 0 ]

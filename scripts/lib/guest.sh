@@ -123,8 +123,10 @@ need_vm() {
 # (always: the mbuf pools' "ring_mp_mc") and each PLUGIN (default
 # BUILDDIR/pmd/librte_net_vlink.so), through scripts/mkinitramfs.sh
 # --dpdk.  The image (about 10 MB, +0.5 s of boot under TCG) is built once
-# into BUILDDIR/tests/guest/initramfs-dpdk.cpio.gz and reused while it is
-# newer than everything in it and made from the same files.  Sets
+# into DPDK_VM_IMAGE (default BUILDDIR/tests/guest/initramfs-dpdk.cpio.gz:
+# a caller with other plugins names its own, or each would rebuild the
+# other's) and reused while it is newer than everything in it and made
+# from the same files.  Sets
 # VM_QEMU_ARGS to -cpu max (Debian's DPDK needs SSE4.2, which QEMU's
 # default TCG CPU lacks), and for testpmd in the guest:
 #   GUEST_EAL     EAL arguments: "--lcores 0@0,1@0 --no-huge -m 64
@@ -155,7 +157,7 @@ need_dpdk_vm() {
 		not_ok "guest test prerequisites: no dpdk-testpmd (apt-get install dpdk)"
 		finish
 	fi
-	img="$BUILDDIR/tests/guest/initramfs-dpdk.cpio.gz"
+	img=${DPDK_VM_IMAGE:-$BUILDDIR/tests/guest/initramfs-dpdk.cpio.gz}
 	kmods=
 	for m in uio uio_pci_generic; do
 		f=$(dirname "$KERNEL")/modules/$m.ko
