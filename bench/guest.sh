@@ -72,7 +72,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=${2:?}; shift ;;
 	--builddir) BUILDDIR=${2:?}; shift ;;
 	-h|--help) usage; exit 0 ;;
-	*) usage >&2; exit 2 ;;
+	*) echo "guest.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
