@@ -27,7 +27,7 @@ int vlink_hostend_refill(const struct vlink_hostend *h, unsigned ch)
 	unsigned used = r->size - vlink_ring_free_count(r);
 	unsigned stock = min_u(r->size, VLINK_HOSTEND_FILL_STOCK), k;
 
-	if (used + VLINK_HOSTEND_REFILL > stock)
+	if (!h->get || used + VLINK_HOSTEND_REFILL > stock)
 		return 0;
 	k = h->get(h->arg, d, min_u(stock - used, BURST));
 	if (!k)
