@@ -118,7 +118,9 @@ pick_accel
 MACHINE="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(nproc) CPUs"
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 TREE=$(git -C "$SRCDIR" rev-parse --short HEAD 2>/dev/null || echo "?")
-git -C "$SRCDIR" diff --quiet HEAD 2>/dev/null || TREE="$TREE + local changes"
+# (what bench/report.sh wrote before this run is not a change of the tree)
+git -C "$SRCDIR" diff --quiet HEAD -- . ':!bench/results' ':!bench/RESULTS.md' 2>/dev/null ||
+	TREE="$TREE + local changes"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
 
