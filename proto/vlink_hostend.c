@@ -75,9 +75,11 @@ unsigned vlink_hostend_send(const struct vlink_hostend *h, unsigned ch, struct v
 			    unsigned n, unsigned *dup)
 {
 	struct vlink_ring *r = &h->m->ch[ch - 1].rx;
-	unsigned room = vlink_ring_free_count(r), j;
+	unsigned j;
 
-	n = min_u(n, room);
+	/* the consumer's index only if the cached one is short (the PMD has
+	 * just counted the room) */
+	n = vlink_ring_room(r, n);
 	j = vlink_ledger_lend_burst(h->led, d, n, (uint16_t)ch);
 	if (j < n) {
 		/* d[j]'s buffer is out already: that descriptor stays here,

@@ -162,6 +162,13 @@ unsigned vlink_ring_free_count(struct vlink_ring *r)
 	return used < 0 ? 0 : r->size - (uint32_t)used;
 }
 
+unsigned vlink_ring_room(struct vlink_ring *r, unsigned n)
+{
+	uint32_t slot, first;
+
+	return r->producer ? burst_span(r, n, true, &slot, &first) : 0;
+}
+
 unsigned vlink_ring_count(struct vlink_ring *r)
 {
 	int64_t used = refresh(r);

@@ -66,6 +66,10 @@ unsigned vlink_ring_dequeue_burst(struct vlink_ring *r, struct vlink_desc *d,
  * cached index). */
 unsigned vlink_ring_free_count(struct vlink_ring *r);
 unsigned vlink_ring_count(struct vlink_ring *r);
+/* Producer: how many of n descriptors would fit now (n, or fewer), reading
+ * the consumer's index only when the cached one does not cover n, as an
+ * enqueue does (vlink_ring_free_count always reads it). */
+unsigned vlink_ring_room(struct vlink_ring *r, unsigned n);
 
 /* Sleeping (event mode).  A consumer that finds the ring empty may sleep
  * on a notifier (an eventfd, an interrupt) instead of polling.  It sets

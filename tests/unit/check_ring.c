@@ -700,6 +700,34 @@ START_TEST(test_two_threads)
 }
 END_TEST
 
+/* vlink_ring_room: what fits, the consumer's index read only when the
+ * cached one does not cover the burst. */
+START_TEST(test_room)
+{
+	struct vlink_ring_hdr *h = ring_alloc(8);
+	struct vlink_ring p, c;
+	struct vlink_desc d[8];
+
+	ck_assert_int_eq(vlink_ring_attach(&p, h, 8, true), 0);
+	ck_assert_int_eq(vlink_ring_attach(&c, h, 8, false), 0);
+	ck_assert_uint_eq(vlink_ring_room(&p, 5), 5);
+	ck_assert_uint_eq(vlink_ring_room(&p, 20), 8);
+	ck_assert_uint_eq(push_seq(&p, 0, 6), 6);
+	ck_assert_uint_eq(vlink_ring_room(&p, 2), 2);
+	/* the consumer frees 4: a burst of 2 is covered by the cache (not
+	 * reread), one of 5 is not */
+	ck_assert_uint_eq(vlink_ring_dequeue_burst(&c, d, 4), 4);
+	ck_assert_uint_eq(vlink_ring_room(&p, 2), 2);
+	ck_assert_uint_eq(p.theirs, 0);
+	ck_assert_uint_eq(vlink_ring_room(&p, 5), 5);
+	ck_assert_uint_eq(p.theirs, 4);
+	ck_assert_uint_eq(vlink_ring_room(&p, 7), 6);
+	/* a consumer handle has no room to give */
+	ck_assert_uint_eq(vlink_ring_room(&c, 1), 0);
+	free(h);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- sleeping */
 
 /* One thread: the word's life through a sleep. */
@@ -861,6 +889,7 @@ static Suite *ring_suite(void)
 	tcase_add_test(tc, test_hostile_at_attach);
 	tcase_add_test(tc, test_hostile_tail_producer);
 	tcase_add_test(tc, test_sleep_word);
+	tcase_add_test(tc, test_room);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("two_threads");
