@@ -66,15 +66,20 @@ static int arg_link(struct pmd_internals *pv, const char *k, const char *v)
 	return err;
 }
 
-/* v is w0 or w1: *which is 0 or 1 */
-static int arg_either(struct pmd_internals *pv, const char *k, const char *v, const char *w0,
-		      const char *w1, int *which)
+/* v is one of the n words: its index, or -EINVAL after naming them */
+static int arg_word(struct pmd_internals *pv, const char *k, const char *v,
+		    const char *const *words, unsigned n)
 {
-	if (!strcmp(v, w0) || !strcmp(v, w1)) {
-		*which = !strcmp(v, w1);
-		return 0;
-	}
-	VLOG(ERR, pv, "%s=%s: must be %s or %s", k, v, w0, w1);
+	char list[64];
+	size_t off = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(v, words[i]))
+			return (int)i;
+	for (unsigned i = 0; i < n && off < sizeof(list); i++)
+		off += snprintf(list + off, sizeof(list) - off, "%s%s",
+				!i ? "" : i + 1 < n ? ", " : " or ", words[i]);
+	VLOG(ERR, pv, "%s=%s: must be %s", k, v, list);
 	return -EINVAL;
 }
 
@@ -82,25 +87,24 @@ static int arg_end(struct pmd_internals *pv, const char *k, const char *v)
 {
 	/* guest: the peer end, on a pci-vlink device in a VM */
 	static const char *const ends[] = { "host", "peer", "guest" };
+	int i = arg_word(pv, k, v, ends, RTE_DIM(ends));
 
-	for (unsigned i = 0; i < RTE_DIM(ends); i++) {
-		if (!strcmp(v, ends[i])) {
-			pv->end = i ? VL_END_PEER : VL_END_HOST;
-			pv->guest = i == 2;
-			return 0;
-		}
-	}
-	VLOG(ERR, pv, "%s=%s: must be host, peer or guest", k, v);
-	return -EINVAL;
+	if (i < 0)
+		return i;
+	pv->end = i ? VL_END_PEER : VL_END_HOST;
+	pv->guest = i == 2;
+	return 0;
 }
 
 static int arg_mode(struct pmd_internals *pv, const char *k, const char *v)
 {
-	int bond, err = arg_either(pv, k, v, "mq", "bond", &bond);
+	static const char *const modes[] = { "mq", "bond" };
+	int i = arg_word(pv, k, v, modes, RTE_DIM(modes));
 
-	if (!err)
-		pv->mode = bond ? VL_MODE_BOND : VL_MODE_MQ;
-	return err;
+	if (i < 0)
+		return i;
+	pv->mode = i ? VL_MODE_BOND : VL_MODE_MQ;
+	return 0;
 }
 
 /* a path or address: not empty, fits dst */
@@ -231,12 +235,6 @@ static const char *end_name(const struct pmd_internals *pv)
 
 /* ------------------------------------------------------------- attaching */
 
-static int attach_link(struct pmd_internals *pv, struct vlink_client *cl,
-		       struct vlink_reply *rep)
-{
-	return vlink_client_attach(cl, pv->link, VLINK__END__END_HOST, rep, 10000);
-}
-
 static int host_attach(struct pmd_internals *pv, char *why, size_t n)
 {
 	struct vlink_reply rep;
@@ -246,7 +244,7 @@ static int host_attach(struct pmd_internals *pv, char *why, size_t n)
 				(int)pv->wait_s * 1000, why, n);
 	if (err)
 		return err;
-	err = attach_link(pv, pv->cl, &rep);
+	err = vlink_client_attach(pv->cl, pv->link, VLINK__END__END_HOST, &rep, 10000);
 	if (err) {
 		vlink_why(why, n, err, "vlinkd refused to attach link '%s': %s", pv->link,
 			  vlink_client_error(pv->cl));
@@ -288,7 +286,7 @@ static int host_reattach(struct pmd_internals *pv, char *why, size_t n)
 				why, n);
 	if (err)
 		return err;
-	err = attach_link(pv, cl, &rep);
+	err = vlink_client_attach(cl, pv->link, VLINK__END__END_HOST, &rep, 10000);
 	if (err) {
 		vlink_why(why, n, err, "vlinkd refused to attach link '%s' again: %s", pv->link,
 			  vlink_client_error(cl));
