@@ -18,6 +18,12 @@
 #   tp_field ID PORT FIELD         FIELD (also Rx-pps, Tx-pps) from the
 #                                  last `show port stats` already logged
 #   tp_quit ID                     quit and wait for the process
+#   tp_batches ID FROM TO PER      batches FROM..TO of `start tx_first 30`
+#                                  (testpmd ID in rxonly, the other end
+#                                  sends back), each until port 0 has
+#                                  received PER a batch in all (30 s at
+#                                  most), then `stop`; prints port 0's
+#                                  "TX-packets RX-packets" after the last
 PLUGIN="$BUILDDIR/pmd/librte_net_vlink.so"
 TESTPMD=${TESTPMD:-dpdk-testpmd}
 
@@ -99,6 +105,20 @@ tp_stat() {
 		sleep 0.1
 	done
 	tp_field "$id" "$port" "$field"
+}
+
+tp_batches() {
+	id=$1 per=$4
+	for k in $(seq "$2" "$3"); do
+		tp_cmd "$id" "start tx_first 30"
+		i=0
+		while r=$(tp_stat "$id" 0 RX-packets) && [ "$r" -lt $((k * per)) ] && [ $i -lt 300 ]; do
+			i=$((i + 1)); sleep 0.1
+		done
+		tp_cmd "$id" "stop"
+		tp_wait "$id" "Done\\." 10 >/dev/null
+	done
+	echo "$(tp_stat "$id" 0 TX-packets) $(tp_stat "$id" 0 RX-packets)"
 }
 
 tp_field() {

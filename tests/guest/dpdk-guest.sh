@@ -143,16 +143,10 @@ expect_line "$T/g.serial" "[0-9a-f:.]+_M: guest end of link 'M' \\(MAC 02:00:00:
 
 # batches ID FROM TO WHAT: 1920 packets out, all back, per batch
 batches() {
-	for k in $(seq "$2" "$3"); do
-		tp_cmd "$1" "start tx_first 30"
-		until_ok 60 eval "[ \"\$(tp_stat $1 0 RX-packets)\" -ge $((k * BATCH)) ]"
-		tp_cmd "$1" "stop"
-		tp_wait "$1" "Done\\." 10 >/dev/null
-	done
-	tx=$(tp_stat "$1" 0 TX-packets) rx=$(tp_stat "$1" 0 RX-packets) want=$(($3 * BATCH))
-	[ "$tx" = $want ] && [ "$rx" = $want ] &&
-		ok "$4: the host's testpmd sent $tx on 2 queues, got $rx back from the guest's (want $want each)" ||
-		not_ok "$4: the host's testpmd sent $tx, got $rx back (want $want each)"
+	r=$(tp_batches "$1" "$2" "$3" $BATCH) want=$(($3 * BATCH))
+	[ "$r" = "$want $want" ] &&
+		ok "$4: the host's testpmd sent ${r% *} on 2 queues, got ${r#* } back from the guest's (want $want each)" ||
+		not_ok "$4: the host's testpmd sent ${r% *}, got ${r#* } back (want $want each)"
 }
 host_tp() {
 	tp_start "$1" --vdev "net_vlink0,link=M,socket=$SOCK"

@@ -49,20 +49,10 @@ tp_wait 1 'Link status: up' 30 && ok "testpmd: link up with the guest" ||
 tp_cmd 1 "set fwd rxonly"
 # batch K: 960 packets out, all 960 back before the next
 batches() {
-	for k in $(seq "$1" "$2"); do
-		tp_cmd 1 "start tx_first 30"
-		i=0
-		while [ "$(tp_stat 1 0 RX-packets)" != $((k * 960)) ] && [ $i -lt 300 ]; do
-			i=$((i + 1)); sleep 0.1
-		done
-		tp_cmd 1 "stop"
-		tp_wait 1 "Done\\." 10 >/dev/null
-	done
-	tx=$(tp_stat 1 0 TX-packets) rx=$(tp_stat 1 0 RX-packets)
-	want=$(($2 * 960))
-	[ "$tx" = $want ] && [ "$rx" = $want ] &&
-		ok "$3: testpmd sent $tx, got $rx back from the guest (want $want each)" ||
-		not_ok "$3: testpmd sent $tx, got $rx back (want $want each)"
+	r=$(tp_batches 1 "$1" "$2" 960) want=$(($2 * 960))
+	[ "$r" = "$want $want" ] &&
+		ok "$3: testpmd sent ${r% *}, got ${r#* } back from the guest (want $want each)" ||
+		not_ok "$3: testpmd sent ${r% *}, got ${r#* } back (want $want each)"
 }
 batches 1 $BATCHES "before the restart"
 
