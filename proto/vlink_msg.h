@@ -10,8 +10,9 @@
 
 /* The protocol version clients send in Hello and the oldest the daemon
  * still speaks.  2: a reply may go on over several frames
- * (Envelope.more); a version 1 client gets one frame or an E2BIG Error. */
-#define VLINK_PROTOCOL_VERSION 2
+ * (Envelope.more); a version 1 client gets one frame or an E2BIG Error.
+ * 3: GetNotifiers (event mode); older daemons answer it with EPROTO. */
+#define VLINK_PROTOCOL_VERSION 3
 #define VLINK_PROTOCOL_MIN     1
 /* The most a reply part's repeated fields may take: a frame's payload
  * less room for the envelope and the message's other fields. */

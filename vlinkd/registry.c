@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "vlink_error.h"
@@ -39,7 +41,7 @@ void reg_clear(struct registry *r)
 		struct reg_link *l = r->links;
 
 		r->links = l->next;
-		free(l);
+		reg_link_free(l);
 	}
 	while (r->domains) {
 		struct reg_domain *d = r->domains;
@@ -506,8 +508,45 @@ int reg_link_delete(struct registry *r, struct reg_link *l, bool force,
 	region_hdr(d)->nlinks--;
 	table_end(d);
 	d->generation++;
-	free(l);
+	reg_link_free(l);
 	return 0;
+}
+
+int reg_link_notifiers(struct reg_link *l, char *why, size_t n)
+{
+	unsigned nfd = 2 * l->nchannels, i;
+	int *fd;
+
+	if (l->notify)
+		return 0;
+	fd = malloc(nfd * sizeof(*fd));
+	if (!fd)
+		return vlink_why(why, n, -ENOMEM, "out of memory");
+	for (i = 0; i < nfd; i++) {
+		/* non-blocking: vlinkd never reads them, but an end that
+		 * drains its own must not block on one that is empty */
+		fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fd[i] < 0) {
+			int err = -errno;
+
+			while (i--)
+				close(fd[i]);
+			free(fd);
+			return vlink_why(why, n, err, "link '%s': eventfd: %s", l->name,
+					 vlink_strerror(err));
+		}
+	}
+	l->notify = fd;
+	return 0;
+}
+
+void reg_link_free(struct reg_link *l)
+{
+	if (l->notify)
+		for (unsigned i = 0; i < 2 * l->nchannels; i++)
+			close(l->notify[i]);
+	free(l->notify);
+	free(l);
 }
 
 uint32_t reg_link_epoch(const struct reg_link *l)

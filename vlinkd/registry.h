@@ -38,6 +38,9 @@ struct reg_link {
 	uint64_t buf_offset, buf_area;    /* in the pool */
 	bool from_config;
 	void *host, *peer;         /* attached clients (owned by the server) */
+	int *notify;               /* NULL, or per data channel c (1..): eventfds
+				      [2(c-1)] wake the host end, [2(c-1)+1]
+				      wake the peer end (reg_link_notifiers) */
 };
 
 struct reg_pool_size {
@@ -107,6 +110,12 @@ int reg_link_new(const struct registry *r, const struct reg_link_params *p,
 /* Delete a link; refused with -EBUSY when an end is attached unless force. */
 int reg_link_delete(struct registry *r, struct reg_link *l, bool force,
 		    char *why, size_t n);
+
+/* The link's notifiers (l->notify), made the first time they are asked
+ * for; they live as long as the link in this daemon.  0 or -errno. */
+int reg_link_notifiers(struct reg_link *l, char *why, size_t n);
+/* Free a link that is in no list: its notifiers too. */
+void reg_link_free(struct reg_link *l);
 
 /* The host end's epoch now (the link header's host_epoch; 0 for a link
  * not placed in its region yet). */

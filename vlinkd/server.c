@@ -866,6 +866,94 @@ static void on_attach_link(struct client *c, uint32_t id, const Vlink__AttachLin
 	broadcast(c->srv, VLINK__EVENT__KIND__END_UP, l->name, l->dom, m->end, c);
 }
 
+/* Queue the notifiers of link l's channels (GetNotifiers) in parts of
+ * at most VLINK_NOTIFIER_PART channels, the frame's fds; more: whether
+ * parts follow those of this link. */
+#define VLINK_NOTIFIER_PART (VLINK_FRAME_MAX_FDS / 2)
+static void send_notifiers(struct client *c, uint32_t id, struct reg_link *l, bool more)
+{
+	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+	Vlink__Notifiers nm = VLINK__NOTIFIERS__INIT;
+	Vlink__ChannelNotifier cn[VLINK_NOTIFIER_PART], *cnp[VLINK_NOTIFIER_PART];
+
+	env.id = id;
+	env.msg_case = VLINK__ENVELOPE__MSG_NOTIFIERS;
+	env.notifiers = &nm;
+	nm.channels = cnp;
+	for (uint32_t first = 1; first <= l->nchannels; first += VLINK_NOTIFIER_PART) {
+		unsigned k = 0;
+
+		for (uint32_t ch = first; ch <= l->nchannels && k < VLINK_NOTIFIER_PART; ch++, k++) {
+			vlink__channel_notifier__init(&cn[k]);
+			cn[k].link = l->name;
+			cn[k].channel = ch;
+			cn[k].wake_host = 2 * k;
+			cn[k].wake_peer = 2 * k + 1;
+			cnp[k] = &cn[k];
+		}
+		nm.n_channels = k;
+		env.more = more || first + VLINK_NOTIFIER_PART <= l->nchannels;
+		send_env(c, &env, &l->notify[2 * (first - 1)], 2 * k);
+	}
+}
+
+/* GetNotifiers: the attached link's, or the attached domain's links'
+ * (one named, or all: a domain with none gets an empty Notifiers). */
+static void on_get_notifiers(struct client *c, uint32_t id, const Vlink__GetNotifiers *m)
+{
+	struct server *s = c->srv;
+	struct reg_link *one = NULL, *last = NULL;
+	char why[WHY];
+	int err;
+
+	if (c->att == ATT_NONE) {
+		send_error(c, id, -ENOTCONN, "not attached: attach a link or a domain first");
+		return;
+	}
+	if (c->att == ATT_LINK)
+		one = c->link;
+	if (m->link[0]) {
+		struct reg_link *l = need_link(c, id, m->link);
+
+		if (!l)
+			return;
+		if (c->att == ATT_LINK ? l != c->link : l->dom != c->dom) {
+			snprintf(why, sizeof(why), "link '%s' is not %s '%s'", l->name,
+				 c->att == ATT_LINK ? "the attached link" : "in the attached domain",
+				 c->att == ATT_LINK ? c->link->name : c->dom->name);
+			send_error(c, id, -EINVAL, why);
+			return;
+		}
+		one = l;
+	}
+	/* make them all first: a client gets all it asked for or an Error */
+	for (struct reg_link *l = s->reg.links; l; l = l->next) {
+		if (one ? l != one : l->dom != c->dom)
+			continue;
+		err = reg_link_notifiers(l, why, sizeof(why));
+		if (err) {
+			send_error(c, id, err, why);
+			return;
+		}
+		last = l;
+	}
+	if (!last) {
+		Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+		Vlink__Notifiers nm = VLINK__NOTIFIERS__INIT;
+
+		env.id = id;
+		env.msg_case = VLINK__ENVELOPE__MSG_NOTIFIERS;
+		env.notifiers = &nm;
+		send_env(c, &env, NULL, 0);
+		return;
+	}
+	log_debug("client %u: notifiers of %s '%s'", c->id, one ? "link" : "domain",
+		  one ? one->name : c->dom->name);
+	for (struct reg_link *l = s->reg.links; l && !c->dead; l = l->next)
+		if (one ? l == one : l->dom == c->dom)
+			send_notifiers(c, id, l, l != last);
+}
+
 static void dispatch(struct client *c, Vlink__Envelope *env)
 {
 	uint32_t id = env->id;
@@ -910,6 +998,9 @@ static void dispatch(struct client *c, Vlink__Envelope *env)
 		break;
 	case VLINK__ENVELOPE__MSG_ATTACH_LINK:
 		on_attach_link(c, id, env->attach_link);
+		break;
+	case VLINK__ENVELOPE__MSG_GET_NOTIFIERS:
+		on_get_notifiers(c, id, env->get_notifiers);
 		break;
 	case VLINK__ENVELOPE__MSG_DETACH:
 		if (c->att == ATT_NONE) {

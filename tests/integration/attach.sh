@@ -101,4 +101,16 @@ print("events ok:", got)
 PY
 [ $? = 0 ] && ok "monitor saw end-up/end-down and link events in order" ||
 	not_ok "events: $(cat "$T/out")"
+
+# notifiers (GetNotifiers): 9 channels take two reply parts (8 + 1, 16 fds
+# a frame); each end sees the other's marks on every channel, so both were
+# handed the same eventfds
+check "create n9 with 9 channels" ctl create-link n9 02:00:00:00:00:09 9 --ring-size 64
+"$TESTCLIENT" "$SOCK" notify n9 peer >"$T/npeer" 2>&1 &
+NPEER=$!; BG_PIDS="$BG_PIDS $NPEER"
+expect 0 "exchanged marks on 9 channels" "host end: marks exchanged on 9 channels" \
+	"$TESTCLIENT" "$SOCK" notify n9 host
+wait "$NPEER"
+[ $? = 0 ] && grep -q "^exchanged marks on 9 channels" "$T/npeer" &&
+	ok "peer end: marks exchanged on 9 channels" || not_ok "peer end: $(cat "$T/npeer")"
 finish

@@ -24,8 +24,8 @@ start_qemu -chardev socket,id=vl0,path="$FSOCK",reconnect=1 \
 qt probe >/dev/null 2>&1 || not_ok "probe: $(qt probe 2>&1)"
 wait_until 10 reg_is generation 1 && ok "the first good map is accepted (GENERATION 1)" ||
 	not_ok "generation $(reg generation)"
-expect 0 "Hello role 2 version 2 client 'qemu pci-vlink', AttachDomain 'vm1'" \
-	"QEMU says Hello (role qemu, version 2, VLINK_PROTOCOL_VERSION) and AttachDomain vm1" cat "$T/faked.log"
+expect 0 "Hello role 2 version 3 client 'qemu pci-vlink', AttachDomain 'vm1'" \
+	"QEMU says Hello (role qemu, version 3, VLINK_PROTOCOL_VERSION) and AttachDomain vm1" cat "$T/faked.log"
 [ "$(qt read 2 0x1000 13)" = "$(hexof "faked seg0 v1")" ] &&
 	[ "$(qt read 2 0x401000 13)" = "$(hexof "faked seg1 v1")" ] &&
 	ok "BAR2 shows both segments at their pool offsets" ||
