@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vlink_error.h"
 #include "vlink_msg.h"
@@ -126,5 +127,35 @@ int vlink_msg_check_map(uint64_t pool_size, size_t nseg,
 		return vlink_why(why, n, -EINVAL, "segments larger than the pool");
 	if (used != (nfds == 32 ? UINT32_MAX : (1u << nfds) - 1))
 		return vlink_why(why, n, -EINVAL, "the frame carries fds the map does not use");
+	return 0;
+}
+
+int vlink_msg_check_notifiers(const Vlink__Notifiers *m, unsigned nfds, const char *link,
+			      unsigned nch, uint64_t *seen, char *why, size_t len)
+{
+	uint32_t used = 0;
+
+	if (nfds > 32 || nch > 64)
+		return vlink_why(why, len, -EPROTO, "Notifiers: %u fds for %u channels", nfds, nch);
+	for (size_t i = 0; i < m->n_channels; i++) {
+		const Vlink__ChannelNotifier *c = m->channels[i];
+
+		if (strcmp(c->link, link))
+			return vlink_why(why, len, -EPROTO, "Notifiers: link '%.40s', not '%s'",
+					 c->link, link);
+		if (c->channel < 1 || c->channel > nch)
+			return vlink_why(why, len, -EPROTO, "Notifiers: channel %u of link '%s', "
+					 "which has %u", c->channel, link, nch);
+		if (*seen & (1ull << (c->channel - 1)))
+			return vlink_why(why, len, -EPROTO, "Notifiers: channel %u twice",
+					 c->channel);
+		if (c->wake_host >= nfds || c->wake_peer >= nfds || c->wake_host == c->wake_peer ||
+		    (used & (1u << c->wake_host)) || (used & (1u << c->wake_peer)))
+			return vlink_why(why, len, -EPROTO, "Notifiers: channel %u: fd indexes "
+					 "%u and %u of %u, or used twice", c->channel,
+					 c->wake_host, c->wake_peer, nfds);
+		used |= 1u << c->wake_host | 1u << c->wake_peer;
+		*seen |= 1ull << (c->channel - 1);
+	}
 	return 0;
 }

@@ -4,6 +4,7 @@
 #define VLINK_MSG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vlink.pb-c.h"
 #include "vlink_frame.h"
@@ -40,5 +41,13 @@ const char *vlink_msg_name(Vlink__Envelope__MsgCase c);
 int vlink_msg_check_map(uint64_t pool_size, size_t nseg,
 			Vlink__Segment *const *segs, const Vlink__ChannelRegion *reg,
 			unsigned nfds, char *why, size_t n);
+
+/* Check a Notifiers message (one frame of nfds fds) for link: every entry
+ * names link, a channel in 1..nch not seen before (*seen: bit ch - 1,
+ * accumulated over the frames of one reply; 64 channels at most) and two
+ * distinct fd indexes in range, used once.  0 or -EPROTO with why.  The
+ * client's vlink_notify_fetch() and QEMU's device use it. */
+int vlink_msg_check_notifiers(const Vlink__Notifiers *m, unsigned nfds, const char *link,
+			      unsigned nch, uint64_t *seen, char *why, size_t len);
 
 #endif

@@ -72,36 +72,6 @@ void vlink_notify_fini(struct vlink_notify *n)
 	memset(n, 0, sizeof(*n));
 }
 
-int vlink_notify_check(const Vlink__Notifiers *m, unsigned nfds, const char *link,
-		       unsigned nch, uint64_t *seen, char *why, size_t len)
-{
-	uint32_t used = 0;
-
-	if (nfds > 32 || nch > 64)
-		return vlink_why(why, len, -EPROTO, "Notifiers: %u fds for %u channels", nfds, nch);
-	for (size_t i = 0; i < m->n_channels; i++) {
-		const Vlink__ChannelNotifier *c = m->channels[i];
-
-		if (strcmp(c->link, link))
-			return vlink_why(why, len, -EPROTO, "Notifiers: link '%.40s', not '%s'",
-					 c->link, link);
-		if (c->channel < 1 || c->channel > nch)
-			return vlink_why(why, len, -EPROTO, "Notifiers: channel %u of link '%s', "
-					 "which has %u", c->channel, link, nch);
-		if (*seen & (1ull << (c->channel - 1)))
-			return vlink_why(why, len, -EPROTO, "Notifiers: channel %u twice",
-					 c->channel);
-		if (c->wake_host >= nfds || c->wake_peer >= nfds || c->wake_host == c->wake_peer ||
-		    (used & (1u << c->wake_host)) || (used & (1u << c->wake_peer)))
-			return vlink_why(why, len, -EPROTO, "Notifiers: channel %u: fd indexes "
-					 "%u and %u of %u, or used twice", c->channel,
-					 c->wake_host, c->wake_peer, nfds);
-		used |= 1u << c->wake_host | 1u << c->wake_peer;
-		*seen |= 1ull << (c->channel - 1);
-	}
-	return 0;
-}
-
 void vlink_notify_signal(const struct vlink_notify *n, unsigned ch)
 {
 	uint64_t one = 1;
@@ -186,7 +156,7 @@ int vlink_notify_fetch(struct vlink_notify *n, struct vlink_client *c, const cha
 		err = p->env->msg_case != VLINK__ENVELOPE__MSG_NOTIFIERS ?
 			vlink_why(why, len, -EPROTO, "vlinkd answered GetNotifiers with %s",
 				  vlink_msg_name(p->env->msg_case)) :
-			vlink_notify_check(p->env->notifiers, p->nfds, link, n->nch, &seen,
+			vlink_msg_check_notifiers(p->env->notifiers, p->nfds, link, n->nch, &seen,
 					   why, len);
 	if (!err && seen != (n->nch == 64 ? ~0ull : (1ull << n->nch) - 1))
 		err = vlink_why(why, len, -EPROTO, "vlinkd sent the notifiers of some of the "

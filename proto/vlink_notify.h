@@ -35,13 +35,6 @@ int vlink_notify_init(struct vlink_notify *n, unsigned nch, bool host);
 /* Close them all (a zeroed struct is fine). */
 void vlink_notify_fini(struct vlink_notify *n);
 
-/* Check a Notifiers message (one frame of nfds fds) for link: every entry
- * names link, a channel in 1..nch not seen before (*seen: bit ch - 1,
- * accumulated over the frames of one reply; 64 channels at most) and two
- * distinct fd indexes in range, used once.  0 or -EPROTO with why. */
-int vlink_notify_check(const Vlink__Notifiers *m, unsigned nfds, const char *link,
-		       unsigned nch, uint64_t *seen, char *why, size_t len);
-
 /* Put channel ch's new notifiers in (the fds become n's: they are closed
  * here, on every path), re-arm its wait fd and signal both.  0 or -errno
  * (the channel keeps its old ones then). */
