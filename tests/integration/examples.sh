@@ -33,6 +33,7 @@
 # default 10000), VLINK_EXAMPLES_RING (descriptors per ring, default 8192).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../../scripts/lib/testpmd.sh"
+. "$(dirname "$0")/../../scripts/lib/dpdk.sh"
 need_root
 
 # run a private copy of the plugin in any case: the build copies a new one
@@ -57,15 +58,11 @@ if [ ! -f "$PLUGIN" ]; then
 	not_ok "the PMD is built ($PLUGIN missing: configure found no DPDK SDK?)"
 	finish
 fi
-if ! ver=$(pkg-config --modversion libdpdk 2>/dev/null); then
+if ! pkg-config --exists libdpdk; then
 	echo "SKIP: $NAME needs libdpdk-dev (pkg-config libdpdk)"
 	exit 77
 fi
-EXSRC="$CACHE/src/dpdk-$ver/examples"
-if [ ! -d "$EXSRC" ]; then
-	# Debian's upstream version may differ in the last digit
-	EXSRC=$(ls -d "$CACHE"/src/dpdk-*/examples 2>/dev/null | tail -1)
-fi
+EXSRC=$(dpdk_src_dir)/examples
 if [ ! -d "$EXSRC/l2fwd" ]; then
 	echo "SKIP: $NAME needs the dpdk source package under $CACHE/src (scripts/install-deps.sh)"
 	exit 77
