@@ -67,6 +67,14 @@ int vlink_guest_open_socket(struct vlink_guest_link **out, const char *socket,
 	if (err)
 		goto err_rep;
 	vlink_reply_clear(&rep); /* the mappings keep the memory */
+	/* event mode: without notifiers (a vlinkd before protocol 3) the
+	 * handle only polls; vlink_guest_event_fd() says so */
+	err = vlink_notify_init(&l->notify, l->m.nch, false);
+	if (err) {
+		vlink_why(why, n, err, "notifiers: %s", vlink_strerror(err));
+		goto err_unmap;
+	}
+	vlink_notify_fetch(&l->notify, l->cl, l->m.name, 5000, NULL, 0);
 	snprintf(l->info.name, sizeof(l->info.name), "%s", l->m.name);
 	snprintf(l->info.mac, sizeof(l->info.mac), "%s", l->m.mac);
 	snprintf(l->info.domain, sizeof(l->info.domain), "%s", l->m.domain);
@@ -78,6 +86,9 @@ int vlink_guest_open_socket(struct vlink_guest_link **out, const char *socket,
 	*out = l;
 	return 0;
 
+err_unmap:
+	vlink_linkmem_unmap(&l->m);
+	goto err_close;
 err_rep:
 	vlink_reply_clear(&rep);
 err_close:
@@ -130,6 +141,7 @@ void vlink_guest_close(struct vlink_guest_link *l)
 	}
 	vlink_linkmem_unmap(&l->m);
 	vlink_client_close(l->cl);
+	vlink_notify_fini(&l->notify);
 	free(l->socket);
 	if (l->pci)
 		vlink_guest_pci_close(l);
@@ -291,6 +303,9 @@ static int give(struct vlink_guest_link *l, unsigned ch, const struct vlink_gues
 	if (i == 0 && n > 0 && !gate)
 		return -EINVAL;
 	sent = vlink_ring_enqueue_burst(tx ? &l->m.ch[ch - 1].tx : &l->m.ch[ch - 1].done, d, k);
+	/* a host end asleep in its receive waits for tx */
+	if (tx && sent && vlink_notify_wake(&l->notify, ch, &l->m.ch[ch - 1].tx))
+		st->wakeups++;
 	for (unsigned j = 0; j < sent; j++) {
 		if (tx) {
 			st->tx_pkts++;
@@ -325,6 +340,46 @@ int vlink_guest_reflect(struct vlink_guest_link *l, unsigned ch,
 	return give(l, ch, pkts, n, true);
 }
 
+int vlink_guest_event_fd(const struct vlink_guest_link *l, unsigned ch)
+{
+	if (ch < 1 || ch > l->m.nch)
+		return -EINVAL;
+	return l->notify.live ? l->notify.wait[ch - 1] : -ENOTSUP;
+}
+
+int vlink_guest_event_arm(struct vlink_guest_link *l, unsigned ch)
+{
+	if (ch < 1 || ch > l->m.nch)
+		return -EINVAL;
+	if (!vlink_notify_arm(&l->notify, ch, &l->m.ch[ch - 1].rx))
+		return -ENOTSUP;
+	l->st[ch - 1].sleeps++;
+	return 0;
+}
+
+void vlink_guest_event_disarm(struct vlink_guest_link *l, unsigned ch)
+{
+	if (ch >= 1 && ch <= l->m.nch)
+		vlink_notify_disarm(&l->notify, ch, &l->m.ch[ch - 1].rx);
+}
+
+int vlink_guest_wait(struct vlink_guest_link *l, unsigned ch, int timeout_ms)
+{
+	int r;
+
+	if (ch < 1 || ch > l->m.nch)
+		return -EINVAL;
+	if (!l->notify.live)
+		return -ENOTSUP;
+	l->st[ch - 1].sleeps++;
+	r = vlink_notify_wait(&l->notify, ch, &l->m.ch[ch - 1].rx, timeout_ms);
+	if (r == 2) {
+		l->st[ch - 1].late++;
+		r = 1;
+	}
+	return r;
+}
+
 void vlink_guest_stats(const struct vlink_guest_link *l, struct vlink_guest_stats *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -343,6 +398,9 @@ void vlink_guest_stats(const struct vlink_guest_link *l, struct vlink_guest_stat
 		s->allocated += c->allocated;
 		s->bad_desc += c->bad_desc;
 		s->stale += c->stale;
+		s->sleeps += c->sleeps;
+		s->wakeups += c->wakeups;
+		s->late += c->late;
 		s->bad_index += r->rx.bad_index + r->done.bad_index + r->fill.bad_index +
 				r->tx.bad_index;
 	}
@@ -406,6 +464,10 @@ static int sock_reattach(struct vlink_guest_link *l)
 	if (!err) {
 		l->cl = cl;
 		__atomic_fetch_add(&l->reconnects, 1, __ATOMIC_RELAXED);
+		/* the new daemon's notifiers, on the same fd numbers: a host
+		 * end that got them first is signalling those */
+		if (l->notify.nch)
+			vlink_notify_fetch(&l->notify, cl, l->link, REATTACH_REPLY_MS, NULL, 0);
 		return 1;
 	}
 	vlink_client_close(cl);

@@ -62,6 +62,16 @@ struct vlink_guest_stats {
 	uint64_t reconnects;          /* socket mode: times it attached the
 					 peer end again to a vlinkd that came
 					 back, keeping the same mappings */
+	uint64_t sleeps;              /* event mode: times a channel was armed
+					 to sleep (vlink_guest_event_arm,
+					 vlink_guest_wait) */
+	uint64_t wakeups;             /* event mode: signals sent to a host end
+					 asleep in its receive */
+	uint64_t late;                /* event mode: vlink_guest_wait()s that
+					 ran to their timeout and then found
+					 something to receive: a wake-up that
+					 did not come (or, rarely, came just as
+					 the sleep ended) */
 };
 
 struct vlink_guest_info {
@@ -224,6 +234,31 @@ int vlink_guest_reflect(struct vlink_guest_link *l, unsigned ch,
 			const struct vlink_guest_pkt *pkts, unsigned n);
 
 void vlink_guest_stats(const struct vlink_guest_link *l, struct vlink_guest_stats *s);
+
+/* Event mode (socket mode; docs/guest.md "Event mode"): instead of polling
+ * an empty channel, sleep until the host end sends on it.  The handle has
+ * the link's notifiers from vlinkd (protocol version 3; a vlinkd that came
+ * back gives new ones, swapped in by vlink_guest_poll() under the same fd
+ * numbers).  tx_burst and reflect wake a host end asleep in its receive
+ * by themselves.
+ *
+ * The fd to sleep on for channel ch in the caller's own poll/epoll loop:
+ * readable while armed and the channel has something to receive; the same
+ * fd for the handle's life.  -ENOTSUP without notifiers (guest mode, or a
+ * vlinkd too old): poll instead. */
+int vlink_guest_event_fd(const struct vlink_guest_link *l, unsigned ch);
+/* Before sleeping on the event fd: from now on it becomes readable when
+ * channel ch has something to receive, at once if it has already.  0, or
+ * -ENOTSUP as above. */
+int vlink_guest_event_arm(struct vlink_guest_link *l, unsigned ch);
+/* After waking (or deciding not to sleep): the host end stops signalling. */
+void vlink_guest_event_disarm(struct vlink_guest_link *l, unsigned ch);
+/* arm, sleep on the event fd up to timeout_ms (-1: no limit), disarm:
+ * 1 something to receive (or a host epoch change to notice), 0 timed out,
+ * -ENOTSUP (poll instead), -EINTR.  Sleeps should be bounded (a host end
+ * that dies while this end sleeps sends nothing; the next vlink_guest_poll
+ * finds it out). */
+int vlink_guest_wait(struct vlink_guest_link *l, unsigned ch, int timeout_ms);
 
 /* Both ends' state from the link header (enum: 0 down, 1 up, 2 resetting,
  * 3 leaving). */

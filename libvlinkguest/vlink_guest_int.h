@@ -8,6 +8,7 @@
 #include "vlink_epoch.h"
 #include "vlink_guest.h"
 #include "vlink_linkmem.h"
+#include "vlink_notify.h"
 
 /* Guest mode polls the device's GENERATION register from the data path
  * once every this many calls (rx_burst, tx_alloc, tx_burst, free,
@@ -47,6 +48,8 @@ struct vlink_guest_link {
 	bool polling;                   /* a poll is running */
 	unsigned calls[VLINK_NCHANNELS_MAX]; /* data-path calls per channel
 					   since that channel's last poll */
+	struct vlink_notify notify;     /* socket mode: event mode's notifiers
+					   (live once vlinkd gave them) */
 };
 
 /* Guest mode: poll the device, updating l->dead and l->unmapped; returns

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -235,6 +236,18 @@ static const char *end_name(const struct pmd_internals *pv)
 
 /* ------------------------------------------------------------- attaching */
 
+/* The link's notifiers from vlinkd, swapped in on the fd numbers the port
+ * has had from the start; without them (a vlinkd before protocol 3) the
+ * port only polls: rx interrupts are refused. */
+static void notify_fetch(struct pmd_internals *pv, struct vlink_client *cl)
+{
+	char why[256];
+
+	if (vlink_notify_fetch(&pv->notify, cl, pv->link, 5000, why, sizeof(why)))
+		VLOG(WARNING, pv, "no notifiers from vlinkd (%s): the port polls, rx "
+		     "interrupts are off", why);
+}
+
 static int host_attach(struct pmd_internals *pv, char *why, size_t n)
 {
 	struct vlink_reply rep;
@@ -258,11 +271,19 @@ static int host_attach(struct pmd_internals *pv, char *why, size_t n)
 	pv->buf_size = pv->m.buf_size;
 	pv->mtu = pv->m.mtu;
 	memcpy(pv->mac.addr_bytes, pv->m.hdr->mac, RTE_ETHER_ADDR_LEN);
+	err = vlink_notify_init(&pv->notify, pv->m.nch, true);
+	if (err) {
+		vlink_why(why, n, err, "notifiers: %s", vlink_strerror(err));
+		goto err_unmap;
+	}
+	notify_fetch(pv, pv->cl);
 	err = vl_host_setup(pv, why, n);
 	if (err)
-		goto err_unmap;
+		goto err_notify;
 	return 0;
 
+err_notify:
+	vlink_notify_fini(&pv->notify);
 err_unmap:
 	vlink_linkmem_unmap(&pv->m);
 	goto err_close;
@@ -307,6 +328,8 @@ static int host_reattach(struct pmd_internals *pv, char *why, size_t n)
 				 vlink_strerror(err));
 	}
 	pv->cl = cl;
+	/* the new daemon's: a sleeping peer waits on those now */
+	notify_fetch(pv, cl);
 	return 0;
 }
 
@@ -550,6 +573,119 @@ static void *ctl_main(void *arg)
 
 /* ------------------------------------------------------------ ethdev ops */
 
+/* The data channels queue qid serves: mq mode, channel qid + 1; bond
+ * mode, all. */
+static unsigned queue_channels(const struct pmd_internals *pv, uint16_t qid, uint16_t *ch)
+{
+	if (pv->mode == VL_MODE_MQ) {
+		ch[0] = (uint16_t)(qid + 1);
+		return 1;
+	}
+	for (unsigned i = 0; i < pv->nch; i++)
+		ch[i] = (uint16_t)(i + 1);
+	return pv->nch;
+}
+
+/* The fd this end sleeps on for channel ch (stable for the port's life),
+ * or -1 without notifiers. */
+static int chan_wait_fd(const struct pmd_internals *pv, unsigned ch)
+{
+	int fd;
+
+	if (pv->end == VL_END_HOST)
+		return pv->notify.live ? pv->notify.wait[ch - 1] : -1;
+	fd = vlink_guest_event_fd(pv->g, ch);
+	return fd < 0 ? -1 : fd;
+}
+
+static void intr_free(struct pmd_internals *pv)
+{
+	for (unsigned i = 0; i < RTE_DIM(pv->intr_fd); i++) {
+		if (pv->intr_own[i])
+			close(pv->intr_fd[i]);
+		pv->intr_own[i] = false;
+	}
+	if (pv->intr) {
+		rte_intr_vec_list_free(pv->intr);
+		rte_intr_instance_free(pv->intr);
+	}
+	pv->intr = NULL;
+	pv->dev->intr_handle = NULL;
+}
+
+/* Rx interrupts (DPDK's rte_eth_dev_rx_intr_ctl_q, rte_epoll_wait): an
+ * rx queue's fd is what its channels' notifiers wake, so an application's
+ * lcore sleeps until the other end sends (docs/pmd.md, "Rx interrupts").
+ * The fds are the port's for good (vlink_notify.h): the application's
+ * epoll registrations outlive a vlinkd restart. */
+static int intr_setup(struct rte_eth_dev *dev)
+{
+	struct pmd_internals *pv = dev->data->dev_private;
+	uint16_t nq = dev->data->nb_rx_queues, ch[VLINK_NCHANNELS_MAX];
+	int err = -ENOMEM;
+
+	intr_free(pv);
+	if (pv->guest) {
+		VLOG(ERR, pv, "rx interrupts: not in a guest yet (the pci-vlink device's "
+		     "interrupts need a kernel driver: docs/guest.md); poll instead");
+		return -ENOTSUP;
+	}
+	if (chan_wait_fd(pv, 1) < 0) {
+		VLOG(ERR, pv, "rx interrupts need vlinkd's notifiers (protocol version 3), "
+		     "which this port does not have: poll instead, or upgrade vlinkd");
+		return -ENOTSUP;
+	}
+	pv->intr = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
+	if (!pv->intr)
+		goto fail;
+	for (uint16_t q = 0; q < nq; q++) {
+		unsigned k = queue_channels(pv, q, ch);
+
+		if (k == 1) {
+			pv->intr_fd[q] = chan_wait_fd(pv, ch[0]);
+		} else {
+			/* one fd for the queue: an epoll fd of its channels' */
+			pv->intr_fd[q] = epoll_create1(EPOLL_CLOEXEC);
+			if (pv->intr_fd[q] < 0) {
+				err = -errno;
+				goto fail;
+			}
+			pv->intr_own[q] = true;
+			for (unsigned i = 0; i < k; i++) {
+				struct epoll_event ev = { .events = EPOLLIN,
+							  .data.u32 = ch[i] };
+
+				if (epoll_ctl(pv->intr_fd[q], EPOLL_CTL_ADD,
+					      chan_wait_fd(pv, ch[i]), &ev) < 0) {
+					err = -errno;
+					goto fail;
+				}
+			}
+		}
+		if (rte_intr_efds_index_set(pv->intr, q, pv->intr_fd[q]))
+			goto fail_rte;
+	}
+	/* EAL reads nothing from the fds (counter size 0): disarm drains */
+	if (rte_intr_type_set(pv->intr, RTE_INTR_HANDLE_VDEV) ||
+	    rte_intr_efd_counter_size_set(pv->intr, 0) ||
+	    rte_intr_nb_efd_set(pv->intr, nq) ||
+	    rte_intr_max_intr_set(pv->intr, nq + 1) ||
+	    rte_intr_vec_list_alloc(pv->intr, "vlink_intr_vec", nq))
+		goto fail_rte;
+	for (uint16_t q = 0; q < nq; q++)
+		if (rte_intr_vec_list_index_set(pv->intr, q, RTE_INTR_VEC_RXTX_OFFSET + q))
+			goto fail_rte;
+	dev->intr_handle = pv->intr;
+	VLOG(INFO, pv, "rx interrupts on %u queue(s)", nq);
+	return 0;
+fail_rte:
+	err = -rte_errno;
+fail:
+	VLOG(ERR, pv, "rx interrupts: %s", rte_strerror(-err));
+	intr_free(pv);
+	return err;
+}
+
 static int vl_configure(struct rte_eth_dev *dev)
 {
 	struct pmd_internals *pv = dev->data->dev_private;
@@ -558,6 +694,42 @@ static int vl_configure(struct rte_eth_dev *dev)
 	if (pv->mode == VL_MODE_MQ && nq < pv->nch)
 		VLOG(WARNING, pv, "%u queue(s) for %u data channels: channels %u-%u unused "
 		     "(mq mode maps queue i to channel i + 1)", nq, pv->nch, nq + 1, pv->nch);
+	if (dev->data->dev_conf.intr_conf.rxq)
+		return intr_setup(dev);
+	intr_free(pv);
+	return 0;
+}
+
+/* Before the application's lcore sleeps on the queue's fd: from now on it
+ * becomes readable when a channel of the queue gets something to receive
+ * (at once if one has: vlink_notify_arm). */
+static int vl_rx_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
+{
+	struct pmd_internals *pv = dev->data->dev_private;
+	uint16_t ch[VLINK_NCHANNELS_MAX];
+	unsigned k = queue_channels(pv, qid, ch);
+
+	for (unsigned i = 0; i < k; i++) {
+		if (pv->end == VL_END_HOST)
+			vlink_notify_arm(&pv->notify, ch[i], &pv->m.ch[ch[i] - 1].tx);
+		else
+			vlink_guest_event_arm(pv->g, ch[i]);
+	}
+	return 0;
+}
+
+static int vl_rx_intr_disable(struct rte_eth_dev *dev, uint16_t qid)
+{
+	struct pmd_internals *pv = dev->data->dev_private;
+	uint16_t ch[VLINK_NCHANNELS_MAX];
+	unsigned k = queue_channels(pv, qid, ch);
+
+	for (unsigned i = 0; i < k; i++) {
+		if (pv->end == VL_END_HOST)
+			vlink_notify_disarm(&pv->notify, ch[i], &pv->m.ch[ch[i] - 1].tx);
+		else
+			vlink_guest_event_disarm(pv->g, ch[i]);
+	}
 	return 0;
 }
 
@@ -671,14 +843,7 @@ static int queue_setup(struct rte_eth_dev *dev, uint16_t qid, unsigned socket,
 		VLOG(NOTICE, pv, "rx queue %u: pool %s %s: received packets are copied", qid,
 		     mp->name, pv->buf_size > UINT16_MAX ? "cannot describe 64 KiB buffers" :
 		     "has pinned external buffers");
-	if (pv->mode == VL_MODE_MQ) {
-		q->nch = 1;
-		q->ch[0] = (uint16_t)(qid + 1);
-	} else {
-		q->nch = pv->nch;
-		for (unsigned i = 0; i < pv->nch; i++)
-			q->ch[i] = (uint16_t)(i + 1);
-	}
+	q->nch = queue_channels(pv, qid, q->ch);
 	if (rx && pv->end == VL_END_PEER) {
 		int err = vl_peer_rxq_setup(q, socket);
 
@@ -946,6 +1111,8 @@ static const struct eth_dev_ops vl_ops = {
 	.allmulticast_enable = vl_promisc,
 	.allmulticast_disable = vl_promisc,
 	.mtu_set = vl_mtu_set,
+	.rx_queue_intr_enable = vl_rx_intr_enable,
+	.rx_queue_intr_disable = vl_rx_intr_disable,
 };
 
 /* A secondary process (dpdk-proc-info, dpdk-dumpcap, a multi-process
@@ -1130,6 +1297,8 @@ static void release(struct pmd_internals *pv)
 		vlink_guest_close(pv->g);
 	}
 	pv->g = NULL;
+	intr_free(pv);
+	vlink_notify_fini(&pv->notify);
 	vlink_client_close(pv->cl);
 	pv->cl = NULL;
 }

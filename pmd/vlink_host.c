@@ -233,7 +233,8 @@ int vl_host_setup(struct pmd_internals *pv, char *why, size_t n)
 			goto err_pool;
 		}
 	}
-	pv->he = (struct vlink_hostend){ .m = &pv->m, .led = &pv->led, .home = home_cb,
+	pv->he = (struct vlink_hostend){ .m = &pv->m, .led = &pv->led, .notify = &pv->notify,
+					 .home = home_cb,
 					 .arg = pv, .get = get_cb };
 	extmem_register(pv);
 	return 0;

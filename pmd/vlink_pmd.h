@@ -21,6 +21,7 @@
 #include "vlink_hostend.h"
 #include "vlink_ledger.h"
 #include "vlink_linkmem.h"
+#include "vlink_notify.h"
 
 extern int vlink_logtype;
 #define VLOG(level, pv, fmt, ...) \
@@ -142,10 +143,20 @@ struct pmd_internals {
 	uint64_t reset_timeouts;  /* of which the peer did not acknowledge */
 	uint64_t reclaimed;       /* buffers taken back from the peer by resets */
 	int reattach_err;         /* the last reason a re-attach failed */
+	struct vlink_notify notify; /* event mode: the link's notifiers (live
+				     once vlinkd gave them; swapped in again
+				     when it comes back) */
 
 	/* peer end */
 	struct vlink_guest_link *g;
 	bool peer_gone;           /* the link went away for good (link down) */
+
+	/* rx interrupts (intr_conf.rxq): per rx queue, the fd that wakes it
+	 * (its channel's wait fd, or an epoll fd of its channels' that this
+	 * port made: intr_own) */
+	struct rte_intr_handle *intr;
+	int intr_fd[VLINK_NCHANNELS_MAX];
+	bool intr_own[VLINK_NCHANNELS_MAX];
 
 	/* control thread */
 	pthread_t ctl;

@@ -93,7 +93,19 @@ unsigned vlink_hostend_send(const struct vlink_hostend *h, unsigned ch, struct v
 		}
 	}
 	vlink_ring_enqueue_burst(r, d, j);
+	if (j)
+		vlink_notify_wake(h->notify, ch, r);
 	return n;
+}
+
+/* A peer asleep on rx would not see the host's state change: wake it on
+ * every channel (a reset is rare; a spurious wake is cheap). */
+static void wake_all(const struct vlink_hostend *h)
+{
+	if (!h->notify || !h->notify->live)
+		return;
+	for (unsigned ch = 1; ch <= h->notify->nch; ch++)
+		vlink_notify_signal(h->notify, ch);
 }
 
 void vlink_hostend_reset(const struct vlink_hostend *h, int timeout_ms,
@@ -105,6 +117,7 @@ void vlink_hostend_reset(const struct vlink_hostend *h, int timeout_ms,
 	unsigned k;
 
 	out->epoch = vlink_epoch_host_begin(h->m);
+	wake_all(h);    /* to acknowledge the epoch */
 	out->wait = vlink_epoch_host_wait(h->m, out->epoch, timeout_ms, stop);
 	out->reclaimed = 0;
 	/* the loans of the old epoch are void, acknowledged or not */
@@ -114,6 +127,7 @@ void vlink_hostend_reset(const struct vlink_hostend *h, int timeout_ms,
 	}
 	vlink_epoch_host_clear(h->m);
 	vlink_epoch_host_set(h->m, state);
+	wake_all(h);    /* to find the host up (or down) */
 }
 
 int vlink_hostend_drain(const struct vlink_hostend *h, unsigned ch)

@@ -21,6 +21,7 @@
 
 #include "vlink_ledger.h"
 #include "vlink_linkmem.h"
+#include "vlink_notify.h"
 
 #define VLINK_HOSTEND_BURST 64       /* most descriptors per ring operation */
 #define VLINK_HOSTEND_FILL_STOCK 256 /* empty buffers kept on fill */
@@ -41,6 +42,8 @@ struct vlink_hostend {
 	void *arg;                      /* home's and get's */
 	vlink_hostend_get_fn *get;      /* where refill finds buffers (NULL:
 					   this end never refills) */
+	struct vlink_notify *notify;    /* event mode: send and reset wake
+					   a peer asleep on rx; NULL: never */
 };
 
 /* The data path, on data channel ch (1..nch). */
@@ -64,8 +67,8 @@ unsigned vlink_hostend_reap(const struct vlink_hostend *h, unsigned ch, unsigned
 unsigned vlink_hostend_recv(const struct vlink_hostend *h, unsigned ch, struct vlink_desc *d,
 			    int64_t *idx, unsigned n, uint64_t *bad);
 
-/* Send: lend and publish on rx the first of d[0..n) the ring has room
- * for, in order (a packet's pieces may be split across calls: the peer
+/* Send: lend and publish on rx (waking the peer if it sleeps there) the
+ * first of d[0..n) the ring has room for, in order (a packet's pieces may be split across calls: the peer
  * waits for its last).  A descriptor whose buffer is lent already (the
  * application sent it twice) does not go; it is counted in *dup, and d's
  * entries after it are moved down over it.  Returns how many of d were

@@ -72,12 +72,13 @@ void vlink_notify_fini(struct vlink_notify *n)
 	memset(n, 0, sizeof(*n));
 }
 
-void vlink_notify_signal(const struct vlink_notify *n, unsigned ch)
+void vlink_notify_signal(struct vlink_notify *n, unsigned ch)
 {
 	uint64_t one = 1;
 
 	/* EAGAIN (the counter is full) still leaves it readable: the other
 	 * end wakes anyway */
+	__atomic_fetch_add(&n->signals, 1, __ATOMIC_RELAXED);
 	if (write(n->theirs[ch - 1], &one, sizeof(one)) < 0)
 		return;
 }
@@ -90,7 +91,7 @@ static void kick(int fd)
 		return;
 }
 
-void vlink_notify_drain(const struct vlink_notify *n, unsigned ch)
+static void drain(const struct vlink_notify *n, unsigned ch)
 {
 	uint64_t v;
 
@@ -100,16 +101,39 @@ void vlink_notify_drain(const struct vlink_notify *n, unsigned ch)
 		return;
 }
 
-int vlink_notify_wait(const struct vlink_notify *n, unsigned ch, int timeout_ms)
+bool vlink_notify_arm(const struct vlink_notify *n, unsigned ch, struct vlink_ring *r)
+{
+	if (!n->live)
+		return false;
+	drain(n, ch);
+	if (!vlink_ring_sleep_begin(r))
+		kick(n->mine[ch - 1]);  /* came meanwhile: readable at once */
+	return true;
+}
+
+void vlink_notify_disarm(const struct vlink_notify *n, unsigned ch, struct vlink_ring *r)
+{
+	if (!n->live)
+		return;
+	vlink_ring_sleep_end(r);
+	drain(n, ch);
+}
+
+int vlink_notify_wait(const struct vlink_notify *n, unsigned ch, struct vlink_ring *r,
+		      int timeout_ms)
 {
 	struct epoll_event ev;
-	int r = epoll_wait(n->wait[ch - 1], &ev, 1, timeout_ms);
+	int k;
 
-	if (r < 0)
-		return -errno;
-	if (r > 0)
-		vlink_notify_drain(n, ch);
-	return r > 0;
+	if (!vlink_notify_arm(n, ch, r))
+		return 0;
+	k = epoll_wait(n->wait[ch - 1], &ev, 1, timeout_ms);
+	if (k < 0)
+		k = -errno;
+	vlink_notify_disarm(n, ch, r);
+	if (k == 0 && vlink_ring_count(r) > 0)
+		return 2;
+	return k < 0 ? k : k > 0;
 }
 
 int vlink_notify_swap(struct vlink_notify *n, unsigned ch, int wake_host, int wake_peer)

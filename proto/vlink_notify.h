@@ -20,6 +20,7 @@
 #include <stdbool.h>
 
 #include "vlink_client.h"
+#include "vlink_ring.h"
 
 struct vlink_notify {
 	unsigned nch;           /* data channels (1..) */
@@ -28,6 +29,8 @@ struct vlink_notify {
 	int *mine;              /* [ch - 1]: the eventfd this end sleeps on */
 	int *theirs;            /* [ch - 1]: the eventfd the other end sleeps on */
 	int *wait;              /* [ch - 1]: an epoll fd holding mine[ch - 1] */
+	uint64_t signals;       /* times this end wrote the other's (atomic:
+				   channels may be served by several threads) */
 };
 
 /* Private eventfds and wait fds for nch channels.  0 or -errno. */
@@ -47,13 +50,36 @@ int vlink_notify_swap(struct vlink_notify *n, unsigned ch, int wake_host, int wa
 int vlink_notify_fetch(struct vlink_notify *n, struct vlink_client *c, const char *link,
 		       int timeout_ms, char *why, size_t len);
 
-/* Wake the other end on channel ch (after vlink_ring_wake_due()). */
-void vlink_notify_signal(const struct vlink_notify *n, unsigned ch);
-/* Consume pending signals on this end's notifier of channel ch. */
-void vlink_notify_drain(const struct vlink_notify *n, unsigned ch);
-/* Sleep until channel ch is signalled or timeout_ms passes (-1: no
- * limit): 1 signalled, 0 timed out, -errno (-EINTR: a signal handler
- * ran).  The caller has called vlink_ring_sleep_begin(); it drains. */
-int vlink_notify_wait(const struct vlink_notify *n, unsigned ch, int timeout_ms);
+/* Write the other end's notifier of channel ch. */
+void vlink_notify_signal(struct vlink_notify *n, unsigned ch);
+/* The producer's side: after publishing on r (the ring of channel ch the
+ * other end consumes), signal it if it sleeps (vlink_ring_wake_due); true
+ * if it did.  Does nothing, not even the fence, while n is NULL or not
+ * live: an end without notifiers never sleeps on them. */
+static inline bool vlink_notify_wake(struct vlink_notify *n, unsigned ch,
+				     struct vlink_ring *r)
+{
+	if (!n || !n->live || !vlink_ring_wake_due(r))
+		return false;
+	vlink_notify_signal(n, ch);
+	return true;
+}
+
+/* The consumer's side, for r, the ring of channel ch this end consumes.
+ * arm: from now on wait[ch - 1] becomes readable when r has descriptors,
+ * at once if it has some already (drains old signals, sets need_wakeup,
+ * looks again; vlink_ring_sleep_begin).  disarm: awake again (clears
+ * need_wakeup and drains).  Between them the thread sleeps on wait[ch - 1]
+ * in its own poll or epoll (DPDK's rx interrupts), or in
+ * vlink_notify_wait().  Both return false and do nothing while n is not
+ * live. */
+bool vlink_notify_arm(const struct vlink_notify *n, unsigned ch, struct vlink_ring *r);
+void vlink_notify_disarm(const struct vlink_notify *n, unsigned ch, struct vlink_ring *r);
+/* arm, sleep until r has descriptors or timeout_ms passes (-1: no limit),
+ * disarm: 1 woken, 0 timed out (or not live: the caller polls), 2 timed
+ * out with descriptors on r: a wake-up that did not come (or, rarely, one
+ * published as the sleep ended), -errno (-EINTR: a signal handler ran). */
+int vlink_notify_wait(const struct vlink_notify *n, unsigned ch, struct vlink_ring *r,
+		      int timeout_ms);
 
 #endif

@@ -22,7 +22,17 @@
  * The first peer is hostile (tests/vlink-evilpeer): until SIGUSR1, what
  * comes on tx is taken home but not counted, and the descriptors the
  * ledger refuses are reported but do not fail the run; SIGUSR1 starts the
- * count afresh for the well-behaved peer that follows. */
+ * count afresh for the well-behaved peer that follows.
+ *
+ *   vlink-hostend [--gaps N,MS] [--event] SOCKET LINK ...
+ *
+ * Event mode (the link's notifiers from vlinkd, as the PMD gets them):
+ * sending wakes a peer asleep on rx, whatever the options.  --gaps N,MS:
+ * send in bursts of N packets with MS milliseconds of idle between them
+ * (the peer's receiver falls asleep in the gaps).  --event: while nothing
+ * comes, sleep on the host end's own notifier of the channel (woken by
+ * the peer's tx) instead of polling, 100 ms at most.  The summary says how
+ * often it slept and signalled. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -38,6 +48,7 @@
 #include "vlink_hostend.h"
 #include "vlink_ledger.h"
 #include "vlink_linkmem.h"
+#include "vlink_notify.h"
 #include "vlink_payload.h"
 #include "vlink_valid.h"
 
@@ -51,6 +62,7 @@ struct host {
 	struct vlink_linkmem m;
 	struct vlink_ledger led;
 	struct vlink_hostend he;   /* m and led, with the free stack as home */
+	struct vlink_notify notify; /* event mode */
 	uint32_t *free_bufs;       /* stack of buffer indexes at home */
 	uint32_t nfree;
 	unsigned ch;
@@ -180,21 +192,32 @@ int main(int argc, char **argv)
 	enum mode mode;
 	uint64_t count, sent = 0, bytes = 0;
 	unsigned reclaimed = 0, reset_reclaimed = 0, resets = 0;
-	bool peer_gone = false;
+	bool peer_gone = false, event = false;
+	unsigned gap_n = 0, gap_ms = 0, sleeps = 0;
+	double gap_until = 0;
 	uint32_t smin = 64, smax = 64;
 	double t0, last;
 	int err, rc = 0;
 
 	h = calloc(1, sizeof(*h));
-	if (argc > 1 && !strcmp(argv[1], "--hostile")) {
-		h->hostile = true;
-		signal(SIGUSR1, on_usr1);
-		argv++;
-		argc--;
+	for (; argc > 1 && argv[1][0] == '-'; argv++, argc--) {
+		if (!strcmp(argv[1], "--hostile")) {
+			h->hostile = true;
+			signal(SIGUSR1, on_usr1);
+		} else if (!strcmp(argv[1], "--event")) {
+			event = true;
+		} else if (!strcmp(argv[1], "--gaps") && argc > 2 &&
+			   sscanf(argv[2], "%u,%u", &gap_n, &gap_ms) == 2 && gap_n) {
+			argv++;
+			argc--;
+		} else {
+			fprintf(stderr, "vlink-hostend: unknown option or bad value: %s\n", argv[1]);
+			return 2;
+		}
 	}
 	if (argc < 5) {
-		fprintf(stderr, "usage: vlink-hostend [--hostile] SOCKET LINK send|recv|pingpong "
-			"COUNT [SIZE[-MAX]] [CHANNEL]\n");
+		fprintf(stderr, "usage: vlink-hostend [--hostile] [--gaps N,MS] [--event] SOCKET "
+			"LINK send|recv|pingpong COUNT [SIZE[-MAX]] [CHANNEL]\n");
 		return 2;
 	}
 	mode = !strcmp(argv[3], "send") ? SEND : !strcmp(argv[3], "recv") ? RECV : PINGPONG;
@@ -215,8 +238,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vlink-hostend: ledger: %s\n", vlink_strerror(err));
 		return 1;
 	}
+	err = vlink_notify_init(&h->notify, h->m.nch, true);
+	if (!err) {
+		char why[256];
+
+		err = vlink_notify_fetch(&h->notify, cl, argv[2], 5000, why, sizeof(why));
+		if (err)
+			fprintf(stderr, "vlink-hostend: %s\n", why);
+	}
+	if (err)
+		return 1;
 	h->he = (struct vlink_hostend){ .m = &h->m, .led = &h->led, .home = home_cb,
-					.arg = h, .get = get_cb };
+					.arg = h, .get = get_cb, .notify = &h->notify };
 	h->free_bufs = malloc(sizeof(uint32_t) * h->led.nbufs);
 	for (uint32_t i = h->led.nbufs; i > 0; i--)
 		h->free_bufs[h->nfree++] = i - 1;
@@ -266,7 +299,13 @@ int main(int argc, char **argv)
 				npend -= k;
 				memmove(pend, pend + k, npend * sizeof(*pend));
 				progress |= k > 0;
+			} else if (sent < count && gap_n && sent % gap_n == 0 && sent &&
+				   gap_until == 0) {
+				gap_until = tt_now() + gap_ms / 1000.0; /* a gap begins */
+			} else if (sent < count && gap_until && tt_now() < gap_until) {
+				progress = true;       /* a gap is not a stall */
 			} else if (sent < count) {
+				gap_until = 0;
 				uint32_t size = smin + (uint32_t)((sent * 2654435761u) %
 								  (smax - smin + 1));
 				uint32_t room = h->m.buf_size, need = (size + room - 1) / room;
@@ -310,10 +349,16 @@ int main(int argc, char **argv)
 			rc = 1;
 			break;
 		}
-		if (!progress)
-			usleep(0);
+		if (!progress && event && !h->hostile && vlink_notify_wait(&h->notify, h->ch,
+									  &h->m.ch[h->ch - 1].tx, 100) >= 0)
+			sleeps++;
+		else if (!progress || gap_until)
+			usleep(gap_until ? 1000 : 0);
 	}
 	vlink_epoch_host_set(&h->m, VLINK_END_DOWN);
+	if (event || gap_n)
+		printf("hostend: event mode: %u sleeps, %" PRIu64 " wake-ups sent to the peer\n",
+		       sleeps, h->notify.signals);
 	if (resets)
 		printf("hostend: %u reset(s) asked by a new peer, %u buffer(s) taken back\n",
 		       resets, reset_reclaimed);

@@ -3,6 +3,7 @@
  * sequence-numbered packets whose every byte is checked.  See --help. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@ struct opts {
 	unsigned timeout;          /* seconds without progress before giving up */
 	unsigned wait;             /* seconds to wait for the daemon and host */
 	bool quiet;
+	enum { MODE_ADAPTIVE, MODE_POLL, MODE_EVENT } mode; /* echo, recv: idle */
 };
 
 static void on_signal(int sig)
@@ -91,6 +93,11 @@ static const char usage[] =
 	"                           (default 10)\n"
 	"  -w, --wait SECONDS       wait this long for vlinkd and the host end\n"
 	"                           (default 30)\n"
+	"  -m, --mode MODE          echo, recv: what an idle channel does: poll\n"
+	"                           (spin), event (sleep until the host end\n"
+	"                           sends), adaptive (poll while busy, sleep after\n"
+	"                           1 ms without packets; the default).  Sleeping\n"
+	"                           needs vlinkd's notifiers: guest mode polls\n"
 	"  -q, --quiet              no progress lines\n"
 	"  -h, --help               this text\n"
 	"\n"
@@ -244,6 +251,51 @@ static int progress(struct progress *p, uint64_t n, uint64_t bytes)
 	return 0;
 }
 
+/* Channels lo..hi had nothing to receive.  Poll mode (and a handle
+ * without notifiers): yield and come back.  Event mode, and adaptive mode
+ * once the channels have been idle for ADAPTIVE_IDLE: sleep until the host
+ * end sends on one of them, 100 ms at most (the progress line and the
+ * look at the link go on).  *idle_since: when they went idle (0: busy). */
+#define ADAPTIVE_IDLE 0.001
+#define SLEEP_MAX_MS 100
+static void idle_wait(const struct opts *o, struct vlink_guest_link *l, unsigned lo, unsigned hi,
+		 double *idle_since)
+{
+	struct pollfd pf[64];
+	unsigned n = 0;
+
+	if (*idle_since == 0)
+		*idle_since = now();
+	if (o->mode == MODE_POLL || vlink_guest_event_fd(l, lo) < 0 ||
+	    (o->mode == MODE_ADAPTIVE && now() - *idle_since < ADAPTIVE_IDLE)) {
+		usleep(0);
+		return;
+	}
+	if (lo == hi) {
+		if (vlink_guest_wait(l, lo, SLEEP_MAX_MS) > 0)
+			*idle_since = 0;
+		return;
+	}
+	for (unsigned ch = lo; ch <= hi; ch++) {
+		if (vlink_guest_event_arm(l, ch) < 0)
+			break;
+		pf[n].fd = vlink_guest_event_fd(l, ch);
+		pf[n++].events = POLLIN;
+	}
+	if (n == hi - lo + 1 && poll(pf, n, SLEEP_MAX_MS) > 0)
+		*idle_since = 0;
+	for (unsigned ch = lo; ch < lo + n; ch++)
+		vlink_guest_event_disarm(l, ch);
+}
+
+/* The summary's event-mode line. */
+static void print_events(const char *what, const struct opts *o, const struct vlink_guest_stats *st)
+{
+	if (o->mode != MODE_POLL)
+		printf("%s: %" PRIu64 " sleeps, %" PRIu64 " late, %" PRIu64 " wake-ups sent to "
+		       "the host end\n", what, st->sleeps, st->late, st->wakeups);
+}
+
 /* At exit: hand buffers back unsent, waiting a second at most for room on
  * the ring (a host end that is gone takes them back at its next epoch). */
 static void free_all(struct vlink_guest_link *l, unsigned ch, const struct vlink_guest_pkt *p,
@@ -271,6 +323,7 @@ static int cmd_echo(const struct opts *o)
 	struct vlink_guest_stats st;
 	unsigned lo, hi;
 	uint64_t n = 0;
+	double idle_since = 0;
 
 	if (!l)
 		return 1;
@@ -304,7 +357,9 @@ static int cmd_echo(const struct opts *o)
 			}
 		}
 		if (idle)
-			usleep(0);
+			idle_wait(o, l, lo, hi, &idle_since);
+		else
+			idle_since = 0;
 		vlink_guest_stats(l, &st);
 		progress(&pr, n, st.tx_bytes);
 	}
@@ -315,6 +370,7 @@ static int cmd_echo(const struct opts *o)
 	vlink_guest_stats(l, &st);
 	printf("echo: %" PRIu64 " descriptors (%" PRIu64 " bytes) sent back, %" PRIu64
 	       " bad descriptors\n", st.tx_pkts, st.tx_bytes, st.bad_desc);
+	print_events("echo", o, &st);
 	vlink_guest_close(l);
 	return pr.dead ? 1 : 0;
 }
@@ -438,7 +494,7 @@ static int cmd_recv(const struct opts *o)
 				.quiet = o->quiet, .rx = &rx };
 	struct vlink_guest_link *l = attach(o);
 	unsigned ch = o->channel ? o->channel : 1;
-	double t0 = now(), last = t0;
+	double t0 = now(), last = t0, idle_since = 0;
 	uint32_t epoch = 0;        /* of the packet being gathered */
 	struct vlink_guest_stats st;
 
@@ -458,10 +514,11 @@ static int cmd_recv(const struct opts *o)
 		if (k == 0) {
 			if (now() - last > o->timeout)
 				break;
-			usleep(0);
+			idle_wait(o, l, ch, ch, &idle_since);
 			continue;
 		}
 		last = now();
+		idle_since = 0;
 		for (int i = 0; i < k; i++) {
 			/* a reset in the middle of a chain: its head is void */
 			if (p[i].epoch != epoch)
@@ -490,6 +547,7 @@ static int cmd_recv(const struct opts *o)
 	       " intact, %" PRIu64 " corrupt, %" PRIu64 " lost, %" PRIu64 " out of order\n",
 	       rx.got, rx.bytes, now() - t0, rx.ok, rx.corrupt, rx.lost, rx.reordered);
 	vlink_guest_stats(l, &st);
+	print_events("recv", o, &st);
 	if (st.resets || rx.aborted)
 		printf("recv: %" PRIu64 " reset(s) of the link, %" PRIu64 " partial packet(s) "
 		       "dropped\n", st.resets, rx.aborted);
@@ -711,6 +769,7 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -720,7 +779,7 @@ int main(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:p::c:n:z:r:f:t:w:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:p::c:n:z:r:f:t:w:m:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.socket = optarg; break;
 		case 'p':
@@ -761,6 +820,17 @@ int main(int argc, char **argv)
 				o.wait = (unsigned)v;
 			break;
 		case 'q': o.quiet = true; break;
+		case 'm':
+			if (!strcmp(optarg, "poll"))
+				o.mode = MODE_POLL;
+			else if (!strcmp(optarg, "event"))
+				o.mode = MODE_EVENT;
+			else if (!strcmp(optarg, "adaptive"))
+				o.mode = MODE_ADAPTIVE;
+			else
+				return usage_error("--mode is poll, event or adaptive, not '%s'",
+						   optarg);
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
 		default: return usage_error("unknown option '%s'", argv[optind - 1]);
