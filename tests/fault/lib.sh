@@ -7,7 +7,10 @@
 #
 # its components, what is measured, and cases with a verdict each.
 # Environment: FAULT_RATE (packets/s the sender offers, default 50000),
-# FAULT_RESULTS (a file to write the table of recovery times to).
+# FAULT_RESULTS (a file to write the table of recovery times to),
+# FAULT_PEER_MODE (the receiver's --mode: poll, event or adaptive, the
+# default; event: it sleeps whenever R is empty, woken by testpmd's host
+# end through vlinkd's notifiers, swapped at every vlinkd restart).
 PEER="$BUILDDIR/tools/vlink-peer"
 RATE=${FAULT_RATE:-50000}
 LIMIT=${FAULT_LIMIT:-30} # seconds a recovery may take before the check fails
@@ -54,7 +57,7 @@ start_recv() {
 	NRECV=$((NRECV + 1))
 	RECV_LOG="$T/recv.$NRECV.err"
 	"$PEER" --socket "$SOCK" recv R --count 1000000000000 --timeout 3600 --wait 60 \
-		>"$T/recv.$NRECV.out" 2>"$RECV_LOG" &
+		--mode "${FAULT_PEER_MODE:-adaptive}" >"$T/recv.$NRECV.out" 2>"$RECV_LOG" &
 	RECV_PID=$!
 	BG_PIDS="$BG_PIDS $RECV_PID"
 }
