@@ -606,11 +606,13 @@ static void intr_free(struct pmd_internals *pv)
 		pv->intr_own[i] = false;
 	}
 	if (pv->intr) {
+		/* only ours: a PCI port may hold its device's */
+		if (pv->dev->intr_handle == pv->intr)
+			pv->dev->intr_handle = NULL;
 		rte_intr_vec_list_free(pv->intr);
 		rte_intr_instance_free(pv->intr);
 	}
 	pv->intr = NULL;
-	pv->dev->intr_handle = NULL;
 }
 
 /* Rx interrupts (DPDK's rte_eth_dev_rx_intr_ctl_q, rte_epoll_wait): an
