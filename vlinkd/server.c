@@ -868,7 +868,7 @@ static void on_attach_link(struct client *c, uint32_t id, const Vlink__AttachLin
 
 /* Queue the notifiers of link l's channels (GetNotifiers) in parts of
  * at most VLINK_NOTIFIER_PART channels, the frame's fds; more: whether
- * parts follow those of this link. */
+ * parts follow those of this link.  No link: one empty Notifiers. */
 #define VLINK_NOTIFIER_PART (VLINK_FRAME_MAX_FDS / 2)
 static void send_notifiers(struct client *c, uint32_t id, struct reg_link *l, bool more)
 {
@@ -880,6 +880,10 @@ static void send_notifiers(struct client *c, uint32_t id, struct reg_link *l, bo
 	env.msg_case = VLINK__ENVELOPE__MSG_NOTIFIERS;
 	env.notifiers = &nm;
 	nm.channels = cnp;
+	if (!l) {
+		send_env(c, &env, NULL, 0);
+		return;
+	}
 	for (uint32_t first = 1; first <= l->nchannels; first += VLINK_NOTIFIER_PART) {
 		unsigned k = 0;
 
@@ -938,13 +942,7 @@ static void on_get_notifiers(struct client *c, uint32_t id, const Vlink__GetNoti
 		last = l;
 	}
 	if (!last) {
-		Vlink__Envelope env = VLINK__ENVELOPE__INIT;
-		Vlink__Notifiers nm = VLINK__NOTIFIERS__INIT;
-
-		env.id = id;
-		env.msg_case = VLINK__ENVELOPE__MSG_NOTIFIERS;
-		env.notifiers = &nm;
-		send_env(c, &env, NULL, 0);
+		send_notifiers(c, id, NULL, false);
 		return;
 	}
 	log_debug("client %u: notifiers of %s '%s'", c->id, one ? "link" : "domain",
