@@ -153,7 +153,8 @@ static inline ssize_t fz_sendmsg(int sock, const void *p, size_t len, const int 
 enum { SRV_FRAME, SRV_RAW, SRV_FDS, SRV_HELLO, SRV_CREATE, SRV_REQ, SRV_CLOSE,
        SRV_CONFIG, SRV_RESTART, SRV_NKINDS };
 enum { SRV_REQ_DELETE, SRV_REQ_SHOW, SRV_REQ_LIST, SRV_REQ_STATUS, SRV_REQ_MONITOR,
-       SRV_REQ_ATTACH_DOMAIN, SRV_REQ_ATTACH_LINK, SRV_REQ_DETACH, SRV_REQ_N };
+       SRV_REQ_ATTACH_DOMAIN, SRV_REQ_ATTACH_LINK, SRV_REQ_DETACH, SRV_REQ_NOTIFIERS,
+       SRV_REQ_N };
 
 /* names from a byte: a few links and domains so that they collide, and
  * now and then an invalid one */

@@ -221,6 +221,17 @@ static void on_reply(struct conn *c, struct vlink_frame *f)
 
 		err = vlink_msg_check_map(m->pool_size, m->n_segments, m->segments, m->region,
 					  f->nfds, why, sizeof(why));
+	} else if (e->msg_case == VLINK__ENVELOPE__MSG_NOTIFIERS) {
+		const Vlink__Notifiers *m = e->notifiers;
+		uint64_t seen = 0;
+
+		/* a part is one link's channels: checked as a client would */
+		FZ_ASSERT(f->nfds == 2 * m->n_channels, "Notifiers: %zu channels, %u fds",
+			  m->n_channels, f->nfds);
+		if (m->n_channels)
+			err = vlink_msg_check_notifiers(m, f->nfds, m->channels[0]->link,
+							VLINK_NCHANNELS_MAX, &seen, why,
+							sizeof(why));
 	} else {
 		FZ_ASSERT(f->nfds == 0, "a %s with %u fds", vlink_msg_name(e->msg_case), f->nfds);
 	}
@@ -420,6 +431,7 @@ static void rec_req(struct fz *f, struct conn *c)
 		Vlink__AttachDomain ad;
 		Vlink__AttachLink al;
 		Vlink__Detach detach;
+		Vlink__GetNotifiers gn;
 	} m;
 
 	switch (which) {
@@ -463,6 +475,12 @@ static void rec_req(struct fz *f, struct conn *c)
 		m.al.end = b % 5;
 		env.msg_case = VLINK__ENVELOPE__MSG_ATTACH_LINK;
 		env.attach_link = &m.al;
+		break;
+	case SRV_REQ_NOTIFIERS:
+		vlink__get_notifiers__init(&m.gn);
+		m.gn.link = (char *)(a & 1 ? "" : srv_name(a >> 1));
+		env.msg_case = VLINK__ENVELOPE__MSG_GET_NOTIFIERS;
+		env.get_notifiers = &m.gn;
 		break;
 	default:
 		vlink__detach__init(&m.detach);
