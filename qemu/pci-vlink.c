@@ -3,6 +3,7 @@
  *
  *   -chardev socket,id=vl0,path=/run/vlink/vlinkd.sock,reconnect=1
  *   -device pci-vlink,chardev=vl0,vm_domain=NAME[,bar-size=1G][,region-size=16M]
+ *           [,vectors=65]
  *
  * The device is a client of vlinkd (the vlink daemon).  On every connection
  * it sends Hello and AttachDomain; the daemon answers with a DomainMap whose
@@ -10,7 +11,8 @@
  * file as SCM_RIGHTS fds, and pushes a fresh DomainMap whenever the
  * domain's link table changes.  The device maps
  *
- *   BAR0  4 KiB of read-only registers (below),
+ *   BAR0  4 KiB of registers (below),
+ *   BAR1  the MSI-X table and PBA (`vectors` vectors),
  *   BAR2  the pool: a container of bar-size whose subregions are the
  *         segments, each at its pool offset (pool offset == BAR2 offset),
  *   BAR4  the channel region (link table, link headers, rings) at offset 0
@@ -23,6 +25,10 @@
  * the daemon sends is refused with a message on QEMU's error log, STATUS
  * ERROR set and the old mapping kept; a stream that is not vlink framing is
  * dropped (the chardev reconnects).
+ *
+ * Interrupts: MSI-X vector 0 says GENERATION or STATUS changed (ISR bit 0
+ * and INTx when the guest has not enabled MSI-X).  The data vectors and
+ * DOORBELL are for event mode, to come.
  *
  * Protocol: proto/vlink.proto, proto/vlink_frame.h and docs/pci-vlink.md
  * in the vlink repository, whose protocol code is copied next to this file
@@ -38,7 +44,9 @@
 #include "qemu/main-loop.h"
 #include "qemu/mmap-alloc.h"
 #include "qapi/error.h"
+#include "qemu/log.h"
 #include "hw/pci/pci.h"
+#include "hw/pci/msix.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
 #include "migration/vmstate.h"
@@ -66,6 +74,9 @@
 #define VL_ID_HELLO         1           /* request ids we send */
 #define VL_ID_ATTACH        2
 
+#define VL_VECTORS_MIN      2           /* the config vector and one for data */
+#define VL_VECTORS_MAX      2048        /* what MSI-X can have */
+
 /* One file the device maps (a pool segment or the channel region).  It is
  * a QOM object of its own because it owns the RAM MemoryRegion: flat views
  * that still show the region after it left a BAR hold references to its
@@ -89,6 +100,7 @@ typedef struct PCIVlinkState {
     char *domain;
     uint64_t bar_size;
     uint64_t region_size;
+    uint32_t vectors;
 
     MemoryRegion regs;                  /* BAR0 */
     MemoryRegion bar2;                  /* container: pool segments */
@@ -106,6 +118,9 @@ typedef struct PCIVlinkState {
     uint64_t mapped_region_size;
     uint32_t connects;
     char domain_reg[VLINK_REG_DOMAIN_LEN];
+    uint32_t isr;                       /* VLINK_ISR_*: INTx is up while set */
+    bool intx_armed;                    /* ISR read since reset: INTx may rise */
+    uint64_t doorbell_misses;           /* doorbells that woke nothing */
 
     /* the connection */
     bool hello;                         /* HelloReply received */
@@ -139,6 +154,49 @@ static const char *domain_of(PCIVlinkState *s)
     return s->domain ? s->domain : "";
 }
 
+static void G_GNUC_PRINTF(2, 3) vl_info(PCIVlinkState *s, const char *fmt, ...);
+
+/* ---------------------------------------------------------- interrupts */
+
+/* Interrupt the guest on MSI-X `vector`, or, while the guest has not
+ * enabled MSI-X, set `cause` in ISR and raise INTx (lowered when the guest
+ * reads ISR).  A masked vector is left pending by msix_notify().
+ *
+ * INTx is raised only once the guest has read ISR since the last reset:
+ * the device has causes from its first connection on, and a line held up
+ * for a guest without a driver for it would storm a driver that shares
+ * the line until the guest kernel disables the line for both. */
+static void vl_interrupt(PCIVlinkState *s, unsigned vector, uint32_t cause)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+
+    if (msix_enabled(pdev)) {
+        msix_notify(pdev, vector);
+        return;
+    }
+    s->isr |= cause;
+    if (s->intx_armed) {
+        pci_set_irq(pdev, 1);
+    }
+}
+
+/* GENERATION or STATUS changed: the config vector. */
+static void vl_config_changed(PCIVlinkState *s)
+{
+    vl_interrupt(s, 0, VLINK_ISR_CONFIG);
+}
+
+/* STATUS |= set, &= ~clear; the config vector if that changed it */
+static void vl_status(PCIVlinkState *s, uint32_t set, uint32_t clear)
+{
+    uint32_t st = (s->status | set) & ~clear;
+
+    if (st != s->status) {
+        s->status = st;
+        vl_config_changed(s);
+    }
+}
+
 /* ---------------------------------------------------------------- BAR0 */
 
 static uint64_t vl_regs_read(void *opaque, hwaddr addr, unsigned size)
@@ -167,6 +225,15 @@ static uint64_t vl_regs_read(void *opaque, hwaddr addr, unsigned size)
         return s->nseg;
     case VLINK_REG_CONNECTS:
         return s->connects;
+    case VLINK_REG_VECTORS:
+        return s->vectors;
+    case VLINK_REG_ISR:
+        /* read to clear: the guest has seen the causes */
+        v = s->isr;
+        s->isr = 0;
+        s->intx_armed = true;           /* a driver is there */
+        pci_set_irq(PCI_DEVICE(s), 0);
+        return v;
     default:
         if (addr >= VLINK_REG_DOMAIN && addr + 4 <= VLINK_REG_DOMAIN + VLINK_REG_DOMAIN_LEN) {
             memcpy(&v, s->domain_reg + (addr - VLINK_REG_DOMAIN), 4);
@@ -178,7 +245,20 @@ static uint64_t vl_regs_read(void *opaque, hwaddr addr, unsigned size)
 
 static void vl_regs_write(void *opaque, hwaddr addr, uint64_t val, unsigned size)
 {
-    /* read-only: writes are ignored */
+    PCIVlinkState *s = opaque;
+
+    /* Every register but DOORBELL is read-only.  No channel has notifiers
+     * yet (event mode is to come): a doorbell wakes nothing. */
+    if (addr != VLINK_REG_DOORBELL) {
+        return;
+    }
+    /* the guest's business: said once, counted always */
+    if (!s->doorbell_misses++) {
+        vl_info(s, "doorbell 0x%08x (slot %u, channel %u) wakes no channel: ignored "
+                "(said once)", (uint32_t)val, (uint32_t)val >> 16, (uint32_t)val & 0xffff);
+    }
+    qemu_log_mask(LOG_GUEST_ERROR, "pci-vlink: doorbell 0x%08x wakes no channel\n",
+                  (uint32_t)val);
 }
 
 static const MemoryRegionOps vl_regs_ops = {
@@ -426,6 +506,7 @@ static bool vl_apply_map(PCIVlinkState *s, const Vlink__DomainMap *dm, int *fds,
     s->mapped_region_size = reg->size;
     s->status = (s->status | VLINK_DEV_STATUS_MAPPED) & ~VLINK_DEV_STATUS_ERROR;
     s->generation++;                    /* last: the new mapping is in place */
+    vl_config_changed(s);
 
     pool_str = size_to_str(dm->pool_size);
     reg_str = size_to_str(reg->size);
@@ -502,7 +583,7 @@ static void G_GNUC_PRINTF(2, 3) vl_drop(PCIVlinkState *s, const char *fmt, ...)
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     vl_error(s, "bad stream from vlinkd: %s; dropping the connection", msg);
-    s->status |= VLINK_DEV_STATUS_ERROR;
+    vl_status(s, VLINK_DEV_STATUS_ERROR, 0);
     vl_rx_reset(s);
     s->dead = true;
     qemu_bh_schedule(s->drop_bh);
@@ -554,7 +635,7 @@ static void vl_on_error(PCIVlinkState *s, uint32_t id, const Vlink__Error *e)
                                             vlink_strerror((int)MIN(e->code, 4095u)));
 
     if (id == VL_ID_ATTACH || id == VL_ID_HELLO) {
-        s->status |= VLINK_DEV_STATUS_ERROR;
+        vl_status(s, VLINK_DEV_STATUS_ERROR, 0);
     }
     /* the same refusal on every reconnect is said once */
     if (!s->last_refusal || strcmp(s->last_refusal, text) != 0) {
@@ -574,13 +655,13 @@ static void vl_frame(PCIVlinkState *s)
     if (!env || env->msg_case == VLINK__ENVELOPE__MSG__NOT_SET) {
         vl_error(s, "refused an undecodable message from vlinkd (%u bytes, %u fd(s))",
                  s->len, s->nfds);
-        s->status |= VLINK_DEV_STATUS_ERROR;
+        vl_status(s, VLINK_DEV_STATUS_ERROR, 0);
         goto out;
     }
     if (s->nfds && env->msg_case != VLINK__ENVELOPE__MSG_DOMAIN_MAP) {
         vl_error(s, "refused %s from vlinkd: it carries %u fd(s)", vlink_msg_name(env->msg_case),
                  s->nfds);
-        s->status |= VLINK_DEV_STATUS_ERROR;
+        vl_status(s, VLINK_DEV_STATUS_ERROR, 0);
         goto out;
     }
     switch (env->msg_case) {
@@ -591,7 +672,7 @@ static void vl_frame(PCIVlinkState *s)
         }
         s->hello = true;
         s->connects++;
-        s->status |= VLINK_DEV_STATUS_CONNECTED;
+        vl_status(s, VLINK_DEV_STATUS_CONNECTED, 0);
         if (env->hello_reply->version != VLINK_PROTOCOL_VERSION) {
             warn_report("pci-vlink (domain '%s'): vlinkd speaks protocol version %u, "
                         "the device %u", domain_of(s), env->hello_reply->version,
@@ -603,14 +684,14 @@ static void vl_frame(PCIVlinkState *s)
     case VLINK__ENVELOPE__MSG_DOMAIN_MAP:
         if (!s->hello) {
             vl_error(s, "refused a DomainMap that came before HelloReply");
-            s->status |= VLINK_DEV_STATUS_ERROR;
+            vl_status(s, VLINK_DEV_STATUS_ERROR, 0);
             break;
         }
         if (!vl_apply_map(s, env->domain_map, s->fds, s->nfds, &err)) {
             error_prepend(&err, "pci-vlink (domain '%s'): refused a DomainMap from vlinkd "
                           "(the old mapping stays): ", domain_of(s));
             error_report_err(err);
-            s->status |= VLINK_DEV_STATUS_ERROR;
+            vl_status(s, VLINK_DEV_STATUS_ERROR, 0);
             break;
         }
         g_free(s->last_refusal);
@@ -734,7 +815,7 @@ static void vl_event(void *opaque, QEMUChrEvent event)
             vl_info(s, "vlinkd connection closed; %s", (s->status & VLINK_DEV_STATUS_MAPPED) ?
                     "the mappings stay" : "nothing was mapped");
         }
-        s->status &= ~VLINK_DEV_STATUS_CONNECTED;
+        vl_status(s, 0, VLINK_DEV_STATUS_CONNECTED);
         s->hello = false;
         s->dead = false;
         vl_rx_reset(s);
@@ -795,6 +876,24 @@ static void pci_vlink_realize(PCIDevice *pdev, Error **errp)
                    reg_str);
         return;
     }
+    if (s->vectors < VL_VECTORS_MIN || s->vectors > VL_VECTORS_MAX) {
+        error_setg(errp, "property 'vectors' must be from %d to %d, not %u", VL_VECTORS_MIN,
+                   VL_VECTORS_MAX, s->vectors);
+        return;
+    }
+    /* last of what can fail: nothing before needs undoing */
+    if (msix_init_exclusive_bar(pdev, s->vectors, VLINK_PCI_BAR_MSIX, errp)) {
+        error_prepend(errp, "pci-vlink: MSI-X: ");
+        return;
+    }
+    /* every vector is in use: which one a channel takes is fixed by
+     * vlink_pci_vector(), not negotiated */
+    for (unsigned v = 0; v < s->vectors; v++) {
+        msix_vector_use(pdev, v);
+    }
+    pci_config_set_interrupt_pin(pdev->config, 1);  /* INTA#, while MSI-X is off */
+    s->isr = 0;
+    s->intx_armed = false;
 
     memset(s->domain_reg, 0, sizeof(s->domain_reg));
     memcpy(s->domain_reg, s->domain, MIN(strlen(s->domain), sizeof(s->domain_reg)));
@@ -829,6 +928,19 @@ static void pci_vlink_exit(PCIDevice *pdev)
     vl_unmap_all(s);
     g_free(s->last_refusal);
     s->last_refusal = NULL;
+    msix_uninit_exclusive_bar(pdev);
+}
+
+/* A guest reset: the PCI core lowers INTx and resets the MSI-X table (the
+ * vectors stay in use); the causes in ISR go too, and INTx waits for the
+ * next driver to read ISR.  The registers and the mappings are the host's
+ * and stay. */
+static void pci_vlink_reset(DeviceState *dev)
+{
+    PCIVlinkState *s = PCI_VLINK(dev);
+
+    s->isr = 0;
+    s->intx_armed = false;
 }
 
 static const VMStateDescription pci_vlink_vmsd = {
@@ -841,6 +953,7 @@ static Property pci_vlink_properties[] = {
     DEFINE_PROP_STRING("vm_domain", PCIVlinkState, domain),
     DEFINE_PROP_SIZE("bar-size", PCIVlinkState, bar_size, 1 * GiB),
     DEFINE_PROP_SIZE("region-size", PCIVlinkState, region_size, 16 * MiB),
+    DEFINE_PROP_UINT32("vectors", PCIVlinkState, vectors, 65),
     DEFINE_PROP_END_OF_LIST(),
 };
 
@@ -857,6 +970,7 @@ static void pci_vlink_class_init(ObjectClass *klass, void *data)
     k->class_id = PCI_CLASS_MEMORY_RAM;
     dc->desc = "vlink zero-copy packet memory (a vlinkd domain)";
     dc->vmsd = &pci_vlink_vmsd;
+    dc->reset = pci_vlink_reset;
     device_class_set_props(dc, pci_vlink_properties);
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }

@@ -45,8 +45,9 @@ set_reg() {
 }
 
 # fake_pci_dev DIR DOMAIN: a fake pci-vlink device in DIR made of plain
-# files: registers in resource0, the domain's pool file (one segment) as
-# resource2, its channel-region file as resource4.
+# files: registers in resource0 (register layout VERSION 2, VECTORS 65, as
+# QEMU's device), the domain's pool file (one segment) as resource2, its
+# channel-region file as resource4.
 fake_pci_dev() {
 	dir=$1 dom=$2
 	chan=$(ls "$T"/shm/vlink-*/"$dom.chan" 2>/dev/null | head -n1)
@@ -66,9 +67,10 @@ fake_pci_dev() {
 import struct, sys
 path, pool, region, dom = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 r = bytearray(4096)
-struct.pack_into('<IIIIIIIIII', r, 0, 0x4b4e4c56, 1, 3, 1, pool & 0xffffffff, pool >> 32,
+struct.pack_into('<IIIIIIIIII', r, 0, 0x4b4e4c56, 2, 3, 1, pool & 0xffffffff, pool >> 32,
                  region & 0xffffffff, region >> 32, 1, 1)
 r[0x40:0x40 + len(dom)] = dom.encode()
+struct.pack_into('<I', r, 0x60, 65)
 open(path, 'wb').write(r)
 PY
 }

@@ -6,7 +6,8 @@
 # the same offset (and the other way round); the link table, link headers
 # and ring headers read back through BAR4; creating and deleting links
 # while QEMU runs bumps GENERATION; vlinkd killed with SIGKILL and started
-# again: the same QEMU reconnects, keeps its mappings and the bytes.
+# again: the same QEMU reconnects, keeps its mappings and the bytes.  The
+# config interrupt: MSI-X vector 0, or ISR bit 0 and INTx with MSI-X off.
 . "$(dirname "$0")/qemu-lib.sh"
 need_qemu
 
@@ -18,6 +19,11 @@ Q="timeout 20 $QEMU $QEMU_BASE"
 expect 0 "vm_domain=<str>.*" "-device pci-vlink,help lists vm_domain" $Q -device pci-vlink,help
 expect 0 "bar-size=<size>" "-device pci-vlink,help lists bar-size" $Q -device pci-vlink,help
 expect 0 "region-size=<size>" "-device pci-vlink,help lists region-size" $Q -device pci-vlink,help
+expect 0 "vectors=<uint32> .*default: 65" "-device pci-vlink,help lists vectors (65)" $Q -device pci-vlink,help
+expect 1 "property 'vectors' must be from 2 to 2048, not 1" "vectors=1: refused" \
+	$Q $CHR -device pci-vlink,chardev=vl0,vm_domain=$DOM,vectors=1
+expect 1 "property 'vectors' must be from 2 to 2048, not 2049" "vectors=2049: refused" \
+	$Q $CHR -device pci-vlink,chardev=vl0,vm_domain=$DOM,vectors=2049
 expect 1 "property 'chardev' is required" "no chardev: refused" \
 	$Q -device pci-vlink,vm_domain=$DOM
 expect 1 "property 'vm_domain' is required" "no vm_domain: refused" \
@@ -47,19 +53,24 @@ cat "$T/probe" >"$T/out"
 expect 0 "vendor 0x1234 device 0x564c revision 1 class 0x0500" \
 	"enumerates: vendor 1234, device 564c, revision 1, class memory/RAM" cat "$T/probe"
 expect 0 "^bar0 size 4096 mem32$" "BAR0: 4 KiB, 32-bit memory" cat "$T/probe"
+expect 0 "^bar1 size 4096 mem32$" "BAR1 (MSI-X, 65 vectors): 4 KiB, 32-bit memory" cat "$T/probe"
 expect 0 "^bar2 size 1073741824 mem64 prefetchable$" "BAR2: 1 GiB, 64-bit prefetchable" cat "$T/probe"
 expect 0 "^bar4 size 16777216 mem64 prefetchable$" "BAR4: 16 MiB, 64-bit prefetchable" cat "$T/probe"
 expect 0 "^bar2 address 0x100000000$" "BAR2 assigned above 4 GiB" cat "$T/probe"
 
 qt regs >"$T/regs0" 2>&1
 expect 0 "^magic 0x4b4e4c56$" "MAGIC reads VLNK" cat "$T/regs0"
-expect 0 "^version 1$" "VERSION 1" cat "$T/regs0"
+expect 0 "^version 2$" "VERSION 2" cat "$T/regs0"
+expect 0 "^vectors 65$" "VECTORS 65 (the default)" cat "$T/regs0"
 expect 0 "^status 0x0$" "STATUS 0 before vlinkd runs (not connected)" cat "$T/regs0"
 expect 0 "^generation 0$" "GENERATION 0 before vlinkd runs" cat "$T/regs0"
 expect 0 "^connects 0$" "CONNECTS 0 before vlinkd runs" cat "$T/regs0"
 expect 0 "^pool_size 0$" "POOL_SIZE 0 before vlinkd runs" cat "$T/regs0"
 expect 0 "^domain $DOM$" "DOMAIN reads the vm_domain" cat "$T/regs0"
-expect 0 "reg_0x28 0x0 reg_0x60 0x0 reg_0xffc 0x0" "unused registers read 0" cat "$T/regs0"
+expect 0 "reg_0x28 0x0 reg_0x64 0x0 reg_0x6c 0x0 reg_0xffc 0x0" \
+	"unused registers and DOORBELL (write-only) read 0" cat "$T/regs0"
+expect 0 "^isr 0x0$" "ISR 0 before vlinkd runs (the read arms INTx)" qt isr
+expect 0 "^intx 0$" "INTx not asserted" qt intx
 qt write 0 0 ffffffff >/dev/null && qt write 0 0x0c 07000000 >/dev/null &&
 	qt write 0 0x40 41424344 >/dev/null
 qt regs >"$T/out" 2>&1
@@ -127,6 +138,25 @@ qt links >"$T/links" 2>&1
 expect 0 "^link l2 channels 1 ring 256 .* magic ok channels-hdr 1 ring-hdr 256 rings ok$" \
 	"BAR4: the new link l2 appears in the link table" cat "$T/links"
 expect 0 "nlinks 2 " "BAR4: nlinks 2" cat "$T/links"
+
+# --- interrupts ---------------------------------------------------------------
+# MSI-X is off so far: the connection and the maps went to ISR and INTx
+expect 0 "^intx 1$" "MSI-X off: the config changes raised INTx" qt intx
+expect 0 "^isr 0x1$" "ISR config; reading it clears it" qt isr
+expect 0 "^isr 0x0$" "ISR reads 0 the second time" qt isr
+expect 0 "^intx 0$" "reading ISR lowered INTx" qt intx
+# no channel has notifiers: a doorbell wakes nothing
+qt doorbell 0 1 >/dev/null
+qt doorbell 0 1 >/dev/null
+wait_until 5 grep -q "doorbell 0x00000001 (slot 0, channel 1) wakes no channel: ignored" "$T/qemu.log" &&
+	ok "a doorbell for no channel is ignored, said on QEMU's log" || not_ok "no log of the stray doorbell"
+[ "$(grep -c "wakes no channel" "$T/qemu.log")" = 1 ] && ok "said once" ||
+	not_ok "said $(grep -c "wakes no channel" "$T/qemu.log") times"
+# MSI: under qtest a write to guest RAM
+MSI=0x300000
+expect 0 "^msix on 65 vectors$" "MSI-X enabled, every vector pointed at guest RAM" qt msix on $MSI
+expect 0 "^fired none$" "no vector fired yet" qt fired $MSI
+
 sleep 0.5   # the regions the link-table changes replaced are freed after an RCU period
 FDS1=$(qemu_fds)
 
@@ -134,6 +164,7 @@ FDS1=$(qemu_fds)
 kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
 wait_until 5 reg_is status 0x2 && ok "vlinkd killed: STATUS mapped, not connected" ||
 	not_ok "status after kill: $(reg status)"
+expect 0 "^fired 0$" "the STATUS change fired the config vector (0), no other" qt fired $MSI clear
 [ "$(qt read 2 $OFF1 64)" = "$H1" ] && ok "without vlinkd the bytes still read through BAR2" ||
 	not_ok "BAR2 without vlinkd"
 expect 0 "^link l1 .* magic ok .* rings ok$" "without vlinkd the link table still reads" qt links
@@ -148,6 +179,7 @@ expect_log "the reconnect kept every mapping (same files)" \
 	ok "the bytes are still there through BAR2" || not_ok "BAR2 after the restart"
 [ "$("$TESTCLIENT" "$SOCK" peek l1 $OFF3 64)" = "$H3" ] &&
 	ok "and the host still reads what BAR2 wrote" || not_ok "peek after the restart"
+expect 0 "^fired 0$" "the reconnect fired the config vector (0)" qt fired $MSI clear
 wait_until 5 sh -c "[ \$(ls /proc/$QEMU_PID/fd | wc -l) = $FDS1 ]" &&
 	ok "QEMU holds as many fds as before the restart ($FDS1)" ||
 	not_ok "QEMU fds: $(qemu_fds), before: $FDS1"
@@ -178,7 +210,7 @@ stop_qemu && ok "QEMU exits 0 on SIGTERM" || not_ok "QEMU's exit status on SIGTE
 
 # a QEMU started while vlinkd runs maps at once; without reconnect= it warns
 : >"$T/qemu.log"
-start_qemu -chardev socket,id=vl9,path="$SOCK" -device pci-vlink,chardev=vl9,vm_domain=$DOM
+start_qemu -chardev socket,id=vl9,path="$SOCK" -device pci-vlink,chardev=vl9,vm_domain=$DOM,vectors=2
 wait_until 5 grep -q "chardev 'vl9' has no reconnect=: the device will not reconnect" "$T/qemu.log" &&
 	ok "a chardev without reconnect=: QEMU starts and warns" ||
 	not_ok "no warning about reconnect="
@@ -187,4 +219,7 @@ wait_until 5 reg_is status 0x3 && ok "QEMU started after vlinkd: connected and m
 	not_ok "status: $(reg status)"
 [ "$(qt read 2 $OFF1 64)" = "$H1" ] && ok "a new QEMU for the domain gets the same memory" ||
 	not_ok "BAR2 in the second QEMU"
+reg_is vectors 2 && ok "vectors=2: VECTORS 2" || not_ok "vectors $(reg vectors)"
+expect 0 "^intx 0$" "MSI-X off but ISR never read (no driver): INTx stays down" qt intx
+expect 0 "^isr 0x1$" "while ISR holds the cause" qt isr
 finish_qemu

@@ -8,11 +8,29 @@
  *   vlink-qtest QTEST_SOCKET probe
  *       find the pci-vlink device (vendor 0x1234, device 0x564c) on bus 0,
  *       print its ids, class and revision and the size and type of each
- *       BAR (sized by writing all-ones), assign addresses (BAR0 at
- *       0xc0000000, the 64-bit BARs from 4 GiB up, largest first) and
- *       enable memory decoding.
+ *       BAR (sized by writing all-ones), assign addresses (the 32-bit BARs
+ *       from 0xc0000000 up: BAR0 there, BAR1 (MSI-X) after it; the 64-bit
+ *       BARs from 4 GiB up, largest first) and enable memory decoding.
  *   vlink-qtest QTEST_SOCKET regs
- *       print the BAR0 registers, one "name value" per line.
+ *       print the BAR0 registers, one "name value" per line (not ISR:
+ *       reading it clears it).
+ *   vlink-qtest QTEST_SOCKET isr
+ *       read ISR (which clears it and lowers INTx): "isr 0xN".
+ *   vlink-qtest QTEST_SOCKET intx
+ *       "intx 1" while the device asserts INTx (the PCI status register's
+ *       interrupt bit), "intx 0" otherwise.
+ *   vlink-qtest QTEST_SOCKET doorbell SLOT CHANNEL
+ *       write VLINK_DOORBELL(SLOT, CHANNEL) to DOORBELL (32 bits).
+ *   vlink-qtest QTEST_SOCKET msix on RAM_ADDR | off
+ *       on: enable bus mastering, point every MSI-X vector v at guest RAM
+ *       RAM_ADDR + 4 v with data VLINK_MSI_DATA(v), unmask them and enable
+ *       MSI-X (under qtest an MSI is a write to memory); prints "msix on N
+ *       vectors".  off: disable MSI-X (the device falls back to INTx).
+ *   vlink-qtest QTEST_SOCKET fired RAM_ADDR [clear]
+ *       "fired V..." : the vectors whose word at RAM_ADDR + 4 v holds their
+ *       data (an MSI came), or "fired none"; clear: zero those words.
+ *   vlink-qtest QTEST_SOCKET slot LINK
+ *       the slot of LINK in the link table read through BAR4.
  *   vlink-qtest QTEST_SOCKET read BAR OFFSET LEN
  *       print LEN bytes at OFFSET of BAR (0, 2 or 4) as hex.
  *   vlink-qtest QTEST_SOCKET write BAR OFFSET HEX
@@ -38,8 +56,10 @@
 #include "vlink_pci.h"
 #include "vlink_shm.h"
 
-#define BAR0_ADDR        0xc0000000ull
+#define BAR32_BASE       0xc0000000ull
 #define BAR64_BASE       0x100000000ull
+#define VLINK_MSI_DATA(v) (0x564c0000u | (v))   /* "VL" and the vector */
+#define PCI_CAP_ID_MSIX  0x11
 
 static FILE *qt_in, *qt_out;
 static char *line;
@@ -215,7 +235,7 @@ static int cmd_probe(void)
 	uint32_t id = cfg_read(dev, 0), cr = cfg_read(dev, 8);
 	struct { unsigned bar; uint64_t size; bool is64; } bars[6];
 	unsigned nb = 0;
-	uint64_t next64 = BAR64_BASE;
+	uint64_t next64 = BAR64_BASE, next32 = BAR32_BASE;
 
 	printf("device 00:%02x.0 vendor 0x%04x device 0x%04x revision %u class 0x%04x\n", dev,
 	       id & 0xffff, id >> 16, cr & 0xff, cr >> 16);
@@ -276,9 +296,13 @@ static int cmd_probe(void)
 		next64 += bars[best].size;
 		bars[best].size = 0;    /* done */
 	}
+	/* 32-bit BARs in order, each aligned to its size */
 	for (unsigned i = 0; i < nb; i++)
-		if (!bars[i].is64)
-			cfg_write(dev, 0x10 + 4 * bars[i].bar, (uint32_t)BAR0_ADDR);
+		if (!bars[i].is64) {
+			next32 = (next32 + bars[i].size - 1) & ~(bars[i].size - 1);
+			cfg_write(dev, 0x10 + 4 * bars[i].bar, (uint32_t)next32);
+			next32 += bars[i].size;
+		}
 	cfg_write(dev, 4, cfg_read(dev, 4) | 0x2);  /* memory space enable */
 	for (unsigned b = 0; b < 6; b++) {
 		uint64_t a = bar_addr(dev, b);
@@ -305,6 +329,7 @@ static int cmd_regs(void)
 	       st & VLINK_DEV_STATUS_MAPPED ? " mapped" : "",
 	       st & VLINK_DEV_STATUS_ERROR ? " error" : "");
 	printf("generation %u\n", mem_readl(a + VLINK_REG_GENERATION));
+	printf("vectors %u\n", mem_readl(a + VLINK_REG_VECTORS));
 	printf("pool_size %" PRIu64 "\n", mem_readl(a + VLINK_REG_POOL_LO) |
 	       (uint64_t)mem_readl(a + VLINK_REG_POOL_HI) << 32);
 	printf("region_size %" PRIu64 "\n", mem_readl(a + VLINK_REG_REGION_LO) |
@@ -317,8 +342,129 @@ static int cmd_regs(void)
 		memcpy(dom + i, &w, 4);     /* little-endian host */
 	}
 	printf("domain %s\n", dom);
-	printf("reg_0x28 0x%x reg_0x60 0x%x reg_0xffc 0x%x\n", mem_readl(a + 0x28),
-	       mem_readl(a + 0x60), mem_readl(a + 0xffc));
+	/* reserved ones, and DOORBELL (write-only) */
+	printf("reg_0x28 0x%x reg_0x64 0x%x reg_0x6c 0x%x reg_0xffc 0x%x\n", mem_readl(a + 0x28),
+	       mem_readl(a + VLINK_REG_DOORBELL), mem_readl(a + VLINK_REG_END),
+	       mem_readl(a + 0xffc));
+	return 0;
+}
+
+static int cmd_isr(void)
+{
+	unsigned dev = find_device();
+	uint64_t a = need_bar(dev, VLINK_PCI_BAR_REGS);
+
+	printf("isr 0x%x\n", mem_readl(a + VLINK_REG_ISR));
+	return 0;
+}
+
+static int cmd_intx(void)
+{
+	unsigned dev = find_device();
+
+	/* status register (config 0x06) bit 3: the function's INTx is asserted */
+	printf("intx %u\n", (cfg_read(dev, 4) >> 16 & 0x8) ? 1 : 0);
+	return 0;
+}
+
+static uint64_t parse_u64(const char *s, const char *what);
+
+static int cmd_doorbell(char **argv)
+{
+	unsigned dev = find_device();
+	uint64_t a = need_bar(dev, VLINK_PCI_BAR_REGS);
+	uint64_t slot = parse_u64(argv[0], "slot"), ch = parse_u64(argv[1], "channel");
+
+	if (slot > 0xffff || ch > 0xffff)
+		die("slot and channel are 16 bits each");
+	qt_cmd("writel 0x%" PRIx64 " 0x%x", a + VLINK_REG_DOORBELL, VLINK_DOORBELL(slot, ch));
+	printf("doorbell 0x%08x\n", VLINK_DOORBELL(slot, ch));
+	return 0;
+}
+
+/* The MSI-X capability's offset in config space (0: none). */
+static unsigned find_msix(unsigned dev)
+{
+	unsigned pos, n = 0;
+
+	if (!(cfg_read(dev, 4) >> 16 & 0x10))         /* status: capability list */
+		return 0;
+	for (pos = cfg_read(dev, 0x34) & 0xfc; pos && n < 48; n++) {
+		uint32_t w = cfg_read(dev, pos);
+
+		if ((w & 0xff) == PCI_CAP_ID_MSIX)
+			return pos;
+		pos = (w >> 8) & 0xfc;
+	}
+	return 0;
+}
+
+/* The MSI-X table's address and the number of vectors. */
+static uint64_t msix_table(unsigned dev, unsigned cap, unsigned *nvec)
+{
+	uint32_t tab = cfg_read(dev, cap + 4);
+
+	*nvec = ((cfg_read(dev, cap) >> 16) & 0x7ff) + 1;
+	return need_bar(dev, tab & 7) + (tab & ~7u);
+}
+
+static int cmd_msix(int argc, char **argv)
+{
+	unsigned dev = find_device(), cap = find_msix(dev), nvec;
+	uint32_t ctl;
+	uint64_t tab, ram;
+
+	if (!cap)
+		die("the device has no MSI-X capability");
+	ctl = cfg_read(dev, cap);
+	if (!strcmp(argv[0], "off")) {
+		cfg_write(dev, cap, ctl & ~(0x8000u << 16));
+		printf("msix off\n");
+		return 0;
+	}
+	if (strcmp(argv[0], "on") || argc < 2)
+		die("msix on RAM_ADDR | off");
+	ram = parse_u64(argv[1], "RAM address");
+	tab = msix_table(dev, cap, &nvec);
+	cfg_write(dev, 4, cfg_read(dev, 4) | 0x4);        /* bus master: MSIs are DMA */
+	for (unsigned v = 0; v < nvec; v++) {
+		uint64_t e = tab + 16 * v, addr = ram + 4 * v;
+
+		qt_cmd("writel 0x%" PRIx64 " 0x%x", e, (uint32_t)addr);
+		qt_cmd("writel 0x%" PRIx64 " 0x%x", e + 4, (uint32_t)(addr >> 32));
+		qt_cmd("writel 0x%" PRIx64 " 0x%x", e + 8, VLINK_MSI_DATA(v));
+		qt_cmd("writel 0x%" PRIx64 " 0x0", e + 12);   /* unmasked */
+	}
+	/* enable, function mask clear */
+	cfg_write(dev, cap, (ctl | 0x8000u << 16) & ~(0x4000u << 16));
+	printf("msix on %u vectors\n", nvec);
+	return 0;
+}
+
+static int cmd_fired(int argc, char **argv)
+{
+	unsigned dev = find_device(), cap = find_msix(dev), nvec, n = 0;
+	uint64_t ram = parse_u64(argv[0], "RAM address");
+	bool clear = argc > 1 && !strcmp(argv[1], "clear");
+	uint32_t *w;
+
+	if (!cap)
+		die("the device has no MSI-X capability");
+	msix_table(dev, cap, &nvec);
+	w = calloc(nvec, sizeof(*w));
+	if (!w)
+		die("out of memory");
+	mem_read(ram, w, 4 * nvec);                     /* little-endian host */
+	printf("fired");
+	for (unsigned v = 0; v < nvec; v++)
+		if (w[v] == VLINK_MSI_DATA(v)) {
+			printf(" %u", v);
+			n++;
+			if (clear)
+				qt_cmd("writel 0x%" PRIx64 " 0x0", ram + 4 * v);
+		}
+	printf("%s\n", n ? "" : " none");
+	free(w);
 	return 0;
 }
 
@@ -376,13 +522,12 @@ static int cmd_write(char **argv)
 	return 0;
 }
 
-static int cmd_links(void)
+/* The channel region's header through BAR4 (at BAR address a), read
+ * under its sequence lock. */
+static void read_region_hdr(uint64_t a, struct vlink_region_hdr *h)
 {
-	unsigned dev = find_device();
-	uint64_t a = need_bar(dev, VLINK_PCI_BAR_REGION);
-	static struct vlink_region_hdr h;
 	uint32_t g1, g2;
-	int tries = 0, bad = 0;
+	int tries = 0;
 
 	do {
 		if (tries++ > 100)
@@ -390,9 +535,35 @@ static int cmd_links(void)
 		g1 = mem_readl(a + offsetof(struct vlink_region_hdr, generation));
 		if (g1 & 1)
 			continue;
-		mem_read(a, &h, sizeof(h));
+		mem_read(a, h, sizeof(*h));
 		g2 = mem_readl(a + offsetof(struct vlink_region_hdr, generation));
 	} while ((g1 & 1) || g1 != g2);
+}
+
+static int cmd_slot(const char *link)
+{
+	unsigned dev = find_device();
+	static struct vlink_region_hdr h;
+
+	read_region_hdr(need_bar(dev, VLINK_PCI_BAR_REGION), &h);
+	for (unsigned i = 0; i < VLINK_MAX_LINKS; i++)
+		if ((h.links[i].flags & VLINK_LINK_F_USED) &&
+		    !strncmp(h.links[i].name, link, sizeof(h.links[i].name))) {
+			printf("%u\n", i);
+			return 0;
+		}
+	fprintf(stderr, "vlink-qtest: no link '%s' in the link table\n", link);
+	return 1;
+}
+
+static int cmd_links(void)
+{
+	unsigned dev = find_device();
+	uint64_t a = need_bar(dev, VLINK_PCI_BAR_REGION);
+	static struct vlink_region_hdr h;
+	int bad = 0;
+
+	read_region_hdr(a, &h);
 	h.domain[sizeof(h.domain) - 1] = 0;
 	printf("region magic 0x%08x version %u generation %u nlinks %u region_size %" PRIu64
 	       " pool_size %" PRIu64 " domain %s\n", h.magic, h.version, h.generation, h.nlinks,
@@ -436,8 +607,9 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: vlink-qtest QTEST_SOCKET probe|regs|links|"
-			"read BAR OFF LEN|write BAR OFF HEX\n");
+		fprintf(stderr, "usage: vlink-qtest QTEST_SOCKET probe|regs|links|isr|intx|"
+			"read BAR OFF LEN|write BAR OFF HEX|doorbell SLOT CH|msix on ADDR|off|"
+			"fired ADDR [clear]|slot LINK\n");
 		return 2;
 	}
 	qt_connect(argv[1]);
@@ -451,6 +623,18 @@ int main(int argc, char **argv)
 		rc = cmd_read(argv + 3);
 	else if (!strcmp(argv[2], "write") && argc == 6)
 		rc = cmd_write(argv + 3);
+	else if (!strcmp(argv[2], "isr"))
+		rc = cmd_isr();
+	else if (!strcmp(argv[2], "intx"))
+		rc = cmd_intx();
+	else if (!strcmp(argv[2], "doorbell") && argc == 5)
+		rc = cmd_doorbell(argv + 3);
+	else if (!strcmp(argv[2], "msix") && argc >= 4)
+		rc = cmd_msix(argc - 3, argv + 3);
+	else if (!strcmp(argv[2], "fired") && argc >= 4)
+		rc = cmd_fired(argc - 3, argv + 3);
+	else if (!strcmp(argv[2], "slot") && argc == 4)
+		rc = cmd_slot(argv[3]);
 	else {
 		fprintf(stderr, "vlink-qtest: unknown command or wrong arguments: %s\n", argv[2]);
 		return 2;
