@@ -26,9 +26,13 @@
  * ERROR set and the old mapping kept; a stream that is not vlink framing is
  * dropped (the chardev reconnects).
  *
- * Interrupts: MSI-X vector 0 says GENERATION or STATUS changed (ISR bit 0
- * and INTx when the guest has not enabled MSI-X).  The data vectors and
- * DOORBELL are for event mode, to come.
+ * Event mode: after each accepted DomainMap the device asks for the
+ * domain's notifiers (GetNotifiers), two eventfds per data channel.  A
+ * guest write of VLINK_DOORBELL(slot, channel) to DOORBELL signals the
+ * channel's wake_host (an ioeventfd: QEMU's memory core or KVM writes it,
+ * the device is not involved); a signal on wake_peer (from the host end)
+ * becomes the channel's MSI-X vector, or ISR bit 1 and INTx when the guest
+ * has not enabled MSI-X.  Vector 0 says GENERATION or STATUS changed.
  *
  * Protocol: proto/vlink.proto, proto/vlink_frame.h and docs/pci-vlink.md
  * in the vlink repository, whose protocol code is copied next to this file
@@ -44,6 +48,7 @@
 #include "qemu/main-loop.h"
 #include "qemu/mmap-alloc.h"
 #include "qapi/error.h"
+#include "qemu/bitmap.h"
 #include "qemu/log.h"
 #include "hw/pci/pci.h"
 #include "hw/pci/msix.h"
@@ -73,9 +78,17 @@
 
 #define VL_ID_HELLO         1           /* request ids we send */
 #define VL_ID_ATTACH        2
+#define VL_ID_NOTIFIERS     16          /* GetNotifiers: a new id from here up
+                                         * for each, so that the reply to one
+                                         * the device gave up is told apart */
 
 #define VL_VECTORS_MIN      2           /* the config vector and one for data */
 #define VL_VECTORS_MAX      2048        /* what MSI-X can have */
+/* Channels whose doorbell is an ioeventfd; the write handler signals the
+ * others (a userspace exit under KVM).  KVM has room for 1000 ioeventfds
+ * on a VM's MMIO bus, shared with every other device, and QEMU aborts when
+ * adding one fails: each pci-vlink takes at most this many. */
+#define VL_IOEVENTFD_MAX    128
 
 /* One file the device maps (a pool segment or the channel region).  It is
  * a QOM object of its own because it owns the RAM MemoryRegion: flat views
@@ -91,6 +104,25 @@ typedef struct VlinkMem {
 } VlinkMem;
 
 OBJECT_DECLARE_SIMPLE_TYPE(VlinkMem, PCI_VLINK_MEM)
+
+/* One data channel's notifiers (vlinkd's eventfds, owned here). */
+typedef struct VlinkNotifier {
+    struct PCIVlinkState *s;
+    uint16_t slot;                      /* the link's slot in the link table */
+    uint16_t channel;                   /* 1.. */
+    unsigned vector;                    /* vlink_pci_vector() */
+    bool ioeventfd;                     /* wake_host is on DOORBELL */
+    EventNotifier wake_host;            /* the guest's doorbell writes it */
+    EventNotifier wake_peer;            /* the host end writes it: interrupt */
+} VlinkNotifier;
+
+/* A link of the last accepted DomainMap, as GetNotifiers' reply names it. */
+typedef struct VlinkLink {
+    char name[VLINK_SHM_NAME_LEN];
+    uint16_t slot;
+    uint16_t nchannels;
+    uint64_t seen;                      /* channels the reply has given so far */
+} VlinkLink;
 
 typedef struct PCIVlinkState {
     PCIDevice parent_obj;
@@ -120,6 +152,17 @@ typedef struct PCIVlinkState {
     char domain_reg[VLINK_REG_DOMAIN_LEN];
     uint32_t isr;                       /* VLINK_ISR_*: INTx is up while set */
     bool intx_armed;                    /* ISR read since reset: INTx may rise */
+
+    /* notifiers: the ones in use, and the reply being received */
+    VlinkLink links[VLINK_MAX_LINKS];   /* of the last accepted DomainMap */
+    unsigned nlinks;
+    VlinkNotifier *notifier;            /* in use (until replaced) */
+    unsigned nnotifier;
+    VlinkNotifier *pend;                /* the reply so far */
+    unsigned npend;
+    uint32_t notify_id;                 /* the GetNotifiers answered, 0: none */
+    uint32_t notify_next;               /* the next id to use */
+    char *notify_refusal;               /* the daemon's last Error to it */
     uint64_t doorbell_misses;           /* doorbells that woke nothing */
 
     /* the connection */
@@ -247,12 +290,23 @@ static void vl_regs_write(void *opaque, hwaddr addr, uint64_t val, unsigned size
 {
     PCIVlinkState *s = opaque;
 
-    /* Every register but DOORBELL is read-only.  No channel has notifiers
-     * yet (event mode is to come): a doorbell wakes nothing. */
+    /* Every register but DOORBELL is read-only.  A doorbell that matched an
+     * ioeventfd never gets here (QEMU's memory core or KVM signalled it);
+     * this is one of a channel past VL_IOEVENTFD_MAX, or not a 32-bit
+     * write, or one for a channel without notifiers. */
     if (addr != VLINK_REG_DOORBELL) {
         return;
     }
-    /* the guest's business: said once, counted always */
+    for (unsigned i = 0; i < s->nnotifier; i++) {
+        VlinkNotifier *n = &s->notifier[i];
+
+        if (VLINK_DOORBELL(n->slot, n->channel) == (uint32_t)val) {
+            event_notifier_set(&n->wake_host);
+            return;
+        }
+    }
+    /* the guest's business (it rang before the notifiers came, or vlinkd
+     * has none): said once, counted always */
     if (!s->doorbell_misses++) {
         vl_info(s, "doorbell 0x%08x (slot %u, channel %u) wakes no channel: ignored "
                 "(said once)", (uint32_t)val, (uint32_t)val >> 16, (uint32_t)val & 0xffff);
@@ -626,6 +680,353 @@ static void vl_send_hello(PCIVlinkState *s)
     }
 }
 
+/* ----------------------------------------------------------- notifiers */
+
+/* Close a list of notifiers (not attached to anything any more). */
+static void vl_notifiers_free(VlinkNotifier *v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        event_notifier_cleanup(&v[i].wake_host);
+        event_notifier_cleanup(&v[i].wake_peer);
+    }
+    g_free(v);
+}
+
+/* Take the notifiers in use off DOORBELL and the main loop; their fds stay
+ * open (the caller closes them once the memory transaction that removes
+ * the ioeventfds is committed: KVM is told with the fds). */
+static void vl_notifiers_detach(PCIVlinkState *s)
+{
+    for (unsigned i = 0; i < s->nnotifier; i++) {
+        VlinkNotifier *n = &s->notifier[i];
+
+        if (n->ioeventfd) {
+            memory_region_del_eventfd(&s->regs, VLINK_REG_DOORBELL, 4, true,
+                                      VLINK_DOORBELL(n->slot, n->channel), &n->wake_host);
+            n->ioeventfd = false;
+        }
+        qemu_set_fd_handler(event_notifier_get_fd(&n->wake_peer), NULL, NULL, NULL);
+    }
+}
+
+/* Forget the reply being received (its fds are closed); the notifiers in
+ * use stay. */
+static void vl_notify_abandon(PCIVlinkState *s)
+{
+    vl_notifiers_free(s->pend, s->npend);
+    s->pend = NULL;
+    s->npend = 0;
+    s->notify_id = 0;
+}
+
+/* The host end signalled wake_peer: interrupt the guest.  Drained first,
+ * so that a signal that comes after the read makes the fd readable again
+ * and is not lost. */
+static void vl_wake_peer(void *opaque)
+{
+    VlinkNotifier *n = opaque;
+
+    if (event_notifier_test_and_clear(&n->wake_peer)) {
+        vl_interrupt(n->s, n->vector, VLINK_ISR_DATA);
+    }
+}
+
+/* The slots of the DomainMap's links in the channel region just mapped:
+ * the guest numbers a link by its entry in the link table, and so do
+ * DOORBELL and the vectors.  vlinkd writes the table before it sends the
+ * map; a change made since then comes with the next map. */
+static bool vl_links_from_map(PCIVlinkState *s, const Vlink__DomainMap *dm, Error **errp)
+{
+    struct vlink_region_hdr *live = memory_region_get_ram_ptr(&s->region->mr);
+    g_autofree struct vlink_region_hdr *h = g_new(struct vlink_region_hdr, 1);
+    uint32_t g1, g2;
+    unsigned tries = 0, i, j;
+
+    s->nlinks = 0;
+    if (s->mapped_region_size < sizeof(*h)) {
+        error_setg(errp, "the channel region has no room for the link table");
+        return false;
+    }
+    if (dm->n_links > VLINK_MAX_LINKS) {
+        error_setg(errp, "the map has %zu links (at most %d)", dm->n_links, VLINK_MAX_LINKS);
+        return false;
+    }
+    /* a copy under the table's sequence lock (odd while vlinkd writes it);
+     * vlinkd holds it for microseconds, a region stuck odd is given up */
+    for (;;) {
+        g1 = qatomic_load_acquire(&live->generation);
+        memcpy(h, live, sizeof(*h));
+        smp_rmb();
+        g2 = qatomic_read(&live->generation);
+        if (!(g1 & 1) && g1 == g2) {
+            break;
+        }
+        if (++tries == 200) {
+            error_setg(errp, "the link table of the channel region never settled");
+            return false;
+        }
+        g_usleep(50);
+    }
+    for (i = 0; i < dm->n_links; i++) {
+        const Vlink__LinkLayout *ll = dm->links[i];
+        const struct vlink_link_entry *e = NULL;
+
+        for (j = 0; j < VLINK_MAX_LINKS; j++) {
+            e = &h->links[j];
+            if ((e->flags & VLINK_LINK_F_USED) && e->hdr_offset == ll->header_offset &&
+                strlen(ll->name) < sizeof(e->name) &&
+                strncmp(e->name, ll->name, sizeof(e->name)) == 0) {
+                break;
+            }
+        }
+        if (j == VLINK_MAX_LINKS) {
+            error_setg(errp, "link '%.40s' of the map is not in the channel region's link "
+                       "table", ll->name);
+            return false;
+        }
+        if (ll->nchannels < 1 || ll->nchannels > VLINK_NCHANNELS_MAX ||
+            e->nchannels != ll->nchannels) {
+            error_setg(errp, "link '%s' has %u data channels in the map, %u in the link table",
+                       ll->name, ll->nchannels, e->nchannels);
+            return false;
+        }
+        /* (slot, channel) names a doorbell: one link a slot */
+        for (unsigned k = 0; k < s->nlinks; k++) {
+            if (s->links[k].slot == j) {
+                error_setg(errp, "links '%s' and '%s' of the map are both in slot %u",
+                           s->links[k].name, ll->name, j);
+                s->nlinks = 0;
+                return false;
+            }
+        }
+        pstrcpy(s->links[s->nlinks].name, sizeof(s->links[s->nlinks].name), ll->name);
+        s->links[s->nlinks].slot = j;
+        s->links[s->nlinks].nchannels = ll->nchannels;
+        s->nlinks++;
+    }
+    return true;
+}
+
+/* Ask for the notifiers of every link of the domain, the reply to any
+ * earlier request given up: it may describe the links before this map. */
+static void vl_request_notifiers(PCIVlinkState *s)
+{
+    Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+    Vlink__GetNotifiers gn = VLINK__GET_NOTIFIERS__INIT;
+
+    vl_notify_abandon(s);
+    for (unsigned i = 0; i < s->nlinks; i++) {
+        s->links[i].seen = 0;
+    }
+    gn.link = (char *)"";
+    env.id = s->notify_next;
+    env.msg_case = VLINK__ENVELOPE__MSG_GET_NOTIFIERS;
+    env.get_notifiers = &gn;
+    if (++s->notify_next < VL_ID_NOTIFIERS) {
+        s->notify_next = VL_ID_NOTIFIERS;
+    }
+    if (!vl_send(s, &env)) {
+        vl_error(s, "cannot send GetNotifiers to vlinkd");
+        return;
+    }
+    s->notify_id = env.id;
+}
+
+/* A notifier must be an eventfd: the vCPU that rings the doorbell writes
+ * wake_host and the main loop reads wake_peer, neither may block (a full
+ * pipe would) or spin (a file is always readable).  Made non-blocking:
+ * vlinkd makes them so, but the file's flags are the sender's to change. */
+static bool vl_check_eventfd(int fd, Error **errp)
+{
+    char path[64], target[64];
+    ssize_t len;
+    int fl;
+
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    len = readlink(path, target, sizeof(target) - 1);
+    if (len < 0) {
+        error_setg_errno(errp, errno, "cannot tell what fd %d is (%s)", fd, path);
+        return false;
+    }
+    target[len] = 0;
+    if (strcmp(target, "anon_inode:[eventfd]") != 0) {
+        error_setg(errp, "a notifier is not an eventfd but '%s'", target);
+        return false;
+    }
+    fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
+        error_setg_errno(errp, errno, "cannot make a notifier non-blocking");
+        return false;
+    }
+    return true;
+}
+
+/* Swap the reply in: the old notifiers off DOORBELL and the main loop and
+ * closed, the new ones on.  A wake-up written to an old one while the ends
+ * swapped would be lost: every vector in use fires once and every wake_host
+ * is written once (a spurious wake-up costs a look at the rings). */
+static void vl_notifiers_install(PCIVlinkState *s)
+{
+    VlinkNotifier *old = s->notifier;
+    unsigned nold = s->nnotifier, nio = 0, i;
+    g_autofree unsigned long *fired = bitmap_new(s->vectors);
+
+    memory_region_transaction_begin();
+    vl_notifiers_detach(s);
+    s->notifier = s->pend;
+    s->nnotifier = s->npend;
+    s->pend = NULL;
+    s->npend = 0;
+    s->notify_id = 0;
+    for (i = 0; i < s->nnotifier; i++) {
+        VlinkNotifier *n = &s->notifier[i];
+
+        n->s = s;
+        n->vector = vlink_pci_vector(n->slot, n->channel, s->vectors);
+        n->ioeventfd = i < VL_IOEVENTFD_MAX;
+        if (n->ioeventfd) {
+            memory_region_add_eventfd(&s->regs, VLINK_REG_DOORBELL, 4, true,
+                                      VLINK_DOORBELL(n->slot, n->channel), &n->wake_host);
+            nio++;
+        }
+        qemu_set_fd_handler(event_notifier_get_fd(&n->wake_peer), vl_wake_peer, NULL, n);
+    }
+    memory_region_transaction_commit();
+    vl_notifiers_free(old, nold);
+
+    for (i = 0; i < s->nnotifier; i++) {
+        VlinkNotifier *n = &s->notifier[i];
+
+        if (!test_and_set_bit(n->vector, fired)) {
+            vl_interrupt(s, n->vector, VLINK_ISR_DATA);
+        }
+        event_notifier_set(&n->wake_host);
+    }
+    g_free(s->notify_refusal);
+    s->notify_refusal = NULL;
+    vl_info(s, "notifiers: %u channels of %u links (%u vectors, %u doorbell ioeventfds)",
+            s->nnotifier, s->nlinks, s->vectors, nio);
+}
+
+/* A part of the reply that is wrong: the whole reply is dropped (its later
+ * parts are ignored) and the notifiers in use stay. */
+static void G_GNUC_PRINTF(2, 3) vl_notify_refuse(PCIVlinkState *s, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    vl_error(s, "refused the notifiers from vlinkd (%s): %s",
+             s->nnotifier ? "the old ones stay" : "the guest polls", msg);
+    vl_status(s, VLINK_DEV_STATUS_ERROR, 0);
+    vl_notify_abandon(s);
+}
+
+/* One part of the reply to GetNotifiers: one link's channels (vlinkd never
+ * mixes links in a part), fds[] the frame's (the ones taken are set to -1,
+ * the caller closes the rest).  The last part (no `more`) swaps the whole
+ * reply in when it has every channel of every link of the map. */
+static void vl_on_notifiers(PCIVlinkState *s, const Vlink__Envelope *env, int *fds,
+                            unsigned nfds)
+{
+    const Vlink__Notifiers *m = env->notifiers;
+    VlinkLink *l;
+    Error *err = NULL;
+    char why[192];
+    unsigned i;
+
+    if (!s->notify_id || env->id != s->notify_id) {
+        /* a reply to a request given up is expected; anything else not */
+        if (env->id < VL_ID_NOTIFIERS || env->id >= s->notify_next) {
+            vl_error(s, "ignored a Notifiers from vlinkd that answers no request (id %u)",
+                     env->id);
+        }
+        return;
+    }
+    if (m->n_channels == 0) {
+        if (nfds) {
+            vl_notify_refuse(s, "an empty part carries %u fd(s)", nfds);
+            return;
+        }
+    } else {
+        for (i = 0; i < s->nlinks && strcmp(s->links[i].name, m->channels[0]->link); i++) {
+        }
+        if (i == s->nlinks) {
+            vl_notify_refuse(s, "link '%.40s' is not in the DomainMap", m->channels[0]->link);
+            return;
+        }
+        l = &s->links[i];
+        if (vlink_msg_check_notifiers(m, nfds, l->name, l->nchannels, &l->seen, why,
+                                      sizeof(why))) {
+            vl_notify_refuse(s, "%s", why);
+            return;
+        }
+        if (nfds != 2 * m->n_channels) {
+            vl_notify_refuse(s, "the frame carries fds the Notifiers do not use");
+            return;
+        }
+        for (i = 0; i < nfds; i++) {
+            if (!vl_check_eventfd(fds[i], &err)) {
+                vl_notify_refuse(s, "%s", error_get_pretty(err));
+                error_free(err);
+                return;
+            }
+        }
+        s->pend = g_renew(VlinkNotifier, s->pend, s->npend + m->n_channels);
+        for (i = 0; i < m->n_channels; i++) {
+            const Vlink__ChannelNotifier *c = m->channels[i];
+            VlinkNotifier *n = &s->pend[s->npend++];
+
+            memset(n, 0, sizeof(*n));
+            n->slot = l->slot;
+            n->channel = c->channel;
+            event_notifier_init_fd(&n->wake_host, fds[c->wake_host]);
+            event_notifier_init_fd(&n->wake_peer, fds[c->wake_peer]);
+            fds[c->wake_host] = -1;
+            fds[c->wake_peer] = -1;
+        }
+    }
+    if (env->more) {
+        return;
+    }
+    for (i = 0; i < s->nlinks; i++) {
+        l = &s->links[i];
+        if (l->seen != (l->nchannels == 64 ? ~0ull : (1ull << l->nchannels) - 1)) {
+            vl_notify_refuse(s, "the reply misses channels of link '%s'", l->name);
+            return;
+        }
+    }
+    vl_notifiers_install(s);
+}
+
+/* vlinkd refused GetNotifiers: a daemon of protocol version 2 does not
+ * know it (EPROTO).  The guest polls, or keeps the notifiers it has; said
+ * once, until notifiers come. */
+static void vl_on_notify_error(PCIVlinkState *s, uint32_t id, const Vlink__Error *e)
+{
+    g_autofree char *text = NULL;
+
+    if (!s->notify_id || id != s->notify_id) {
+        return;                         /* a request given up */
+    }
+    vl_notify_abandon(s);
+    text = g_strdup_printf("vlinkd refused GetNotifiers: %.200s (%s); %s", e->message,
+                           vlink_strerror((int)MIN(e->code, 4095u)),
+                           s->nnotifier ? "the old notifiers stay" :
+                           "no notifiers: the guest polls");
+    if (!s->notify_refusal || strcmp(s->notify_refusal, text) != 0) {
+        if (e->code == EPROTO) {
+            vl_info(s, "%s", text);     /* an older vlinkd: not an error */
+        } else {
+            vl_error(s, "%s", text);
+        }
+        g_free(s->notify_refusal);
+        s->notify_refusal = g_steal_pointer(&text);
+    }
+}
+
 static void vl_on_error(PCIVlinkState *s, uint32_t id, const Vlink__Error *e)
 {
     g_autofree char *text = g_strdup_printf("vlinkd refused %s: %.200s (%s)",
@@ -634,6 +1035,10 @@ static void vl_on_error(PCIVlinkState *s, uint32_t id, const Vlink__Error *e)
                                             e->message,
                                             vlink_strerror((int)MIN(e->code, 4095u)));
 
+    if (id >= VL_ID_NOTIFIERS && id < s->notify_next) {
+        vl_on_notify_error(s, id, e);
+        return;
+    }
     if (id == VL_ID_ATTACH || id == VL_ID_HELLO) {
         vl_status(s, VLINK_DEV_STATUS_ERROR, 0);
     }
@@ -658,7 +1063,8 @@ static void vl_frame(PCIVlinkState *s)
         vl_status(s, VLINK_DEV_STATUS_ERROR, 0);
         goto out;
     }
-    if (s->nfds && env->msg_case != VLINK__ENVELOPE__MSG_DOMAIN_MAP) {
+    if (s->nfds && env->msg_case != VLINK__ENVELOPE__MSG_DOMAIN_MAP &&
+        env->msg_case != VLINK__ENVELOPE__MSG_NOTIFIERS) {
         vl_error(s, "refused %s from vlinkd: it carries %u fd(s)", vlink_msg_name(env->msg_case),
                  s->nfds);
         vl_status(s, VLINK_DEV_STATUS_ERROR, 0);
@@ -696,6 +1102,19 @@ static void vl_frame(PCIVlinkState *s)
         }
         g_free(s->last_refusal);
         s->last_refusal = NULL;
+        /* the links may have changed: their notifiers, in the new slots */
+        vl_notify_abandon(s);
+        if (!vl_links_from_map(s, env->domain_map, &err)) {
+            error_prepend(&err, "pci-vlink (domain '%s'): no notifiers for generation %u "
+                          "(%s): ", domain_of(s), s->generation,
+                          s->nnotifier ? "the old ones stay" : "the guest polls");
+            error_report_err(err);
+            break;
+        }
+        vl_request_notifiers(s);
+        break;
+    case VLINK__ENVELOPE__MSG_NOTIFIERS:
+        vl_on_notifiers(s, env, s->fds, s->nfds);
         break;
     case VLINK__ENVELOPE__MSG_ERROR:
         vl_on_error(s, env->id, env->error);
@@ -819,6 +1238,9 @@ static void vl_event(void *opaque, QEMUChrEvent event)
         s->hello = false;
         s->dead = false;
         vl_rx_reset(s);
+        /* the notifiers in use stay: the host end may live on and signal
+         * them; a new vlinkd's replace them once it sent its map */
+        vl_notify_abandon(s);
         break;
     default:
         break;
@@ -894,6 +1316,7 @@ static void pci_vlink_realize(PCIDevice *pdev, Error **errp)
     pci_config_set_interrupt_pin(pdev->config, 1);  /* INTA#, while MSI-X is off */
     s->isr = 0;
     s->intx_armed = false;
+    s->notify_next = VL_ID_NOTIFIERS;
 
     memset(s->domain_reg, 0, sizeof(s->domain_reg));
     memcpy(s->domain_reg, s->domain, MIN(strlen(s->domain), sizeof(s->domain_reg)));
@@ -925,9 +1348,18 @@ static void pci_vlink_exit(PCIDevice *pdev)
         s->drop_bh = NULL;
     }
     vl_rx_reset(s);
+    vl_notify_abandon(s);
+    memory_region_transaction_begin();
+    vl_notifiers_detach(s);
+    memory_region_transaction_commit();
+    vl_notifiers_free(s->notifier, s->nnotifier);
+    s->notifier = NULL;
+    s->nnotifier = 0;
     vl_unmap_all(s);
     g_free(s->last_refusal);
     s->last_refusal = NULL;
+    g_free(s->notify_refusal);
+    s->notify_refusal = NULL;
     msix_uninit_exclusive_bar(pdev);
 }
 

@@ -26,6 +26,18 @@
  *       That both see the other's marks proves they were given the same
  *       eventfds.  Prints "notifiers: N channels" and "exchanged marks on
  *       N channels".
+ *   vlink-testclient SOCKET woken LINK CH [SECONDS]
+ *       attach the host end of LINK, get its notifiers, drain them all and
+ *       print "ready"; then wait up to SECONDS (10) for a signal on
+ *       channel CH's wake_host (the peer's doorbell): "woken on channel
+ *       CH", and "also woken on channel X" for every other channel
+ *       signalled meanwhile.  Exit status 1 when CH was not signalled.
+ *   vlink-testclient SOCKET ring LINK CH GO_FILE
+ *       attach the host end of LINK, get its notifiers and print "ready";
+ *       once GO_FILE exists (at most 20 s later), signal channel CH's
+ *       wake_peer once: "signalled channel CH".  (Getting the notifiers
+ *       signals every channel once: the test waits for those before it
+ *       creates GO_FILE.)
  * Exit status 0 when every check passed. */
 #include <errno.h>
 #include <poll.h>
@@ -228,36 +240,163 @@ static int await_mark(const struct vlink_notify *n, unsigned ch)
 	return 0;
 }
 
-static int cmd_notify(int argc, char **argv)
+/* Attach one end of link and get its notifiers into *n: 0, or the exit
+ * status (the attachment closed). */
+static int notify_end(const char *link, bool host, struct vlink_client **cp,
+		      struct vlink_reply *rep, struct vlink_notify *n)
 {
 	struct vlink_client *c;
-	struct vlink_reply rep;
-	struct vlink_notify n = { 0 };
 	char why[256];
-	bool host;
-	int err, rc = 1;
+	int err;
 
-	if (argc < 2)
-		return fail("usage: notify LINK host|peer%s", "");
-	host = !strcmp(argv[1], "host");
 	err = vlink_client_open(&c, sock_path, host ? VLINK__ROLE__ROLE_HOST : VLINK__ROLE__ROLE_PEER,
 				"testclient", 5000, NULL, 0);
 	if (err)
 		return fail("connect: %s", vlink_strerror(err));
-	err = vlink_client_attach(c, argv[0], host ? VLINK__END__END_HOST : VLINK__END__END_PEER,
-				  &rep, 5000);
+	err = vlink_client_attach(c, link, host ? VLINK__END__END_HOST : VLINK__END__END_PEER,
+				  rep, 5000);
 	if (err) {
 		printf("refused: %s\n", vlink_client_error(c));
 		vlink_client_close(c);
 		return 3;
 	}
-	err = vlink_notify_init(&n, rep.env->link_map->link->nchannels, host);
-	if (!err)
-		err = vlink_notify_fetch(&n, c, argv[0], 5000, why, sizeof(why));
+	err = vlink_notify_init(n, rep->env->link_map->link->nchannels, host);
+	if (err)
+		snprintf(why, sizeof(why), "%s", vlink_strerror(err));
+	else
+		err = vlink_notify_fetch(n, c, link, 5000, why, sizeof(why));
 	if (err) {
 		printf("no notifiers: %s\n", why);
+		vlink_notify_fini(n);
+		vlink_reply_clear(rep);
+		vlink_client_close(c);
+		return 1;
+	}
+	*cp = c;
+	return 0;
+}
+
+static unsigned channel_arg(const char *s, const struct vlink_notify *n)
+{
+	unsigned long ch = strtoul(s, NULL, 0);
+
+	return ch >= 1 && ch <= n->nch ? (unsigned)ch : 0;
+}
+
+/* This end's notifier of channel ch, raw (no ring): consume what it has
+ * counted; wait up to ms for it to be written (1), or not (0). */
+static void drain_mine(const struct vlink_notify *n, unsigned ch)
+{
+	uint64_t v;
+
+	if (read(n->mine[ch - 1], &v, sizeof(v)) < 0)
+		return; /* EAGAIN: nothing there */
+}
+
+static int wait_mine(const struct vlink_notify *n, unsigned ch, int ms)
+{
+	struct pollfd p = { .fd = n->wait[ch - 1], .events = POLLIN };
+	int r = poll(&p, 1, ms);
+
+	if (r > 0)
+		drain_mine(n, ch);
+	return r;
+}
+
+static int cmd_woken(int argc, char **argv)
+{
+	struct vlink_client *c;
+	struct vlink_reply rep;
+	struct vlink_notify n = { 0 };
+	unsigned ch, secs = argc > 2 ? (unsigned)atoi(argv[2]) : 10;
+	int rc, r;
+
+	if (argc < 2)
+		return fail("usage: woken LINK CH [SECONDS]%s", "");
+	rc = notify_end(argv[0], true, &c, &rep, &n);
+	if (rc)
+		return rc;
+	rc = 1;
+	ch = channel_arg(argv[1], &n);
+	if (!ch) {
+		fail("channel %s: the link has no such data channel", argv[1]);
 		goto out;
 	}
+	/* what came before (the fetch's own signals, QEMU's at its swap) is
+	 * not the doorbell */
+	for (unsigned i = 1; i <= n.nch; i++)
+		drain_mine(&n, i);
+	printf("ready\n");
+	fflush(stdout);
+	r = wait_mine(&n, ch, (int)secs * 1000);
+	if (r <= 0) {
+		printf("not woken on channel %u within %u s%s\n", ch, secs, r < 0 ? " (error)" : "");
+		goto out;
+	}
+	printf("woken on channel %u\n", ch);
+	for (unsigned i = 1; i <= n.nch; i++)
+		if (i != ch && wait_mine(&n, i, 0) > 0)
+			printf("also woken on channel %u\n", i);
+	rc = 0;
+out:
+	vlink_notify_fini(&n);
+	vlink_reply_clear(&rep);
+	vlink_client_close(c);
+	return rc;
+}
+
+static int cmd_ring(int argc, char **argv)
+{
+	struct vlink_client *c;
+	struct vlink_reply rep;
+	struct vlink_notify n = { 0 };
+	unsigned ch;
+	int rc, i;
+
+	if (argc < 3)
+		return fail("usage: ring LINK CH GO_FILE%s", "");
+	rc = notify_end(argv[0], true, &c, &rep, &n);
+	if (rc)
+		return rc;
+	rc = 1;
+	ch = channel_arg(argv[1], &n);
+	if (!ch) {
+		fail("channel %s: the link has no such data channel", argv[1]);
+		goto out;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (i = 0; i < 2000 && access(argv[2], F_OK); i++)
+		usleep(10000);
+	if (i == 2000) {
+		fail("%s did not appear within 20 s", argv[2]);
+		goto out;
+	}
+	vlink_notify_signal(&n, ch);
+	printf("signalled channel %u\n", ch);
+	rc = 0;
+out:
+	vlink_notify_fini(&n);
+	vlink_reply_clear(&rep);
+	vlink_client_close(c);
+	return rc;
+}
+
+static int cmd_notify(int argc, char **argv)
+{
+	struct vlink_client *c;
+	struct vlink_reply rep;
+	struct vlink_notify n = { 0 };
+	bool host;
+	int rc;
+
+	if (argc < 2)
+		return fail("usage: notify LINK host|peer%s", "");
+	host = !strcmp(argv[1], "host");
+	rc = notify_end(argv[0], host, &c, &rep, &n);
+	if (rc)
+		return rc;
+	rc = 1;
 	printf("notifiers: %u channels\n", n.nch);
 	fflush(stdout);
 	for (unsigned ch = 1; ch <= n.nch; ch++) {
@@ -502,7 +641,7 @@ static int cmd_garbage(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: vlink-testclient SOCKET attach|domain|garbage|poke|peek|notify ...\n");
+		fprintf(stderr, "usage: vlink-testclient SOCKET attach|domain|garbage|poke|peek|notify|woken|ring ...\n");
 		return 2;
 	}
 	sock_path = argv[1];
@@ -517,6 +656,10 @@ int main(int argc, char **argv)
 		return cmd_poke(argc - 3, argv + 3, true);
 	if (!strcmp(argv[2], "notify"))
 		return cmd_notify(argc - 3, argv + 3);
+	if (!strcmp(argv[2], "woken"))
+		return cmd_woken(argc - 3, argv + 3);
+	if (!strcmp(argv[2], "ring"))
+		return cmd_ring(argc - 3, argv + 3);
 	if (!strcmp(argv[2], "peek"))
 		return cmd_poke(argc - 3, argv + 3, false);
 	return fail("unknown command %s", argv[2]);

@@ -6,8 +6,10 @@
 # the same offset (and the other way round); the link table, link headers
 # and ring headers read back through BAR4; creating and deleting links
 # while QEMU runs bumps GENERATION; vlinkd killed with SIGKILL and started
-# again: the same QEMU reconnects, keeps its mappings and the bytes.  The
-# config interrupt: MSI-X vector 0, or ISR bit 0 and INTx with MSI-X off.
+# again: the same QEMU reconnects, keeps its mappings and the bytes.  Event
+# mode: a doorbell wakes the host end's process on its channel, the host
+# end's signal fires the channel's MSI-X vector (or ISR and INTx with MSI-X
+# off), also with new notifiers after vlinkd's restart.
 . "$(dirname "$0")/qemu-lib.sh"
 need_qemu
 
@@ -139,32 +141,122 @@ expect 0 "^link l2 channels 1 ring 256 .* magic ok channels-hdr 1 ring-hdr 256 r
 	"BAR4: the new link l2 appears in the link table" cat "$T/links"
 expect 0 "nlinks 2 " "BAR4: nlinks 2" cat "$T/links"
 
-# --- interrupts ---------------------------------------------------------------
-# MSI-X is off so far: the connection and the maps went to ISR and INTx
-expect 0 "^intx 1$" "MSI-X off: the config changes raised INTx" qt intx
-expect 0 "^isr 0x1$" "ISR config; reading it clears it" qt isr
+# --- notifiers (event mode) -------------------------------------------------
+# After each DomainMap the device asks for the notifiers of the domain's
+# links: l1 (2 channels) and l2 (1) make 3.
+notifiers_seen() { [ "$(grep -c "notifiers: $1 channels of $2 links" "$T/qemu.log")" -ge "$3" ]; }
+wait_until 5 notifiers_seen 3 2 1 && ok "QEMU has the notifiers of l1 and l2 (3 channels)" ||
+	not_ok "no notifiers: $(grep notifiers "$T/qemu.log")"
+S1=$(qt slot l1)
+vec() { echo $((1 + ($1 + $2 - 1) % ($3 - 1))); }    # vlink_pci_vector()
+V1=$(vec "$S1" 1 65) V2=$(vec "$S1" 2 65)
+echo "# l1 is in slot $S1: channel 1 on vector $V1, channel 2 on vector $V2"
+# MSI-X is off so far: the connection, the maps and the notifiers' swap went
+# to ISR and INTx
+expect 0 "^intx 1$" "MSI-X off: the config changes and the notifiers raised INTx" qt intx
+expect 0 "^isr 0x3$" "ISR config|data; reading it clears it" qt isr
 expect 0 "^isr 0x0$" "ISR reads 0 the second time" qt isr
 expect 0 "^intx 0$" "reading ISR lowered INTx" qt intx
-# no channel has notifiers: a doorbell wakes nothing
-qt doorbell 0 1 >/dev/null
-qt doorbell 0 1 >/dev/null
-wait_until 5 grep -q "doorbell 0x00000001 (slot 0, channel 1) wakes no channel: ignored" "$T/qemu.log" &&
+
+# a doorbell from the guest wakes the host end's process on that channel
+woken() {   # woken SLOT CH TAG [LINK]: the host end of LINK (l1) waits, the guest rings
+	"$TESTCLIENT" "$SOCK" woken "${4:-l1}" "$2" 10 >"$T/woken.$3" 2>&1 &
+	W_PID=$!
+	wait_until 10 grep -q "^ready" "$T/woken.$3" || { kill "$W_PID"; cat "$T/woken.$3"; return 1; }
+	qt doorbell "$1" "$2" >/dev/null
+	wait "$W_PID"
+}
+woken "$S1" 2 a && expect 0 "^woken on channel 2$" \
+	"a guest doorbell (slot $S1, channel 2) wakes l1's host end on channel 2" cat "$T/woken.a" ||
+	not_ok "doorbell: $(cat "$T/woken.a")"
+grep -q "also woken" "$T/woken.a" && not_ok "other channels woken too: $(cat "$T/woken.a")" ||
+	ok "and no other channel"
+woken "$S1" 1 b && expect 0 "^woken on channel 1$" "the doorbell of channel 1 wakes channel 1" \
+	cat "$T/woken.b" || not_ok "doorbell channel 1: $(cat "$T/woken.b")"
+S2=$(qt slot l2)
+woken "$S2" 1 b2 l2 && expect 0 "^woken on channel 1$" \
+	"the doorbell of l2 (slot $S2, channel 1) wakes l2's host end" cat "$T/woken.b2" ||
+	not_ok "doorbell of l2: $(cat "$T/woken.b2")"
+qt doorbell 62 64 >/dev/null
+qt doorbell 62 64 >/dev/null
+wait_until 5 grep -q "doorbell 0x003e0040 (slot 62, channel 64) wakes no channel: ignored" "$T/qemu.log" &&
 	ok "a doorbell for no channel is ignored, said on QEMU's log" || not_ok "no log of the stray doorbell"
 [ "$(grep -c "wakes no channel" "$T/qemu.log")" = 1 ] && ok "said once" ||
 	not_ok "said $(grep -c "wakes no channel" "$T/qemu.log") times"
-# MSI: under qtest a write to guest RAM
+
+# the host end's signal fires the channel's MSI-X vector (a write to RAM
+# under qtest)
 MSI=0x300000
+qt isr >/dev/null   # what the host ends' GetNotifiers signalled so far
 expect 0 "^msix on 65 vectors$" "MSI-X enabled, every vector pointed at guest RAM" qt msix on $MSI
-expect 0 "^fired none$" "no vector fired yet" qt fired $MSI
+# ring TAG CH WANT: a host end of l1 that signals channel CH once GO is
+# there; its GetNotifiers signals every channel first (WANT: the vectors
+# that then fire), those are cleared before it signals
+ring() {
+	rm -f "$T/go"
+	"$TESTCLIENT" "$SOCK" ring l1 "$2" "$T/go" >"$T/ring.$1" 2>&1 &
+	R_PID=$!
+	wait_until 10 grep -q "^ready" "$T/ring.$1" || { kill "$R_PID"; cat "$T/ring.$1"; return 1; }
+	wait_until 5 sh -c "$QTEST $QT_SOCK fired $MSI | grep -q '$3'" || { kill "$R_PID"; return 1; }
+	sleep 0.2
+	qt fired $MSI clear >/dev/null
+	touch "$T/go"
+	wait "$R_PID"
+}
+if ring a 2 "fired $V1 $V2\$"; then
+	wait_until 5 sh -c "$QTEST $QT_SOCK fired $MSI | grep -q 'fired $V2'" &&
+		expect 0 "^fired $V2$" "the host end's signal on l1 channel 2 fires vector $V2 (only)" \
+		qt fired $MSI clear || not_ok "vector $V2 did not fire: $(qt fired $MSI)"
+else
+	not_ok "ring: $(cat "$T/ring.a"); $(qt fired $MSI)"
+fi
+expect 0 "^isr 0x0$" "with MSI-X on, ISR stays 0" qt isr
+# with MSI-X off: ISR bit 1 and INTx
+intx_up() { [ "$(qt intx)" = "intx 1" ]; }
+qt msix off >/dev/null
+rm -f "$T/go"
+"$TESTCLIENT" "$SOCK" ring l1 2 "$T/go" >"$T/ring.b" 2>&1 &
+R_PID=$!
+# its GetNotifiers' own signals first, cleared
+wait_until 10 grep -q "^ready" "$T/ring.b" && wait_until 5 intx_up && sleep 0.2 &&
+	qt isr >/dev/null && sleep 0.2 && ! intx_up && touch "$T/go"
+wait "$R_PID"
+wait_until 5 intx_up && ok "MSI-X off: the host end's signal asserts INTx" ||
+	not_ok "no INTx: $(cat "$T/ring.b")"
+expect 0 "^isr 0x2$" "ISR bit 1 (data)" qt isr
+expect 0 "^isr 0x0$" "cleared by the read" qt isr
+expect 0 "^intx 0$" "and INTx is down" qt intx
+qt msix on $MSI >/dev/null
+qt fired $MSI clear >/dev/null
 
 sleep 0.5   # the regions the link-table changes replaced are freed after an RCU period
 FDS1=$(qemu_fds)
 
 # --- vlinkd killed and started again ---------------------------------------
+# host ends of l1 and l2 that outlive vlinkd: the device keeps the
+# notifiers until new ones come
+rm -f "$T/go"
+"$TESTCLIENT" "$SOCK" ring l1 2 "$T/go" >"$T/ring.e" 2>&1 &
+RE_PID=$!
+"$TESTCLIENT" "$SOCK" woken l2 1 20 >"$T/woken.e" 2>&1 &
+WE_PID=$!
+wait_until 10 grep -q "^ready" "$T/ring.e" && wait_until 10 grep -q "^ready" "$T/woken.e" ||
+	not_ok "host ends: $(cat "$T/ring.e" "$T/woken.e")"
+sleep 0.5   # their GetNotifiers' own signals
+qt fired $MSI clear >/dev/null
 kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
 wait_until 5 reg_is status 0x2 && ok "vlinkd killed: STATUS mapped, not connected" ||
 	not_ok "status after kill: $(reg status)"
 expect 0 "^fired 0$" "the STATUS change fired the config vector (0), no other" qt fired $MSI clear
+qt doorbell "$S2" 1 >/dev/null
+wait "$WE_PID" && expect 0 "^woken on channel 1$" \
+	"vlinkd gone: the doorbell still wakes l2's host end (the notifiers stay)" cat "$T/woken.e" ||
+	not_ok "doorbell without vlinkd: $(cat "$T/woken.e")"
+touch "$T/go"
+wait "$RE_PID"
+wait_until 5 sh -c "$QTEST $QT_SOCK fired $MSI | grep -q 'fired $V2'" &&
+	expect 0 "^fired $V2$" "and l1's host end still interrupts the guest on vector $V2" \
+	qt fired $MSI clear || not_ok "vector $V2 without vlinkd: $(qt fired $MSI) $(cat "$T/ring.e")"
 [ "$(qt read 2 $OFF1 64)" = "$H1" ] && ok "without vlinkd the bytes still read through BAR2" ||
 	not_ok "BAR2 without vlinkd"
 expect 0 "^link l1 .* magic ok .* rings ok$" "without vlinkd the link table still reads" qt links
@@ -179,7 +271,26 @@ expect_log "the reconnect kept every mapping (same files)" \
 	ok "the bytes are still there through BAR2" || not_ok "BAR2 after the restart"
 [ "$("$TESTCLIENT" "$SOCK" peek l1 $OFF3 64)" = "$H3" ] &&
 	ok "and the host still reads what BAR2 wrote" || not_ok "peek after the restart"
-expect 0 "^fired 0$" "the reconnect fired the config vector (0)" qt fired $MSI clear
+wait_until 5 notifiers_seen 3 2 2 && ok "QEMU has the new vlinkd's notifiers" ||
+	not_ok "no new notifiers: $(grep notifiers "$T/qemu.log")"
+V3=$(vec "$S2" 1 65)
+F=" $(qt fired $MSI clear | sed 's/^fired //') "
+case "$F" in *" 0 "*) ok "the reconnect fired the config vector (0)" ;;
+	*) not_ok "config vector: fired$F" ;; esac
+miss=
+for v in $V1 $V2 $V3; do case "$F" in *" $v "*) ;; *) miss="$miss $v" ;; esac; done
+[ -z "$miss" ] && ok "and the swap every data vector in use ($V1 $V2 $V3)" ||
+	not_ok "vectors$miss did not fire: fired$F"
+woken "$S1" 2 c && expect 0 "^woken on channel 2$" \
+	"after the restart a doorbell wakes a new host end on channel 2" cat "$T/woken.c" ||
+	not_ok "doorbell after the restart: $(cat "$T/woken.c")"
+if ring c 2 "fired $V1 $V2\$"; then
+	wait_until 5 sh -c "$QTEST $QT_SOCK fired $MSI | grep -q 'fired $V2'" &&
+		expect 0 "^fired $V2$" "and its signal fires vector $V2 again" qt fired $MSI clear ||
+		not_ok "vector $V2 after the restart: $(qt fired $MSI)"
+else
+	not_ok "ring after the restart: $(cat "$T/ring.c"); $(qt fired $MSI)"
+fi
 wait_until 5 sh -c "[ \$(ls /proc/$QEMU_PID/fd | wc -l) = $FDS1 ]" &&
 	ok "QEMU holds as many fds as before the restart ($FDS1)" ||
 	not_ok "QEMU fds: $(qemu_fds), before: $FDS1"
@@ -219,7 +330,19 @@ wait_until 5 reg_is status 0x3 && ok "QEMU started after vlinkd: connected and m
 	not_ok "status: $(reg status)"
 [ "$(qt read 2 $OFF1 64)" = "$H1" ] && ok "a new QEMU for the domain gets the same memory" ||
 	not_ok "BAR2 in the second QEMU"
+# vectors=2: the config vector and one that every data channel shares
 reg_is vectors 2 && ok "vectors=2: VECTORS 2" || not_ok "vectors $(reg vectors)"
+wait_until 5 notifiers_seen 2 1 1 && ok "it has l1's notifiers" ||
+	not_ok "notifiers: $(grep notifiers "$T/qemu.log")"
 expect 0 "^intx 0$" "MSI-X off but ISR never read (no driver): INTx stays down" qt intx
-expect 0 "^isr 0x1$" "while ISR holds the cause" qt isr
+expect 0 "^isr 0x3$" "while ISR holds the causes" qt isr
+expect 0 "^msix on 2 vectors$" "MSI-X with 2 vectors" qt msix on $MSI
+qt fired $MSI clear >/dev/null
+if ring d 2 "fired 1\$"; then
+	wait_until 5 sh -c "$QTEST $QT_SOCK fired $MSI | grep -q 'fired 1'" &&
+		ok "l1 channel 2 interrupts on vector $(vec "$S1" 2 2), shared" ||
+		not_ok "vector 1 did not fire: $(qt fired $MSI)"
+else
+	not_ok "ring with 2 vectors: $(cat "$T/ring.d"); $(qt fired $MSI)"
+fi
 finish_qemu
