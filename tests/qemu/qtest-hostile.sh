@@ -5,7 +5,10 @@
 # fd indexes, unused fds), fds on other messages, undecodable payloads are
 # refused with a message, STATUS ERROR set and the old mapping kept;
 # garbage and broken framing drop the connection and the chardev
-# reconnects.  QEMU never dies and leaks no fd.
+# reconnects.  Notifiers: an EPROTO refusal is said once, a good reply (in
+# one part or two) is swapped in and every wake_host written once, a pipe,
+# a missing channel, an unknown link are refused whole, a stray reply
+# ignored.  QEMU never dies and leaks no fd.
 . "$(dirname "$0")/qemu-lib.sh"
 need_qemu
 
@@ -13,8 +16,10 @@ FSOCK="$T/faked.sock"
 DROPS="garbage wrong-nfds fds-middle big-frame bad-version"
 REFUSE="overlap oversize region-too-big not-a-file short-file readonly domain fd-index
 	extra-fd fds-on-event undecodable"
+NOTIFY="notifiers-eproto notifiers-eproto notifiers-good notifiers-pipe notifiers-missing
+	notifiers-link notifiers-stray notifiers-parts"
 # shellcheck disable=SC2086
-"$FAKED" "$FSOCK" pause remap $DROPS $REFUSE >"$T/faked.log" 2>&1 &
+"$FAKED" "$FSOCK" pause $NOTIFY remap $DROPS $REFUSE >"$T/faked.log" 2>&1 &
 FAKED_PID=$!
 BG_PIDS="$BG_PIDS $FAKED_PID"
 wait_until 5 test -S "$FSOCK" || { not_ok "vlink-faked did not start"; finish_qemu; }
@@ -43,7 +48,21 @@ for d in $DROPS; do
 		ok "$d: QEMU dropped the connection" || not_ok "$d: connection not dropped"
 done
 R="refused a DomainMap from vlinkd \(the old mapping stays\): "
-expect_log remap "generation 2: pool 8 MiB in 2 segments \(1 kept, 1 mapped\), channel region 64 KiB \(kept\)"
+expect_log notifiers-eproto "info: .*vlinkd refused GetNotifiers: GetNotifiers is not a request the daemon answers \(.*\); no notifiers: the guest polls"
+[ "$(grep -c "refused GetNotifiers" "$T/qemu.log")" = 1 ] && ok "notifiers-eproto twice: said once" ||
+	not_ok "said $(grep -c "refused GetNotifiers" "$T/qemu.log") times"
+n=$(grep -c "notifiers: 2 channels of 1 links (65 vectors, 2 doorbell ioeventfds)" "$T/qemu.log")
+[ "$n" = 2 ] && ok "notifiers-good and notifiers-parts: swapped in (2 channels of link fl)" ||
+	not_ok "$n swaps: $(grep notifiers "$T/qemu.log")"
+[ "$(grep -c "wake_host of channel [12] signalled" "$T/faked.log")" = 2 ] &&
+	ok "after the swap QEMU wrote every wake_host once" ||
+	not_ok "wake_host: $(grep wake_host "$T/faked.log")"
+N="refused the notifiers from vlinkd \(the old ones stay\): "
+expect_log notifiers-pipe "${N}a notifier is not an eventfd but 'pipe:\[[0-9]+\]'"
+expect_log notifiers-missing "${N}the reply misses channels of link 'fl'"
+expect_log notifiers-link "${N}link 'zz' is not in the DomainMap"
+expect_log notifiers-stray "ignored a Notifiers from vlinkd that answers no request \(id 9999\)"
+expect_log remap "generation 10: pool 8 MiB in 2 segments \(1 kept, 1 mapped\), channel region 64 KiB \(kept\)"
 expect_log garbage "bad stream from vlinkd: bad frame magic 0x0a03; dropping the connection"
 expect_log wrong-nfds "bad stream from vlinkd: the frame claims 3 fd\(s\), 2 came with it"
 expect_log fds-middle "bad stream from vlinkd: 1 fd\(s\) arrived in the middle of a frame"
@@ -68,7 +87,7 @@ qt regs >"$T/regs" 2>&1
 expect 0 "^status 0x7 connected mapped error$" "STATUS connected|mapped|error after refusals" \
 	cat "$T/regs"
 expect 0 "^connects 6$" "CONNECTS 6" cat "$T/regs"
-expect 0 "^generation 7$" "GENERATION 7: only the good maps count" cat "$T/regs"
+expect 0 "^generation 15$" "GENERATION 15: only the good maps count" cat "$T/regs"
 expect 0 "^pool_size 8388608$" "POOL_SIZE of the last good map" cat "$T/regs"
 expect 0 "^nsegments 2$" "NSEGMENTS of the last good map" cat "$T/regs"
 expect 0 "^region_size 65536$" "REGION_SIZE of the last good map" cat "$T/regs"
@@ -77,9 +96,10 @@ expect 0 "^region_size 65536$" "REGION_SIZE of the last good map" cat "$T/regs"
 	ok "BAR2 still shows the last good mapping" ||
 	not_ok "BAR2: $(qt read 2 0x1000 13) $(qt read 2 0x401000 13)"
 expect 0 "^region magic 0x4b4e4c56 .* domain faked$" "BAR4 still shows the region" qt links
-wait_until 5 sh -c "[ \$(ls /proc/$QEMU_PID/fd | wc -l) = $FDS1 ]" &&
-	ok "no fd leaked: QEMU holds $FDS1 fds as after the first map" ||
-	not_ok "QEMU holds $(qemu_fds) fds, $FDS1 after the first map"
+# and the 4 eventfds of the last notifiers it took (notifiers-parts)
+wait_until 5 sh -c "[ \$(ls /proc/$QEMU_PID/fd | wc -l) = $((FDS1 + 4)) ]" &&
+	ok "no fd leaked: QEMU holds $FDS1 fds as after the first map, and 4 eventfds" ||
+	not_ok "QEMU holds $(qemu_fds) fds, $FDS1 after the first map (+ 4 eventfds)"
 
 kill "$FAKED_PID"; wait "$FAKED_PID" 2>/dev/null
 wait_until 5 reg_is status 0x6 && ok "daemon gone: STATUS mapped|error, not connected" ||

@@ -6,7 +6,8 @@
  * reads Hello and AttachDomain, answers HelloReply and a good DomainMap
  * (two 2 MiB memfd segments at pool offsets 0 and 4 MiB of an 8 MiB pool,
  * marked "faked seg0 v1" / "faked seg1 vN" at offset 0x1000 of each, and
- * a 64 KiB channel region), then plays the scenarios in order.  A scenario
+ * a 64 KiB channel region whose link table has one link, "fl", of 2 data
+ * channels in slot 3), then plays the scenarios in order.  A scenario
  * that QEMU must answer by dropping the connection ends the connection;
  * the next one (QEMU reconnects) goes on with the rest.  After the last
  * scenario it prints "done" and holds the connection until QEMU closes it
@@ -21,6 +22,16 @@
  *   good (the same map again: QEMU keeps everything)
  *   remap (segment 1 becomes a new file marked "faked seg1 v2")
  * And "pause": wait for SIGUSR1 before going on.
+ * Notifiers (each sends the good map again, then answers the GetNotifiers
+ * QEMU sends after it):
+ *   notifiers-eproto   Error EPROTO, as a vlinkd without notifiers
+ *   notifiers-good     both channels' eventfds in one part; then checks
+ *                      that QEMU wrote every wake_host once after its swap
+ *   notifiers-parts    the same in two parts (Envelope.more)
+ *   notifiers-pipe     a pipe instead of an eventfd       (QEMU refuses)
+ *   notifiers-missing  channel 1 only                     (QEMU refuses)
+ *   notifiers-link     a link QEMU's map does not have    (QEMU refuses)
+ *   notifiers-stray    a Notifiers no request asked for   (QEMU ignores)
  *
  * Exit status 0 when every scenario was played, 1 otherwise. */
 #include <errno.h>
@@ -30,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -44,6 +56,10 @@
 #define POOL_SIZE  (8 * MIB)
 #define REG_SIZE   (64 * 1024ull)
 #define MARK_OFF   0x1000
+#define LINK_NAME  "fl"
+#define LINK_SLOT  3
+#define LINK_NCH   2
+#define LINK_HDR   8192
 
 static int seg_fd[2], reg_fd;
 static unsigned seg1_version = 1;
@@ -81,6 +97,7 @@ static int make_file(const char *name, uint64_t size, const char *mark)
 static void make_region(void)
 {
 	struct vlink_region_hdr *h;
+	struct vlink_link_hdr *lh;
 
 	reg_fd = make_file("vlink-faked-region", REG_SIZE, NULL);
 	h = mmap(NULL, REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, reg_fd, 0);
@@ -92,6 +109,24 @@ static void make_region(void)
 	h->region_size = REG_SIZE;
 	h->pool_size = POOL_SIZE;
 	strcpy(h->domain, "faked");
+	h->nlinks = 1;
+	strcpy(h->links[LINK_SLOT].name, LINK_NAME);
+	h->links[LINK_SLOT].nchannels = LINK_NCH;
+	h->links[LINK_SLOT].ring_size = 16;
+	h->links[LINK_SLOT].flags = VLINK_LINK_F_USED;
+	h->links[LINK_SLOT].hdr_offset = LINK_HDR;
+	h->links[LINK_SLOT].ring_stride = vlink_ring_stride(16);
+	/* its header and ring headers, as vlinkd lays them out */
+	lh = (struct vlink_link_hdr *)((uint8_t *)h + LINK_HDR);
+	lh->magic = VLINK_LINK_MAGIC;
+	lh->version = VLINK_SHM_VERSION;
+	lh->nchannels = LINK_NCH;
+	lh->ring_size = 16;
+	lh->ring_stride = vlink_ring_stride(16);
+	for (uint32_t ch = 1; ch <= LINK_NCH; ch++)
+		for (int ring = 0; ring < VLINK_RINGS_PER_CHAN; ring++)
+			((struct vlink_ring_hdr *)((uint8_t *)lh +
+				vlink_ring_offset(16, ch, (enum vlink_ring_id)ring)))->size = 16;
 	munmap(h, REG_SIZE);
 }
 
@@ -150,6 +185,7 @@ static void send_map(int s, uint32_t id, const char *kind)
 	Vlink__DomainMap dm = VLINK__DOMAIN_MAP__INIT;
 	Vlink__Segment sg[2], *sp[2] = { &sg[0], &sg[1] };
 	Vlink__ChannelRegion reg = VLINK__CHANNEL_REGION__INIT;
+	Vlink__LinkLayout ll = VLINK__LINK_LAYOUT__INIT, *llp = &ll;
 	int fds[4] = { seg_fd[0], seg_fd[1], reg_fd, -1 };
 	unsigned nfds = 3;
 	int extra = -1, pipefd[2] = { -1, -1 };
@@ -170,6 +206,13 @@ static void send_map(int s, uint32_t id, const char *kind)
 	dm.segments = sp;
 	dm.region = &reg;
 	dm.generation = 1;
+	ll.name = (char *)LINK_NAME;
+	ll.nchannels = LINK_NCH;
+	ll.ring_size = 16;
+	ll.domain = domain;
+	ll.header_offset = LINK_HDR;
+	dm.n_links = 1;
+	dm.links = &llp;
 
 	if (!strcmp(kind, "overlap")) {
 		sg[1].pool_offset = 1 * MIB;
@@ -254,6 +297,145 @@ static int recv_env(struct vlink_reader *r, Vlink__Envelope **env, int timeout_m
 	return 1;
 }
 
+/* Read and drop what QEMU has sent (GetNotifiers after earlier maps)
+ * until it has been quiet for quiet_ms. */
+static void drain_frames(struct vlink_reader *r, int quiet_ms)
+{
+	struct vlink_frame f;
+
+	for (;;) {
+		struct pollfd p = { .fd = r->sock, .events = POLLIN };
+		Vlink__Envelope *env;
+		ssize_t n;
+
+		while (vlink_reader_next(r, &f) == 1)
+			if (!vlink_msg_decode(&f, &env))
+				vlink_msg_free(env);
+		if (poll(&p, 1, quiet_ms) <= 0)
+			return;
+		n = vlink_reader_fill(r);
+		if (n == 0 || (n < 0 && n != -EAGAIN))
+			return;
+	}
+}
+
+/* The next GetNotifiers from QEMU: its id (exits when none comes). */
+static uint32_t await_get_notifiers(struct vlink_reader *r)
+{
+	Vlink__Envelope *env;
+	uint32_t id;
+
+	for (;;) {
+		if (!recv_env(r, &env, 5000)) {
+			fprintf(stderr, "vlink-faked: QEMU closed the connection, no GetNotifiers\n");
+			exit(1);
+		}
+		if (env->msg_case == VLINK__ENVELOPE__MSG_GET_NOTIFIERS)
+			break;
+		vlink_msg_free(env);
+	}
+	if (env->get_notifiers->link[0]) {
+		fprintf(stderr, "vlink-faked: GetNotifiers for link '%s', not all\n",
+			env->get_notifiers->link);
+		exit(1);
+	}
+	id = env->id;
+	vlink_msg_free(env);
+	return id;
+}
+
+static int new_eventfd(void)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	if (fd < 0)
+		die("eventfd");
+	return fd;
+}
+
+/* One Notifiers part: channels first..first+n-1 of `link`, their fds
+ * (wake_host, wake_peer of each) from fds[]. */
+static void send_notifiers(int s, uint32_t id, const char *link, unsigned first, unsigned n,
+			   const int *fds, bool more)
+{
+	Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+	Vlink__Notifiers nm = VLINK__NOTIFIERS__INIT;
+	Vlink__ChannelNotifier cn[LINK_NCH], *cnp[LINK_NCH];
+
+	for (unsigned k = 0; k < n; k++) {
+		vlink__channel_notifier__init(&cn[k]);
+		cn[k].link = (char *)link;
+		cn[k].channel = first + k;
+		cn[k].wake_host = 2 * k;
+		cn[k].wake_peer = 2 * k + 1;
+		cnp[k] = &cn[k];
+	}
+	nm.n_channels = n;
+	nm.channels = cnp;
+	env.id = id;
+	env.more = more;
+	env.msg_case = VLINK__ENVELOPE__MSG_NOTIFIERS;
+	env.notifiers = &nm;
+	send_env(s, &env, fds, 2 * n);
+}
+
+/* A notifiers scenario: the good map again, then an answer to QEMU's
+ * GetNotifiers that `kind` says. */
+static void play_notifiers(int s, struct vlink_reader *r, const char *kind)
+{
+	int fds[2 * LINK_NCH], pipefd[2] = { -1, -1 };
+	uint32_t id;
+
+	for (unsigned i = 0; i < 2 * LINK_NCH; i++)
+		fds[i] = new_eventfd();
+	drain_frames(r, 300);
+	send_map(s, 0, "good");
+	id = await_get_notifiers(r);
+	if (!strcmp(kind, "notifiers-eproto")) {
+		Vlink__Envelope env = VLINK__ENVELOPE__INIT;
+		Vlink__Error e = VLINK__ERROR__INIT;
+
+		e.code = EPROTO;
+		e.message = (char *)"GetNotifiers is not a request the daemon answers";
+		env.id = id;
+		env.msg_case = VLINK__ENVELOPE__MSG_ERROR;
+		env.error = &e;
+		send_env(s, &env, NULL, 0);
+	} else if (!strcmp(kind, "notifiers-good")) {
+		send_notifiers(s, id, LINK_NAME, 1, LINK_NCH, fds, false);
+		/* QEMU writes every new wake_host once after the swap */
+		for (unsigned ch = 1; ch <= LINK_NCH; ch++) {
+			struct pollfd p = { .fd = fds[2 * (ch - 1)], .events = POLLIN };
+			uint64_t v;
+
+			if (poll(&p, 1, 5000) == 1 && read(p.fd, &v, sizeof(v)) == sizeof(v))
+				printf("connection %u: wake_host of channel %u signalled (%llu)\n",
+				       conn_no, ch, (unsigned long long)v);
+			else
+				printf("connection %u: wake_host of channel %u not signalled\n",
+				       conn_no, ch);
+		}
+	} else if (!strcmp(kind, "notifiers-parts")) {
+		send_notifiers(s, id, LINK_NAME, 1, 1, fds, true);
+		send_notifiers(s, id, LINK_NAME, 2, 1, fds + 2, false);
+	} else if (!strcmp(kind, "notifiers-pipe")) {
+		if (pipe2(pipefd, O_CLOEXEC) < 0)
+			die("pipe");
+		close(fds[3]);
+		fds[3] = pipefd[0];
+		send_notifiers(s, id, LINK_NAME, 1, LINK_NCH, fds, false);
+		close(pipefd[1]);
+	} else if (!strcmp(kind, "notifiers-missing")) {
+		send_notifiers(s, id, LINK_NAME, 1, 1, fds, false);
+	} else if (!strcmp(kind, "notifiers-link")) {
+		send_notifiers(s, id, "zz", 1, 1, fds, false);
+	} else if (!strcmp(kind, "notifiers-stray")) {
+		send_notifiers(s, 9999, LINK_NAME, 1, LINK_NCH, fds, false);
+	}
+	for (unsigned i = 0; i < 2 * LINK_NCH; i++)
+		close(fds[i]);
+}
+
 static int handshake(int s, struct vlink_reader *r)
 {
 	Vlink__Envelope *hello, *att;
@@ -286,7 +468,7 @@ static int handshake(int s, struct vlink_reader *r)
 }
 
 /* Returns true when QEMU is expected to drop the connection. */
-static bool play(int s, const char *kind)
+static bool play(int s, struct vlink_reader *r, const char *kind)
 {
 	uint8_t buf[4096];
 
@@ -296,6 +478,8 @@ static bool play(int s, const char *kind)
 		printf("connection %u: paused (SIGUSR1 goes on)\n", conn_no);
 		while (!go)
 			usleep(10000);
+	} else if (!strncmp(kind, "notifiers-", 10)) {
+		play_notifiers(s, r, kind);
 	} else if (!strcmp(kind, "good")) {
 		send_map(s, 0, "good");
 	} else if (!strcmp(kind, "remap")) {
@@ -349,8 +533,8 @@ static bool play(int s, const char *kind)
 }
 
 /* After a drop scenario: QEMU must close the connection (false: it did
- * not within timeout_ms; -1 waits forever).  QEMU sends nothing after
- * AttachDomain, so whatever comes is read and dropped. */
+ * not within timeout_ms; -1 waits forever).  What QEMU sends (a
+ * GetNotifiers after each good map) is read and dropped. */
 static bool wait_eof(int s, int timeout_ms)
 {
 	char buf[4096];
@@ -406,7 +590,7 @@ int main(int argc, char **argv)
 		send_map(s, (uint32_t)id, "good");
 		printf("connection %u: sent good map\n", conn_no);
 		for (; i < argc && !dropped; i++) {
-			dropped = play(s, argv[i]);
+			dropped = play(s, r, argv[i]);
 			printf("connection %u: sent %s\n", conn_no, argv[i]);
 			usleep(20000);
 			if (dropped) {
