@@ -37,7 +37,7 @@
 #define VLINK_REG_DOMAIN         0x40        /* the domain name, NUL padded */
 #define VLINK_REG_DOMAIN_LEN     32
 /* 0x28..0x3f: reserved, read 0.  VERSION 2 appends (docs/pci-vlink.md,
- * "Notifiers"): */
+ * "Interrupts and notifiers"): */
 #define VLINK_REG_VECTORS        0x60        /* MSI-X vectors the device has */
 #define VLINK_REG_DOORBELL       0x64        /* write-only: VLINK_DOORBELL(slot, ch) */
 #define VLINK_REG_ISR            0x68        /* read to clear: VLINK_ISR_* (INTx) */
