@@ -50,6 +50,13 @@ struct vlink_guest_pci {
 	uint32_t generation;          /* the one the link was last validated at */
 	uint64_t refreshes;
 	struct vlink_link_entry entry; /* the link as opened */
+	uint32_t version;             /* VERSION: 1, or 2 with the doorbell and ISR */
+	unsigned slot;                /* the link's index in the link table */
+	/* event mode (docs/guest.md): the device bound to uio_pci_generic */
+	int uio;                      /* /dev/uioN, or -1 */
+	int cfg;                      /* its sysfs config space, or -1 */
+	volatile uint32_t *bell;      /* BAR0 mapped writable, for DOORBELL */
+	struct vlink_notify_dev ndev; /* doorbell, INTx through uio */
 };
 
 /* dst = a "/" b, or false if that does not fit */
@@ -202,6 +209,12 @@ static void free_paths(char *paths[], int k)
 
 static void pci_unmap(struct vlink_guest_pci *p)
 {
+	if (p->bell)
+		munmap((void *)p->bell, p->regs_map);
+	if (p->uio >= 0)
+		close(p->uio);
+	if (p->cfg >= 0)
+		close(p->cfg);
 	if (p->regs)
 		munmap((void *)p->regs, p->regs_map);
 	if (p->pool)
@@ -282,7 +295,7 @@ static int pci_new(struct vlink_guest_pci **out, const char *path, char *why, si
 	*out = NULL;
 	if (!p)
 		return vlink_why(why, n, -ENOMEM, "out of memory");
-	p->fd0 = p->fd2 = p->fd4 = -1;
+	p->fd0 = p->fd2 = p->fd4 = p->uio = p->cfg = -1;
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	snprintf(p->addr, sizeof(p->addr), "%s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
 	err = enable(path, why, n);
@@ -322,11 +335,14 @@ static int pci_open(struct vlink_guest_pci **out, const char *path, bool pool,
 	p->regs = map_res(p->fd0, p->regs_map, PROT_READ, "BAR0", p, &err, why, n);
 	if (!p->regs)
 		goto fail;
-	if (reg(p, VLINK_REG_MAGIC) != VLINK_DEV_MAGIC ||
-	    reg(p, VLINK_REG_VERSION) != VLINK_DEV_VERSION) {
+	/* registers are only ever appended: a version 1 device has all but
+	 * those of event mode */
+	p->version = reg(p, VLINK_REG_VERSION);
+	if (reg(p, VLINK_REG_MAGIC) != VLINK_DEV_MAGIC || p->version < 1 ||
+	    p->version > VLINK_DEV_VERSION) {
 		err = vlink_why(why, n, -EPROTO, "%s: registers say magic 0x%08x version %u "
-				"(want 0x%08x version %u)", path, reg(p, VLINK_REG_MAGIC),
-				reg(p, VLINK_REG_VERSION), VLINK_DEV_MAGIC, VLINK_DEV_VERSION);
+				"(want 0x%08x version 1 to %u)", path, reg(p, VLINK_REG_MAGIC),
+				p->version, VLINK_DEV_MAGIC, VLINK_DEV_VERSION);
 		goto fail;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -514,6 +530,119 @@ static const char *domain_of(const struct vlink_guest_pci *p, const struct vlink
 	return buf;
 }
 
+/* Event mode's doorbell: wake the host end of this link's channel ch (QEMU
+ * signals its notifier; docs/pci-vlink.md "Interrupts and notifiers"). */
+static void ev_doorbell(void *arg, unsigned ch)
+{
+	struct vlink_guest_pci *p = arg;
+
+	p->bell[VLINK_REG_DOORBELL / 4] = htole32(VLINK_DOORBELL(p->slot, ch));
+}
+
+/* Before a sleep: read ISR (clears the causes, lowers INTx), then unmask
+ * INTx: uio_pci_generic's handler masked it at the last interrupt (the
+ * command register's INTx-disable bit) and has no irqcontrol, so the bit
+ * is cleared through the config space, as DPDK does for UIO_INTX.  A
+ * cause that comes after the ISR read raises INTx again. */
+#define PCI_COMMAND_OFF 4
+#define PCI_COMMAND_INTX_OFF 0x400
+static void ev_arm(void *arg)
+{
+	struct vlink_guest_pci *p = arg;
+	uint16_t cmd;
+
+	(void)le32toh(p->bell[VLINK_REG_ISR / 4]);
+	if (pread(p->cfg, &cmd, sizeof(cmd), PCI_COMMAND_OFF) != sizeof(cmd))
+		return; /* nothing better to do: the sleep is bounded */
+	cmd = le16toh(cmd);
+	if (!(cmd & PCI_COMMAND_INTX_OFF))
+		return;
+	cmd = htole16(cmd & ~PCI_COMMAND_INTX_OFF);
+	if (pwrite(p->cfg, &cmd, sizeof(cmd), PCI_COMMAND_OFF) != sizeof(cmd))
+		return;
+}
+
+/* After: take the interrupt count (the uio fd is readable until then);
+ * true if an interrupt came. */
+static bool ev_disarm(void *arg)
+{
+	struct vlink_guest_pci *p = arg;
+	uint32_t count;
+
+	return read(p->uio, &count, sizeof(count)) == sizeof(count); /* EAGAIN: none */
+}
+
+/* The uio device of a pci-vlink bound to uio_pci_generic: /dev/uioN, or
+ * -errno (-ENOTSUP when it is not bound to it). */
+static int uio_open(const struct vlink_guest_pci *p)
+{
+	char link[PATH_MAX], buf[PATH_MAX + 16], dev[64] = "";
+	struct dirent *d;
+	DIR *dir;
+	ssize_t k;
+	int fd;
+
+	snprintf(buf, sizeof(buf), "%s/driver", p->path);
+	k = readlink(buf, link, sizeof(link) - 1);
+	if (k < 0)
+		return -ENOTSUP;
+	link[k] = '\0';
+	if (strcmp(strrchr(link, '/') ? strrchr(link, '/') + 1 : link, "uio_pci_generic"))
+		return -ENOTSUP;
+	snprintf(buf, sizeof(buf), "%s/uio", p->path);
+	dir = opendir(buf);
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir)))
+		if (!strncmp(d->d_name, "uio", 3) && strlen(d->d_name) < 32)
+			snprintf(dev, sizeof(dev), "/dev/%s", d->d_name);
+	closedir(dir);
+	if (!dev[0])
+		return -ENOENT;
+	fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Event mode for an open peer end, when the device has it (VERSION 2) and
+ * its interrupt reaches this process (uio_pci_generic: INTx, one for every
+ * channel); otherwise the handle has no notifiers and its users poll. */
+static void events_open(struct vlink_guest_link *l)
+{
+	struct vlink_guest_pci *p = l->pci;
+	int fd0;
+
+	if (p->version < 2)
+		return;
+	p->uio = uio_open(p);
+	if (p->uio < 0)
+		return;
+	{
+		char cfg[PATH_MAX + 16];
+
+		snprintf(cfg, sizeof(cfg), "%s/config", p->path);
+		p->cfg = open(cfg, O_RDWR | O_CLOEXEC);
+	}
+	fd0 = open_res(p, VLINK_PCI_BAR_REGS, O_RDWR, &(uint64_t){ 0 }, NULL, 0);
+	if (fd0 >= 0) {
+		void *m = mmap(NULL, p->regs_map, PROT_READ | PROT_WRITE, MAP_SHARED, fd0, 0);
+
+		p->bell = m == MAP_FAILED ? NULL : m;
+		close(fd0);
+	}
+	p->ndev = (struct vlink_notify_dev){ .doorbell = ev_doorbell, .arm = ev_arm,
+					     .disarm = ev_disarm, .arg = p, .fd = p->uio };
+	if (!p->bell || p->cfg < 0 || vlink_notify_init_dev(&l->notify, l->m.nch, &p->ndev)) {
+		if (p->bell)
+			munmap((void *)p->bell, p->regs_map);
+		p->bell = NULL;
+		if (p->cfg >= 0)
+			close(p->cfg);
+		p->cfg = -1;
+		close(p->uio);
+		p->uio = -1;
+	}
+}
+
 static int open_pci(struct vlink_guest_link **out, const char *dev, const char *link,
 		    int timeout_ms, bool observer, char *why, size_t n)
 {
@@ -546,6 +675,7 @@ static int open_pci(struct vlink_guest_link **out, const char *dev, const char *
 	if (err < 0)
 		goto fail; /* p is NULL */
 	p->entry = *e;
+	p->slot = (unsigned)(e - w.h->links);
 	l = calloc(1, sizeof(*l));
 	if (!l) {
 		err = vlink_why(why, n, -ENOMEM, "out of memory");
@@ -575,8 +705,10 @@ static int open_pci(struct vlink_guest_link **out, const char *dev, const char *
 	walk_end(&w);
 	fill_info(&l->info, &p->entry, l->m.domain);
 	l->info.mtu = l->m.mtu;
-	if (!observer)
+	if (!observer) {
 		vlink_epoch_peer_attach(&l->m, &l->ep);
+		events_open(l);
+	}
 	*out = l;
 	return 0;
 

@@ -627,9 +627,10 @@ static int intr_setup(struct rte_eth_dev *dev)
 	int err = -ENOMEM;
 
 	intr_free(pv);
-	if (pv->guest) {
-		VLOG(ERR, pv, "rx interrupts: not in a guest yet (the pci-vlink device's "
-		     "interrupts need a kernel driver: docs/guest.md); poll instead");
+	if (chan_wait_fd(pv, 1) < 0 && pv->guest) {
+		VLOG(ERR, pv, "rx interrupts in a guest need the pci-vlink device bound to "
+		     "uio_pci_generic (its INTx; docs/guest.md, \"Event mode\") and a device "
+		     "of register version 2: poll instead");
 		return -ENOTSUP;
 	}
 	if (chan_wait_fd(pv, 1) < 0) {

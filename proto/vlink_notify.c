@@ -59,6 +59,22 @@ fail:
 	return err;
 }
 
+int vlink_notify_init_dev(struct vlink_notify *n, unsigned nch,
+			  const struct vlink_notify_dev *dev)
+{
+	int err = vlink_notify_init(n, nch, false);
+
+	for (unsigned i = 0; i < nch && !err; i++)
+		err = arm(n->wait[i], dev->fd);
+	if (err) {
+		vlink_notify_fini(n);
+		return err;
+	}
+	n->dev = dev;
+	n->live = true;
+	return 0;
+}
+
 void vlink_notify_fini(struct vlink_notify *n)
 {
 	for (unsigned i = 0; i < n->nch; i++) {
@@ -79,6 +95,10 @@ void vlink_notify_signal(struct vlink_notify *n, unsigned ch)
 	/* EAGAIN (the counter is full) still leaves it readable: the other
 	 * end wakes anyway */
 	__atomic_fetch_add(&n->signals, 1, __ATOMIC_RELAXED);
+	if (n->dev) {
+		n->dev->doorbell(n->dev->arg, ch);
+		return;
+	}
 	if (write(n->theirs[ch - 1], &one, sizeof(one)) < 0)
 		return;
 }
@@ -106,6 +126,8 @@ bool vlink_notify_arm(const struct vlink_notify *n, unsigned ch, struct vlink_ri
 	if (!n->live)
 		return false;
 	drain(n, ch);
+	if (n->dev)
+		n->dev->arm(n->dev->arg);
 	if (!vlink_ring_sleep_begin(r))
 		kick(n->mine[ch - 1]);  /* came meanwhile: readable at once */
 	return true;
@@ -117,6 +139,12 @@ void vlink_notify_disarm(const struct vlink_notify *n, unsigned ch, struct vlink
 		return;
 	vlink_ring_sleep_end(r);
 	drain(n, ch);
+	/* one interrupt for every channel, consumed here: a waiter on another
+	 * channel would not see it any more */
+	if (n->dev && n->dev->disarm(n->dev->arg))
+		for (unsigned i = 0; i < n->nch; i++)
+			if (i != ch - 1)
+				kick(n->mine[i]);
 }
 
 int vlink_notify_wait(const struct vlink_notify *n, unsigned ch, struct vlink_ring *r,

@@ -22,10 +22,27 @@
 #include "vlink_client.h"
 #include "vlink_ring.h"
 
+/* A device in place of vlinkd's eventfds: a guest's pci-vlink (docs/guest.md,
+ * "Event mode").  The other end is woken through a register (the device's
+ * doorbell, which QEMU wires to the host end's eventfd), this end by the
+ * device's interrupt, whose fd every channel's wait fd then holds. */
+struct vlink_notify_dev {
+	void (*doorbell)(void *arg, unsigned ch); /* wake the other end on ch */
+	void (*arm)(void *arg);    /* before a sleep: acknowledge the interrupt
+				      and let it come again */
+	bool (*disarm)(void *arg); /* after: consume what it counted; true if
+				      an interrupt came (it was every
+				      channel's: the others are woken too) */
+	void *arg;
+	int fd;                    /* readable when the interrupt came */
+};
+
 struct vlink_notify {
 	unsigned nch;           /* data channels (1..) */
 	bool host;              /* this end is the host end */
-	bool live;              /* vlinkd's notifiers are in (a swap succeeded) */
+	bool live;              /* vlinkd's notifiers are in (a swap succeeded),
+				   or a device's (vlink_notify_init_dev) */
+	const struct vlink_notify_dev *dev; /* NULL: vlinkd's eventfds */
 	int *mine;              /* [ch - 1]: the eventfd this end sleeps on */
 	int *theirs;            /* [ch - 1]: the eventfd the other end sleeps on */
 	int *wait;              /* [ch - 1]: an epoll fd holding mine[ch - 1] */
@@ -35,6 +52,11 @@ struct vlink_notify {
 
 /* Private eventfds and wait fds for nch channels.  0 or -errno. */
 int vlink_notify_init(struct vlink_notify *n, unsigned nch, bool host);
+/* A peer end's notifiers through a device (dev is the caller's and must
+ * outlive n): init, then dev->fd in every channel's wait fd; live at once.
+ * theirs[] is unused (signals ring the doorbell).  0 or -errno. */
+int vlink_notify_init_dev(struct vlink_notify *n, unsigned nch,
+			  const struct vlink_notify_dev *dev);
 /* Close them all (a zeroed struct is fine). */
 void vlink_notify_fini(struct vlink_notify *n);
 

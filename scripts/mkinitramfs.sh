@@ -40,14 +40,19 @@
 # boots ~0.5 s later under TCG, takes a few seconds to build, and fails
 # if a library a binary needs (NEEDED) is not in it.
 #
+# --dpdk-app PROGRAM (repeatable, with --dpdk): another DPDK program (e.g.
+# l3fwd-power, built by scripts/build-dpdk-example.sh) in /usr/bin under
+# its own name, with the closure of its libraries as for testpmd.
+#
 # --module KO (repeatable): a kernel module of the guest's kernel, copied
 # to /lib/modules/ under its own name, for `insmod /lib/modules/NAME.ko`
 # (e.g. uio.ko and uio_pci_generic.ko, which scripts/install-deps.sh keeps
 # in $VLINK_CACHE/kernel/modules).
 set -eu
 
-usage() { sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'; }
 DPDK_PLUGINS=
+DPDK_APPS=
 MODULES=
 while :; do
 	case "${1:-}" in
@@ -58,6 +63,9 @@ while :; do
 	--dpdk) [ $# -ge 2 ] || { usage >&2; exit 2; }
 		DPDK_PLUGINS="$DPDK_PLUGINS $2"; shift 2 ;;
 	--dpdk=*) DPDK_PLUGINS="$DPDK_PLUGINS ${1#--dpdk=}"; shift ;;
+	--dpdk-app) [ $# -ge 2 ] || { usage >&2; exit 2; }
+		[ -x "$2" ] || { echo "mkinitramfs: no program at $2" >&2; exit 1; }
+		DPDK_APPS="$DPDK_APPS $2"; shift 2 ;;
 	""|-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -136,6 +144,11 @@ if [ -n "$DPDK_PLUGINS" ]; then
 	cp -L "$TESTPMD" "$W/root/usr/bin/dpdk-testpmd"
 	strip "$W/root/usr/bin/dpdk-testpmd" 2>/dev/null || true
 	copy_libs "$TESTPMD"
+	for a in $DPDK_APPS; do
+		cp -L "$a" "$W/root/usr/bin/${a##*/}"
+		strip "$W/root/usr/bin/${a##*/}" 2>/dev/null || true
+		copy_libs "$a"
+	done
 	# one library ldd cannot see: glibc dlopen()s libgcc_s for
 	# pthread_cancel and unwinding (EAL cancels its threads at exit)
 	gcc_s=$(ldconfig -p 2>/dev/null | awk '$1 == "libgcc_s.so.1" && /x86-64/ { print $NF; exit }')
@@ -158,7 +171,8 @@ if [ -n "$DPDK_PLUGINS" ]; then
 		copy_libs "$p"
 		dpdk_files="$dpdk_files $n"
 	done
-	for f in "$W/root/usr/bin/dpdk-testpmd" "$W/root/usr/lib/vlink/"* "$W/root$LIBDIR/"*; do
+	for f in "$W/root/usr/bin/dpdk-testpmd" $(for a in $DPDK_APPS; do echo "$W/root/usr/bin/${a##*/}"; done) \
+		 "$W/root/usr/lib/vlink/"* "$W/root$LIBDIR/"*; do
 		readelf -d "$f" >"$W.readelf" 2>&1 || die "readelf $f: $(cat "$W.readelf")"
 		for n in $(sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p' "$W.readelf"); do
 			[ -e "$W/root$LIBDIR/$n" ] || die "${f#"$W/root"} needs $n, which ldd did not list"

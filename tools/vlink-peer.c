@@ -475,6 +475,8 @@ static int cmd_send(const struct opts *o)
 	vlink_guest_stats(l, &st);
 	printf("send: %" PRIu64 " packets (%" PRIu64 " bytes) in %.2f s, %" PRIu64
 	       " descriptors\n", seq, bytes, now() - t0, st.tx_pkts);
+	if (st.wakeups)
+		printf("send: %" PRIu64 " wake-ups sent to the host end\n", st.wakeups);
 	vlink_guest_close(l);
 	if (seq < o->count || nout) {
 		fprintf(stderr, "vlink-peer: send stopped after %" PRIu64 " of %" PRIu64

@@ -151,6 +151,8 @@ need_vm() {
 # uio_pci_generic.ko in /lib/modules when the kernel's are in
 # $VLINK_CACHE/kernel/modules (scripts/install-deps.sh): bound to
 # uio_pci_generic, the device is seen by DPDK's PCI bus (-a ADDRESS).
+# VM_DPDK_APPS: more DPDK programs for the image (mkinitramfs --dpdk-app;
+# name a DPDK_VM_IMAGE of your own then).
 need_dpdk_vm() {
 	need_vm
 	[ $# -gt 0 ] || set -- "$BUILDDIR/pmd/librte_net_vlink.so"
@@ -166,7 +168,7 @@ need_dpdk_vm() {
 		[ -f "$f" ] && kmods="$kmods $f"
 	done
 	# shellcheck disable=SC2086
-	inputs="$SRCDIR/scripts/mkinitramfs.sh $PEER_STATIC $tp $* ${VM_EXTRA:-}$kmods"
+	inputs="$SRCDIR/scripts/mkinitramfs.sh $PEER_STATIC $tp $* ${VM_EXTRA:-}$kmods ${VM_DPDK_APPS:-}"
 	fresh=0
 	if [ -f "$img" ] && [ "$(cat "$img.inputs" 2>/dev/null)" = "$inputs" ]; then
 		fresh=1
@@ -180,6 +182,7 @@ need_dpdk_vm() {
 		dp=
 		for p in "$@"; do dp="$dp --dpdk $p"; done
 		for m in $kmods; do dp="$dp --module $m"; done
+		for a in ${VM_DPDK_APPS:-}; do dp="$dp --dpdk-app $a"; done
 		# shellcheck disable=SC2086
 		VLINK_TESTPMD=$tp "$SRCDIR/scripts/mkinitramfs.sh" $dp "$tmp" "$PEER_STATIC" \
 			${VM_EXTRA:-} >"$T/mkinitramfs.log" 2>&1 ||

@@ -18,6 +18,15 @@
 #   tp_field ID PORT FIELD         FIELD (also Rx-pps, Tx-pps) from the
 #                                  last `show port stats` already logged
 #   tp_quit ID                     quit and wait for the process
+#   tp_rounds ID K [SECONDS]       K rounds of `start tx_first 30` (ID in
+#                                  rxonly), each until port 0 has received
+#                                  back all it has sent (SECONDS, default
+#                                  10, at most), then `stop`; prints port
+#                                  0's "TX-packets RX-packets": for a
+#                                  receiver that may refuse part of a burst
+#                                  (an end asleep, with only its fill
+#                                  stock), where a fixed count per batch
+#                                  does not hold
 #   tp_batches ID FROM TO PER      batches FROM..TO of `start tx_first 30`
 #                                  (testpmd ID in rxonly, the other end
 #                                  sends back), each until port 0 has
@@ -119,6 +128,24 @@ tp_batches() {
 		tp_wait "$id" "Done\\." 10 >/dev/null
 	done
 	echo "$(tp_stat "$id" 0 TX-packets) $(tp_stat "$id" 0 RX-packets)"
+}
+
+# tp_all_back ID FLOOR: testpmd ID has sent more than FLOOR packets on
+# port 0 and received back as many as it sent
+tp_all_back() {
+	_tx=$(tp_stat "$1" 0 TX-packets); _rx=$(tp_stat "$1" 0 RX-packets)
+	[ "$_tx" -gt "$2" ] && [ "$_tx" = "$_rx" ]
+}
+
+tp_rounds() {
+	for _k in $(seq "$2"); do
+		_floor=$(tp_stat "$1" 0 TX-packets)
+		tp_cmd "$1" "start tx_first 30"
+		until_ok "${3:-10}" tp_all_back "$1" "$_floor"
+		tp_cmd "$1" "stop"
+		tp_wait "$1" "Done\\." 10 >/dev/null
+	done
+	echo "$(tp_stat "$1" 0 TX-packets) $(tp_stat "$1" 0 RX-packets)"
 }
 
 tp_field() {

@@ -13,13 +13,14 @@
 #  - DPDK's own l3fwd-power --interrupt-only on net_vlink ports, both ends
 #    of a link (the host end, then the peer end), dpdk-testpmd at the other
 #    end sending batches (tx_first) and counting what comes back: every
-#    packet sent comes back (see batches() for why a sender to a host end
-#    asleep sends fewer than it tried), l3fwd-power logs its wake-ups from rx interrupts, and its
-#    idle CPU is low; then vlinkd is killed (-9) and restarted while both
+#    packet sent comes back (a sender to a host end asleep sends fewer
+#    than it tried: only the fill stock is ready until the host wakes; see
+#    tp_rounds in scripts/lib/testpmd.sh), l3fwd-power logs its wake-ups
+#    from rx interrupts, and its idle CPU is low; then vlinkd is killed (-9) and restarted while both
 #    stay up: new notifiers are swapped in at both ends, and the next
 #    batches come back exactly;
-#  - vlink-peer recv in event mode against testpmd's host end across a
-#    vlinkd restart: every batch received, no late wake-up.
+#  - vlink-peer echo in event mode against testpmd's host end across a
+#    vlinkd restart: every batch back, no late wake-up.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../../scripts/lib/testpmd.sh"
 HOSTEND="$BUILDDIR/tests/vlink-hostend"
@@ -39,28 +40,6 @@ idle_cpu() {
 	echo $(( (b - a) * 10000 / (HZ * $2) ))
 }
 pct() { printf '%d.%02d%%' $(($1 / 100)) $(($1 % 100)); }
-
-# all_back ID FLOOR: testpmd ID (rxonly) has sent more than FLOOR packets
-# on port 0 and received back as many as it sent
-all_back() {
-	_tx=$(tp_stat "$1" 0 TX-packets); _rx=$(tp_stat "$1" 0 RX-packets)
-	[ "$_tx" -gt "$2" ] && [ "$_tx" = "$_rx" ]
-}
-# batches ID K: K times `start tx_first 30` (960 packets), each until all
-# it sent came back (10 s at most), then `stop`; prints port 0's
-# "TX-packets RX-packets".  A host end asleep has only its fill stock (256
-# buffers) ready for a sender: what a burst sends beyond it before the host
-# wakes is refused (testpmd counts it as not sent), so TX < 960 K is right
-batches() {
-	for _k in $(seq "$2"); do
-		_floor=$(tp_stat "$1" 0 TX-packets)
-		tp_cmd "$1" "start tx_first 30"
-		until_ok 10 all_back "$1" "$_floor"
-		tp_cmd "$1" "stop"
-		tp_wait "$1" "Done\\." 10 >/dev/null
-	done
-	echo "$(tp_stat "$1" 0 TX-packets) $(tp_stat "$1" 0 RX-packets)"
-}
 
 # restart_daemon: kill -9 vlinkd and start it again on the same state
 restart_daemon() {
@@ -167,7 +146,7 @@ l3_round() {
 	TP_ARGS="--forward-mode=rxonly" tp_start 1 --lcores 0@1,1@1 \
 		--vdev "net_vlink0,end=$2,link=L,socket=$SOCK"
 	w0=$(wakes "$1")
-	set -- "$1" "$2" $(batches 1 3)
+	set -- "$1" "$2" $(tp_rounds 1 3)
 	[ "$3" -gt 0 ] && [ "$3" = "$4" ] &&
 		ok "l3fwd-power on the $1 end: 3 batches, $3 sent by testpmd, $4 back" ||
 		not_ok "l3fwd-power on the $1 end: sent $3, back $4"
@@ -182,7 +161,7 @@ l3_round() {
 	restart_daemon
 	both_attached L
 	w0=$(wakes "$1") tx0=$3
-	set -- "$1" "$2" $(batches 1 3)
+	set -- "$1" "$2" $(tp_rounds 1 3)
 	[ "$3" -gt "$tx0" ] && [ "$3" = "$4" ] &&
 		ok "after a vlinkd restart: 3 batches more, all back ($4 of $3)" ||
 		not_ok "after a vlinkd restart: sent $3, back $4 (before: $tx0)"
@@ -205,12 +184,12 @@ TP_ARGS="--forward-mode=rxonly" tp_start 2 --lcores 0@1,1@1 \
 "$PEER" --socket "$SOCK" echo e1 --mode event >"$T/e" 2>"$T/e.err" &
 E=$!; BG_PIDS="$BG_PIDS $E"
 wait_peer e1
-set -- $(batches 2 3)
+set -- $(tp_rounds 2 3)
 [ "$1" = 2880 ] && [ "$2" = 2880 ] && ok "vlink-peer echo (event mode): 2880 of 2880 back" ||
 	not_ok "vlink-peer echo (event mode): sent $1, back $2"
 restart_daemon
 both_attached e1
-set -- $(batches 2 3)
+set -- $(tp_rounds 2 3)
 [ "$1" = 5760 ] && [ "$2" = 5760 ] &&
 	ok "after a vlinkd restart: 2880 more through the echo, all back (5760 of 5760)" ||
 	not_ok "after a vlinkd restart: sent $1, back $2 (want 5760, 5760)"
