@@ -4,7 +4,8 @@
 # in dpdk-testpmd (bench/peers.sh: table and PNG chart), vlinkd with 1000
 # and 4000 links (bench/scale.sh), DPDK in a TCG guest through vlink and
 # through virtio-net/vhost-user (bench/guest.sh, where QEMU is built;
-# informational), and the recovery
+# informational), event mode (bench/events.sh: idle CPU, wake-up latency,
+# throughput and notifications of ends that sleep), and the recovery
 # times of the fault matrix (tests/fault/matrix.sh and, where QEMU is
 # built, tests/fault/guest.sh), with the machine and the date.  The
 # hand-written analysis comes from bench/notes/*.md.
@@ -20,9 +21,10 @@ usage() {
 Usage: sudo bench/report.sh [OPTION]...
 Run every benchmark and the fault matrix, and write bench/RESULTS.md
 (figures in bench/results/: peers.md, peers.csv, peers.png, xlate.txt,
-ring.txt, scale.md, guest.md, fault.md, and the logs).  Takes about 20
-minutes.
-  --repeat N     bench/peers.sh runs per cell (default 3)
+ring.txt, scale.md, guest.md, events.md, fault.md, and the logs).  Takes
+about 22 minutes.
+  --repeat N     bench/peers.sh runs per cell, bench/guest.sh and
+                 bench/events.sh rounds (default 3)
   --kills N      random kills in the fault matrix (default 50)
   --no-guest     leave out the runs with a guest: the fault matrix with the
                  peer in a guest and bench/guest.sh (they also are left out
@@ -114,6 +116,12 @@ else
 	} >"$R/guest.md"
 fi
 
+# --- event mode -----------------------------------------------------------
+step "bench/events.sh --repeat $REPEAT (about $((110 + REPEAT * 8)) s)"
+erc=0
+"$SRCDIR/bench/events.sh" --repeat "$REPEAT" --builddir "$BUILDDIR" --out "$R/events.md" \
+	>"$R/logs/events.out" 2>&1 || erc=$?
+
 # --- recovery times -------------------------------------------------------
 : >"$R/fault.md"
 frc=0
@@ -175,6 +183,13 @@ step "write $OUT"
 	echo
 	sed '/^<!--/,/-->$/d' "$SRCDIR/bench/notes/guest.md"
 	echo
+	echo "## Event mode: ends that sleep (bench/events.sh)"
+	echo
+	[ "$erc" = 0 ] || echo "**bench/events.sh exited $erc: see bench/results/logs/events.out.**"
+	sed '1d' "$R/events.md"
+	echo
+	sed '/^<!--/,/-->$/d' "$SRCDIR/bench/notes/events.md"
+	echo
 	echo "## Recovery times (tests/fault)"
 	echo
 	[ "$frc" = 0 ] || echo "**A fault test failed: see bench/results/logs/fault-*.log.**"
@@ -185,4 +200,4 @@ step "write $OUT"
 } >"$OUT.new"
 mv "$OUT.new" "$OUT"
 step "done: $OUT"
-[ "$prc" = 0 ] && [ "$frc" = 0 ] && [ "$src" = 0 ] && [ "$grc" = 0 ]
+[ "$prc" = 0 ] && [ "$frc" = 0 ] && [ "$src" = 0 ] && [ "$grc" = 0 ] && [ "$erc" = 0 ]

@@ -5,12 +5,17 @@
  * where buffers wait at home (a free stack here, an mbuf pool there) and
  * how packets are made and checked.
  *
- *   vlink-hostend SOCKET LINK send|recv|pingpong COUNT [SIZE[-MAX]] [CHANNEL]
+ *   vlink-hostend SOCKET LINK send|recv|pingpong|latency COUNT [SIZE[-MAX]] [CHANNEL]
  *
  *   send      put COUNT packets on rx (the peer runs vlink-peer recv)
  *   recv      keep fill stocked, check COUNT packets from tx (vlink-peer send)
  *   pingpong  send COUNT packets and check that all come back on tx
  *             (vlink-peer echo)
+ *   latency   COUNT round trips through vlink-peer echo, one packet at a
+ *             time (SIZE, one buffer): send it, wait until it is back on
+ *             tx (polling, or asleep with --event), then the gap of
+ *             --gaps N,MS (N is taken as 1); the summary adds the round
+ *             trips' p50, p99 and max (bench/events.sh)
  *
  * Every buffer the host lends is recorded in the ledger and every
  * descriptor coming back is checked by it; at the end the host waits until
@@ -32,7 +37,8 @@
  * (the peer's receiver falls asleep in the gaps).  --event: while nothing
  * comes, sleep on the host end's own notifier of the channel (woken by
  * the peer's tx) instead of polling, 100 ms at most.  The summary says how
- * often it slept and signalled. */
+ * often it slept and signalled (always: a sending host end signals a peer
+ * asleep whatever the options). */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -56,7 +62,7 @@
 
 #define BURST VLINK_HOSTEND_BURST
 
-enum mode { SEND, RECV, PINGPONG };
+enum mode { SEND, RECV, PINGPONG, LATENCY };
 
 struct host {
 	struct vlink_linkmem m;
@@ -182,6 +188,64 @@ static unsigned host_reset(struct host *h)
 	return r.reclaimed;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The latency mode: count round trips of one packet of `size` bytes (one
+ * buffer) through the peer's echo, gap_ms apart, each timed from just
+ * before vlink_hostend_send to the reap that finds it back on tx, into
+ * us[] (microseconds).  0, or 1 when a packet was not back in 10 s. */
+static int latency(struct host *h, uint64_t count, uint32_t size, unsigned gap_ms, bool event,
+		   unsigned *sleeps, uint64_t *sent, uint64_t *bytes, double *us)
+{
+	static uint8_t pkt[VLINK_PAYLOAD_MAX];
+
+	for (uint64_t i = 0; i < count; i++) {
+		struct vlink_desc d = { .len = size };
+		unsigned dup = 0;
+		double t = tt_now(), t_send;
+		uint64_t got = h->rx.got;
+
+		/* a peer up in this epoch (a new one asks for a reset first) */
+		while (!vlink_epoch_peer_ready(&h->m)) {
+			if (vlink_epoch_peer_asks(&h->m))
+				host_reset(h);
+			if (tt_now() - t > 10)
+				goto stuck;
+			usleep(1000);
+		}
+		d.pool_offset = buf_off(h, h->free_bufs[--h->nfree]);
+		vlink_payload_fill(pkt, size, i);
+		memcpy(vlink_xlate_ptr(&h->m.x, d.pool_offset, size), pkt, size);
+		t_send = tt_now();
+		while (vlink_hostend_send(&h->he, h->ch, &d, 1, &dup) == 0)
+			if (tt_now() - t_send > 10)
+				goto stuck;
+		(*sent)++;
+		*bytes += size;
+		while (h->rx.got == got) {
+			if (reap(h, true))
+				continue;
+			if (tt_now() - t_send > 10)
+				goto stuck;
+			if (event && vlink_notify_wait(&h->notify, h->ch, &h->m.ch[h->ch - 1].tx,
+						       100) >= 0)
+				(*sleeps)++;
+		}
+		us[i] = (tt_now() - t_send) * 1e6;
+		if (gap_ms)
+			usleep(gap_ms * 1000);
+	}
+	return 0;
+stuck:
+	fprintf(stderr, "vlink-hostend: packet %" PRIu64 " not back in 10 s\n", *sent);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t pkt[VLINK_PAYLOAD_MAX];
@@ -196,7 +260,7 @@ int main(int argc, char **argv)
 	unsigned gap_n = 0, gap_ms = 0, sleeps = 0;
 	double gap_until = 0;
 	uint32_t smin = 64, smax = 64;
-	double t0, last;
+	double t0, last, *us = NULL;
 	int err, rc = 0;
 
 	h = calloc(1, sizeof(*h));
@@ -217,10 +281,11 @@ int main(int argc, char **argv)
 	}
 	if (argc < 5) {
 		fprintf(stderr, "usage: vlink-hostend [--hostile] [--gaps N,MS] [--event] SOCKET "
-			"LINK send|recv|pingpong COUNT [SIZE[-MAX]] [CHANNEL]\n");
+			"LINK send|recv|pingpong|latency COUNT [SIZE[-MAX]] [CHANNEL]\n");
 		return 2;
 	}
-	mode = !strcmp(argv[3], "send") ? SEND : !strcmp(argv[3], "recv") ? RECV : PINGPONG;
+	mode = !strcmp(argv[3], "send") ? SEND : !strcmp(argv[3], "recv") ? RECV :
+	       !strcmp(argv[3], "latency") ? LATENCY : PINGPONG;
 	count = strtoull(argv[4], NULL, 10);
 	if (argc > 5 && sscanf(argv[5], "%u-%u", &smin, &smax) < 2)
 		smax = smin;
@@ -232,6 +297,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vlink-hostend: no channel %u: link %s has %u\n", h->ch, argv[2],
 			h->m.nch);
 		return 1;
+	}
+	if (mode == LATENCY && (smin < VLINK_PAYLOAD_MIN || smin > h->m.buf_size || !count ||
+				!(us = malloc(count * sizeof(*us))))) {
+		fprintf(stderr, "vlink-hostend: latency: a packet is one buffer of %u-%u B, and "
+			"COUNT 1 or more\n", VLINK_PAYLOAD_MIN, h->m.buf_size);
+		return 2;
 	}
 	err = vlink_ledger_init(&h->led, h->m.buf_offset, h->m.buf_area, h->m.buf_size);
 	if (err) {
@@ -259,7 +330,9 @@ int main(int argc, char **argv)
 		h->m.buf_size, h->m.ring_size, h->ch, argv[3], count, smin, smax);
 
 	t0 = last = tt_now();
-	for (;;) {
+	if (mode == LATENCY)
+		rc = latency(h, count, smin, gap_ms, event, &sleeps, &sent, &bytes, us);
+	while (mode != LATENCY) {
 		bool progress;
 
 		if (h->hostile && hostile_over) {
@@ -356,15 +429,23 @@ int main(int argc, char **argv)
 			usleep(gap_until ? 1000 : 0);
 	}
 	vlink_epoch_host_set(&h->m, VLINK_END_DOWN);
-	if (event || gap_n)
-		printf("hostend: event mode: %u sleeps, %" PRIu64 " wake-ups sent to the peer\n",
-		       sleeps, h->notify.signals);
+	printf("hostend: event mode: %u sleeps, %" PRIu64 " wake-ups sent to the peer\n",
+	       sleeps, h->notify.signals);
+	/* a sample per packet back (one buffer each) */
+	uint64_t n = h->rx.got < sent ? h->rx.got : sent;
+
+	if (mode == LATENCY && n) {
+		qsort(us, n, sizeof(*us), cmp_double);
+		/* nearest rank */
+		printf("latency: %" PRIu64 " samples, p50 %.1f us, p99 %.1f us, max %.1f us\n",
+		       n, us[(n * 50 + 99) / 100 - 1], us[(n * 99 + 99) / 100 - 1], us[n - 1]);
+	}
 	if (resets)
 		printf("hostend: %u reset(s) asked by a new peer, %u buffer(s) taken back\n",
 		       resets, reset_reclaimed);
 	printf("hostend %s: sent %" PRIu64 " (%" PRIu64 " bytes), received %" PRIu64
 	       " (%" PRIu64 " intact, %" PRIu64 " corrupt, %" PRIu64 " lost, %" PRIu64
-	       " out of order) in %.2f s; ledger: %u of %u buffers home, %" PRIu64
+	       " out of order) in %.3f s; ledger: %u of %u buffers home, %" PRIu64
 	       " bad descriptors; %u taken back unconsumed from rx/fill after the peer "
 	       "left\n", argv[3], sent, bytes, h->rx.got, h->rx.ok, h->rx.corrupt, h->rx.lost,
 	       h->rx.reordered, tt_now() - t0, h->led.nbufs - h->led.lent, h->led.nbufs,
@@ -386,5 +467,6 @@ int main(int argc, char **argv)
 	vlink_client_close(cl);
 	free(h->free_bufs);
 	free(h);
+	free(us);
 	return rc;
 }

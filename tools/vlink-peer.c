@@ -288,10 +288,11 @@ static void idle_wait(const struct opts *o, struct vlink_guest_link *l, unsigned
 		vlink_guest_event_disarm(l, ch);
 }
 
-/* The summary's event-mode line. */
+/* The summary's event-mode line (also in poll mode when this end woke a
+ * host end asleep in its receive). */
 static void print_events(const char *what, const struct opts *o, const struct vlink_guest_stats *st)
 {
-	if (o->mode != MODE_POLL)
+	if (o->mode != MODE_POLL || st->wakeups)
 		printf("%s: %" PRIu64 " sleeps, %" PRIu64 " late, %" PRIu64 " wake-ups sent to "
 		       "the host end\n", what, st->sleeps, st->late, st->wakeups);
 }
@@ -473,9 +474,10 @@ static int cmd_send(const struct opts *o)
 		free_all(l, ch, have, nhave);
 	}
 	vlink_guest_stats(l, &st);
-	printf("send: %" PRIu64 " packets (%" PRIu64 " bytes) in %.2f s, %" PRIu64
+	printf("send: %" PRIu64 " packets (%" PRIu64 " bytes) in %.3f s, %" PRIu64
 	       " descriptors\n", seq, bytes, now() - t0, st.tx_pkts);
-	if (st.wakeups)
+	/* tx_burst wakes a host end asleep in its receive */
+	if (vlink_guest_event_fd(l, ch) >= 0)
 		printf("send: %" PRIu64 " wake-ups sent to the host end\n", st.wakeups);
 	vlink_guest_close(l);
 	if (seq < o->count || nout) {
@@ -545,7 +547,7 @@ static int cmd_recv(const struct opts *o)
 	}
 	if (rx.got < o->count && rx.expect < o->count && !stop)
 		rx.lost += o->count - (rx.expect > rx.got ? rx.expect : rx.got);
-	printf("recv: %" PRIu64 " packets (%" PRIu64 " bytes) in %.2f s: %" PRIu64
+	printf("recv: %" PRIu64 " packets (%" PRIu64 " bytes) in %.3f s: %" PRIu64
 	       " intact, %" PRIu64 " corrupt, %" PRIu64 " lost, %" PRIu64 " out of order\n",
 	       rx.got, rx.bytes, now() - t0, rx.ok, rx.corrupt, rx.lost, rx.reordered);
 	vlink_guest_stats(l, &st);
