@@ -235,17 +235,20 @@ int vlink_guest_reflect(struct vlink_guest_link *l, unsigned ch,
 
 void vlink_guest_stats(const struct vlink_guest_link *l, struct vlink_guest_stats *s);
 
-/* Event mode (socket mode; docs/guest.md "Event mode"): instead of polling
- * an empty channel, sleep until the host end sends on it.  The handle has
- * the link's notifiers from vlinkd (protocol version 3; a vlinkd that came
- * back gives new ones, swapped in by vlink_guest_poll() under the same fd
- * numbers).  tx_burst and reflect wake a host end asleep in its receive
- * by themselves.
+/* Event mode (docs/guest.md "Event mode"): instead of polling an empty
+ * channel, sleep until the host end sends on it.  Socket mode: the handle
+ * has the link's notifiers from vlinkd (protocol version 3; a vlinkd that
+ * came back gives new ones, swapped in by vlink_guest_poll() under the
+ * same fd numbers).  Guest mode: the device's INTx when it is bound to
+ * uio_pci_generic (one interrupt for every channel: serve the handle's
+ * channels from one thread), and its doorbell.  tx_burst and reflect wake
+ * a host end asleep in its receive by themselves.
  *
  * The fd to sleep on for channel ch in the caller's own poll/epoll loop:
  * readable while armed and the channel has something to receive; the same
- * fd for the handle's life.  -ENOTSUP without notifiers (guest mode, or a
- * vlinkd too old): poll instead. */
+ * fd for the handle's life.  -ENOTSUP without notifiers (a vlinkd too
+ * old; in guest mode a device not bound to uio_pci_generic or of register
+ * version 1): poll instead. */
 int vlink_guest_event_fd(const struct vlink_guest_link *l, unsigned ch);
 /* Before sleeping on the event fd: from now on it becomes readable when
  * channel ch has something to receive, at once if it has already.  0, or

@@ -95,9 +95,11 @@ static const char usage[] =
 	"                           (default 30)\n"
 	"  -m, --mode MODE          echo, recv: what an idle channel does: poll\n"
 	"                           (spin), event (sleep until the host end\n"
-	"                           sends), adaptive (poll while busy, sleep after\n"
-	"                           1 ms without packets; the default).  Sleeping\n"
-	"                           needs vlinkd's notifiers: guest mode polls\n"
+	"                           sends, after 50 us without packets), adaptive\n"
+	"                           (poll while busy, sleep after 1 ms without\n"
+	"                           packets; the default).  Sleeping needs\n"
+	"                           vlinkd's notifiers, in guest mode the device\n"
+	"                           bound to uio_pci_generic; else it polls\n"
 	"  -q, --quiet              no progress lines\n"
 	"  -h, --help               this text\n"
 	"\n"
@@ -252,11 +254,14 @@ static int progress(struct progress *p, uint64_t n, uint64_t bytes)
 }
 
 /* Channels lo..hi had nothing to receive.  Poll mode (and a handle
- * without notifiers): yield and come back.  Event mode, and adaptive mode
- * once the channels have been idle for ADAPTIVE_IDLE: sleep until the host
- * end sends on one of them, 100 ms at most (the progress line and the
- * look at the link go on).  *idle_since: when they went idle (0: busy). */
+ * without notifiers): yield and come back.  Event mode once they have been
+ * idle for EVENT_SPIN (50 us: one yield), adaptive mode after
+ * ADAPTIVE_IDLE (1 ms):
+ * sleep until the host end sends on one of them, 100 ms at most (the
+ * progress line and the look at the link go on).  *idle_since: when they
+ * went idle (0: busy). */
 #define ADAPTIVE_IDLE 0.001
+#define EVENT_SPIN 0.00005
 #define SLEEP_MAX_MS 100
 static void idle_wait(const struct opts *o, struct vlink_guest_link *l, unsigned lo, unsigned hi,
 		 double *idle_since)
@@ -266,7 +271,13 @@ static void idle_wait(const struct opts *o, struct vlink_guest_link *l, unsigned
 
 	if (*idle_since == 0)
 		*idle_since = now();
+	/* event mode yields once before it sleeps: a producer only a little
+	 * slower than this receiver leaves the ring empty for microseconds at
+	 * a time, and a sleep for each of those would cost it a signal (some
+	 * 5 us) and this end a wake-up.  (A yield rather than a spin: a
+	 * receiver spinning on the producer's cache line slows the producer.) */
 	if (o->mode == MODE_POLL || vlink_guest_event_fd(l, lo) < 0 ||
+	    (o->mode == MODE_EVENT && now() - *idle_since < EVENT_SPIN) ||
 	    (o->mode == MODE_ADAPTIVE && now() - *idle_since < ADAPTIVE_IDLE)) {
 		usleep(0);
 		return;
