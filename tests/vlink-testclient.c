@@ -242,6 +242,16 @@ static int await_mark(const struct vlink_notify *n, unsigned ch)
 
 /* Attach one end of link and get its notifiers into *n: 0, or the exit
  * status (the attachment closed). */
+/* Undo notify_end(); returns rc. */
+static int notify_close(struct vlink_client *c, struct vlink_reply *rep, struct vlink_notify *n,
+			int rc)
+{
+	vlink_notify_fini(n);
+	vlink_reply_clear(rep);
+	vlink_client_close(c);
+	return rc;
+}
+
 static int notify_end(const char *link, bool host, struct vlink_client **cp,
 		      struct vlink_reply *rep, struct vlink_notify *n)
 {
@@ -267,10 +277,7 @@ static int notify_end(const char *link, bool host, struct vlink_client **cp,
 		err = vlink_notify_fetch(n, c, link, 5000, why, sizeof(why));
 	if (err) {
 		printf("no notifiers: %s\n", why);
-		vlink_notify_fini(n);
-		vlink_reply_clear(rep);
-		vlink_client_close(c);
-		return 1;
+		return notify_close(c, rep, n, 1);
 	}
 	*cp = c;
 	return 0;
@@ -339,10 +346,7 @@ static int cmd_woken(int argc, char **argv)
 			printf("also woken on channel %u\n", i);
 	rc = 0;
 out:
-	vlink_notify_fini(&n);
-	vlink_reply_clear(&rep);
-	vlink_client_close(c);
-	return rc;
+	return notify_close(c, &rep, &n, rc);
 }
 
 static int cmd_ring(int argc, char **argv)
@@ -376,10 +380,7 @@ static int cmd_ring(int argc, char **argv)
 	printf("signalled channel %u\n", ch);
 	rc = 0;
 out:
-	vlink_notify_fini(&n);
-	vlink_reply_clear(&rep);
-	vlink_client_close(c);
-	return rc;
+	return notify_close(c, &rep, &n, rc);
 }
 
 static int cmd_notify(int argc, char **argv)
@@ -414,10 +415,7 @@ static int cmd_notify(int argc, char **argv)
 	printf("exchanged marks on %u channels\n", n.nch);
 	rc = 0;
 out:
-	vlink_notify_fini(&n);
-	vlink_reply_clear(&rep);
-	vlink_client_close(c);
-	return rc;
+	return notify_close(c, &rep, &n, rc);
 }
 
 static int hexdigit(int c)

@@ -258,6 +258,16 @@ wait_serial() {
 	done
 }
 
+# booted NAME: the guest NAME (boot_guest) has reached its /init (180 s at
+# most): ok, or not_ok with its console, and the test ends there
+booted() {
+	if wait_serial "$1" "^VLINK-GUEST: up" 180; then
+		ok "guest booted to /init in $(elapsed) s ($ACCEL)"
+	else
+		not_ok "guest did not boot"; show_serial "$1"; finish
+	fi
+}
+
 # wait_guest_exit SECONDS: QEMU gone (the guest powered off); 0 if it did
 wait_guest_exit() {
 	i=0 lim=$(($1 * 10))
