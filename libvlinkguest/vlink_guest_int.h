@@ -48,8 +48,9 @@ struct vlink_guest_link {
 	bool polling;                   /* a poll is running */
 	unsigned calls[VLINK_NCHANNELS_MAX]; /* data-path calls per channel
 					   since that channel's last poll */
-	struct vlink_notify notify;     /* socket mode: event mode's notifiers
-					   (live once vlinkd gave them) */
+	struct vlink_notify notify;     /* event mode: vlinkd's notifiers (live
+					   once it gave them), or in guest mode
+					   the device's (vlink_notify_init_dev) */
 };
 
 /* Guest mode: poll the device, updating l->dead and l->unmapped; returns

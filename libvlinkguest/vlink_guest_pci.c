@@ -609,6 +609,7 @@ static int uio_open(const struct vlink_guest_pci *p)
 static void events_open(struct vlink_guest_link *l)
 {
 	struct vlink_guest_pci *p = l->pci;
+	char cfg[PATH_MAX + 16];
 	int fd0;
 
 	if (p->version < 2)
@@ -616,12 +617,8 @@ static void events_open(struct vlink_guest_link *l)
 	p->uio = uio_open(p);
 	if (p->uio < 0)
 		return;
-	{
-		char cfg[PATH_MAX + 16];
-
-		snprintf(cfg, sizeof(cfg), "%s/config", p->path);
-		p->cfg = open(cfg, O_RDWR | O_CLOEXEC);
-	}
+	snprintf(cfg, sizeof(cfg), "%s/config", p->path);
+	p->cfg = open(cfg, O_RDWR | O_CLOEXEC);
 	fd0 = open_res(p, VLINK_PCI_BAR_REGS, O_RDWR, &(uint64_t){ 0 }, NULL, 0);
 	if (fd0 >= 0) {
 		void *m = mmap(NULL, p->regs_map, PROT_READ | PROT_WRITE, MAP_SHARED, fd0, 0);

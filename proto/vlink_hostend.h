@@ -68,8 +68,8 @@ unsigned vlink_hostend_recv(const struct vlink_hostend *h, unsigned ch, struct v
 			    int64_t *idx, unsigned n, uint64_t *bad);
 
 /* Send: lend and publish on rx (waking the peer if it sleeps there) the
- * first of d[0..n) the ring has room for, in order (a packet's pieces may be split across calls: the peer
- * waits for its last).  A descriptor whose buffer is lent already (the
+ * first of d[0..n) the ring has room for, in order (a packet's pieces may
+ * be split across calls: the peer waits for its last).  A descriptor whose buffer is lent already (the
  * application sent it twice) does not go; it is counted in *dup, and d's
  * entries after it are moved down over it.  Returns how many of d were
  * used up, sent or not. */
