@@ -5,16 +5,17 @@
 #
 # Installs the Debian packages the build, the tests, the PMD and the QEMU
 # device need, adds deb-src entries for Debian's archive, and unpacks Debian's
-# dpdk and qemu source packages plus a Debian kernel into a cache directory
-# outside the repo ($VLINK_CACHE, default /var/cache/vlink).  Idempotent: a
-# second run only checks and returns in about a second.
+# dpdk and qemu source packages plus a Debian kernel and the headers and
+# kbuild of exactly that kernel (for the guest kernel module) into a cache
+# directory outside the repo ($VLINK_CACHE, default /var/cache/vlink).
+# Idempotent: a second run only checks and returns in about a second.
 set -eu
 
 CACHE=${VLINK_CACHE:-/var/cache/vlink}
 WANT_SOURCES=1
 case "${1:-}" in
 --no-sources) WANT_SOURCES=0 ;;
--h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 "") ;;
 *) echo "install-deps: unknown option '$1' (try --help)" >&2; exit 2 ;;
 esac
@@ -30,7 +31,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
       libglib2.0-dev libpixman-1-dev seabios qemu-system-data busybox-static gnuplot-nox cpio
       dpkg-dev kmod procps psmisc iproute2 util-linux
       clang libclang-rt-14-dev
-      openvswitch-switch-dpdk tshark"
+      openvswitch-switch-dpdk tshark ethtool"
 
 t0=$(date +%s)
 step() { printf 'install-deps: %s\n' "$*"; }
@@ -93,6 +94,51 @@ if [ "$WANT_SOURCES" = 1 ]; then
 		find "$tmp"/root/lib/modules -path '*/drivers/uio/*' \
 			\( -name 'uio.ko*' -o -name 'uio_pci_generic.ko*' \) \
 			-exec cp {} "$CACHE/kernel/modules/" \;
+		rm -rf "$tmp"
+	fi
+	# The headers of that very kernel, for the guest kernel module
+	# (scripts/build-guest-module.sh): linux-headers-VER (its .config,
+	# Module.symvers and generated headers), linux-headers-VER's -common
+	# part and the linux-kbuild it depends on (scripts, modpost, objtool),
+	# all of the headers' own version, unpacked under $CACHE/kernel/headers
+	# (dpkg -x: nothing is installed).  The -VER Makefile includes the
+	# -common one by its absolute path under /usr/src: pointed at the copy.
+	# The compiler the kernel was built with (its linux-compiler-* package,
+	# which only pulls in gcc-N) is installed if missing.  A kernel fetched
+	# again (above) takes its headers with it: the whole directory goes.
+	kver=$(ls "$CACHE"/kernel/vmlinuz-* | sort -V | tail -n1)
+	kver=${kver##*/vmlinuz-}
+	KH=$CACHE/kernel/headers
+	if [ ! -f "$KH/usr/src/linux-headers-$kver/Module.symvers" ]; then
+		hver=$(apt-cache show --no-all-versions "linux-headers-$kver" 2>/dev/null |
+			sed -n 's/^Version: //p' | head -n1)
+		if [ -z "$hver" ]; then
+			echo "install-deps: no linux-headers-$kver in the archive for the cached kernel" \
+				"$CACHE/kernel/vmlinuz-$kver (Debian moved on to a newer one): remove" \
+				"$CACHE/kernel and run this again to fetch the current kernel with its headers" >&2
+			exit 1
+		fi
+		deps=$(apt-cache show --no-all-versions "linux-headers-$kver" |
+			sed -n 's/^Depends: //p' | head -n1 | tr ',' '\n' | sed 's/^ *//; s/ .*//')
+		kbuild=$(echo "$deps" | grep '^linux-kbuild-' | head -n1)
+		common=$(echo "$deps" | grep '^linux-headers-.*-common$' | head -n1)
+		compiler=$(echo "$deps" | grep '^linux-compiler-' | head -n1)
+		[ -n "$kbuild" ] && [ -n "$common" ] ||
+			{ echo "install-deps: linux-headers-$kver names no linux-kbuild or -common package" >&2; exit 1; }
+		if [ -n "$compiler" ] &&
+		   ! dpkg-query -W -f='${Status}' "$compiler" 2>/dev/null | grep -q " installed"; then
+			step "installing $compiler (the guest kernel's compiler)"
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+				"$compiler" >/dev/null
+		fi
+		step "fetching linux-headers-$kver, $common and $kbuild $hver into $KH"
+		tmp=$(mktemp -d)
+		(cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "linux-headers-$kver=$hver" \
+			"$common=$hver" "$kbuild=$hver" && for d in ./*.deb; do dpkg-deb -x "$d" root; done)
+		sed -i "s|^include /usr/src/|include $KH/usr/src/|" "$tmp/root/usr/src/linux-headers-$kver/Makefile"
+		rm -rf "$KH"
+		mkdir -p "$KH"
+		mv "$tmp/root/usr" "$KH/"
 		rm -rf "$tmp"
 	fi
 fi

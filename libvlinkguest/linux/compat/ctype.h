@@ -1,0 +1,2 @@
+/* libc names for the freestanding proto/ files in the kernel (see ../Kbuild) */
+#include <linux/ctype.h>
