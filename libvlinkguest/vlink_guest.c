@@ -191,11 +191,7 @@ int vlink_guest_wait_host(struct vlink_guest_link *l, int timeout_ms)
 static bool from_host(const struct vlink_linkmem *m, const struct vlink_desc *d,
 		      struct vlink_guest_pkt *p)
 {
-	if (!vlink_linkmem_is_buf(m, d->pool_offset) ||
-	    (uint64_t)d->data_off + d->len > m->buf_size)
-		return false;
-	p->data = vlink_xlate_ptr(&m->x, d->pool_offset + d->data_off,
-				  m->buf_size - d->data_off);
+	p->data = vlink_linkmem_desc_data(m, d);
 	if (!p->data)
 		return false;
 	p->len = d->len;

@@ -409,25 +409,18 @@ static int read_table(const struct vlink_guest_pci *p, struct vlink_region_hdr *
 {
 	const struct vlink_region_hdr *live = (const struct vlink_region_hdr *)p->region;
 	struct timespec t0;
+	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		uint32_t g1 = __atomic_load_n(&live->generation, __ATOMIC_ACQUIRE), g2;
-
-		if (!(g1 & 1)) {
-			memcpy(h, live, sizeof(*h));
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			g2 = __atomic_load_n(&live->generation, __ATOMIC_RELAXED);
-			if (g1 == g2)
-				break;
-		}
+	while ((err = vlink_table_copy(live, h)) == -EAGAIN) {
 		if (ms_since(&t0) >= TABLE_WAIT_MS)
 			return vlink_why(why, n, -EAGAIN, "%s: the link table stayed busy for "
-					 "%d ms (generation %u)", p->path, TABLE_WAIT_MS, g1);
+					 "%d ms (generation %u)", p->path, TABLE_WAIT_MS,
+					 __atomic_load_n(&live->generation, __ATOMIC_RELAXED));
 		usleep(100);
 	}
-	if (h->magic != VLINK_SHM_MAGIC || h->version != VLINK_SHM_VERSION)
-		return vlink_why(why, n, -EPROTO, "%s: the channel region (BAR4) has magic "
+	if (err)
+		return vlink_why(why, n, err, "%s: the channel region (BAR4) has magic "
 				 "0x%08x version %u, not a vlink region", p->path, h->magic,
 				 h->version);
 	return 0;
@@ -481,27 +474,6 @@ static void walk_end(struct dev_walk *w)
 {
 	free_paths(w->paths, w->k);
 	free(w->h);
-}
-
-static const struct vlink_link_entry *find_entry(const struct vlink_region_hdr *h,
-						 const char *name)
-{
-	for (unsigned i = 0; i < VLINK_MAX_LINKS; i++) {
-		const struct vlink_link_entry *e = &h->links[i];
-
-		if ((e->flags & VLINK_LINK_F_USED) &&
-		    !strncmp(e->name, name, sizeof(e->name)) && strlen(name) < sizeof(e->name))
-			return e;
-	}
-	return NULL;
-}
-
-static bool same_layout(const struct vlink_link_entry *a, const struct vlink_link_entry *b)
-{
-	return a->nchannels == b->nchannels && a->ring_size == b->ring_size &&
-	       a->buf_size == b->buf_size && a->ring_stride == b->ring_stride &&
-	       a->hdr_offset == b->hdr_offset && a->buf_offset == b->buf_offset &&
-	       a->buf_area == b->buf_area && !memcmp(a->mac, b->mac, 6);
 }
 
 static void fill_info(struct vlink_guest_info *i, const struct vlink_link_entry *e,
@@ -660,7 +632,7 @@ static int open_pci(struct vlink_guest_link **out, const char *dev, const char *
 	while ((err = walk_next(&w, &p, true, timeout_ms, why, n)) > 0) {
 		size_t len = strlen(seen);
 
-		e = find_entry(w.h, link);
+		e = vlink_table_find(w.h, link);
 		if (e)
 			break;
 		snprintf(seen + len, sizeof(seen) - len, "%s%s (domain %s, %u link(s))",
@@ -735,33 +707,6 @@ void vlink_guest_pci_close(struct vlink_guest_link *l)
 	l->pci = NULL;
 }
 
-/* Are the indices this end publishes still the ones it wrote?  Only this
- * end writes them; after a link is recreated, or its memory lost and
- * reinitialised, they read 0.  Another thread may be between moving its
- * private index and publishing it, so a published index one burst behind
- * ours is still ours.  (A link recreated under a peer that had moved at
- * most one burst on every ring goes unnoticed here.) */
-static bool published(uint32_t mine, const uint32_t *shared)
-{
-	return mine - __atomic_load_n(shared, __ATOMIC_RELAXED) <= VLINK_GUEST_BURST_MAX;
-}
-
-static bool own_indices_intact(const struct vlink_guest_link *l)
-{
-	for (unsigned i = 0; i < l->m.nch; i++) {
-		const struct vlink_linkmem_chan *c = &l->m.ch[i];
-
-		if (!published(__atomic_load_n(&c->rx.mine, __ATOMIC_RELAXED), &c->rx.hdr->tail) ||
-		    !published(__atomic_load_n(&c->fill.mine, __ATOMIC_RELAXED),
-			       &c->fill.hdr->tail) ||
-		    !published(__atomic_load_n(&c->done.mine, __ATOMIC_RELAXED),
-			       &c->done.hdr->head) ||
-		    !published(__atomic_load_n(&c->tx.mine, __ATOMIC_RELAXED), &c->tx.hdr->head))
-			return false;
-	}
-	return true;
-}
-
 /* One poll at a time per handle (a thread that finds one running returns
  * what is known); the results go to l->dead and l->unmapped atomically. */
 static int pci_poll(struct vlink_guest_link *l)
@@ -795,10 +740,10 @@ static int pci_poll(struct vlink_guest_link *l)
 		return -EAGAIN;
 	}
 	__atomic_store_n(&l->unmapped, false, __ATOMIC_RELAXED);
-	e = find_entry(h, l->m.name);
+	e = vlink_table_find(h, l->m.name);
 	if (!e || __atomic_load_n(&l->m.hdr->magic, __ATOMIC_ACQUIRE) != VLINK_LINK_MAGIC)
 		dead = -ENOLINK;
-	else if (!same_layout(e, &p->entry) || !own_indices_intact(l) ||
+	else if (!vlink_link_entry_same(e, &p->entry) || !vlink_linkmem_indices_intact(&l->m, VLINK_GUEST_BURST_MAX) ||
 		 reg64(p, VLINK_REG_POOL_LO) < l->m.buf_offset + l->m.buf_area ||
 		 reg64(p, VLINK_REG_REGION_LO) < p->region_size)
 		dead = -ESTALE;

@@ -1,7 +1,8 @@
+/* Freestanding (no libc but memset, __atomic builtins): the guest kernel
+ * driver compiles this file too (libvlinkguest/linux/).  The host's wait,
+ * which sleeps, is in vlink_epoch_wait.c. */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "vlink_epoch.h"
 
@@ -30,32 +31,6 @@ uint32_t vlink_epoch_host_begin(struct vlink_linkmem *m)
 	store(&m->hdr->host_state, VLINK_END_RESETTING);
 	store(&m->hdr->host_epoch, e);
 	return e;
-}
-
-static int64_t ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)(t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
-int vlink_epoch_host_wait(const struct vlink_linkmem *m, uint32_t epoch, int timeout_ms,
-			  const volatile bool *stop)
-{
-	struct timespec t0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		if (load(&m->hdr->peer_ack_epoch) == epoch ||
-		    load(&m->hdr->peer_state) == VLINK_END_DOWN)
-			return 0;
-		if (stop && *stop)
-			return -EINTR;
-		if (ms_since(&t0) >= timeout_ms)
-			return -ETIMEDOUT;
-		usleep(200);
-	}
 }
 
 void vlink_epoch_host_clear(struct vlink_linkmem *m)

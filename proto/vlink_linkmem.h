@@ -3,7 +3,10 @@
  * checked against what was mapped, and a ring handle per ring for one end
  * (host: producer of rx and fill, consumer of done and tx; peer: the
  * opposite).  Shared by libvlinkguest, the host-end test program and the
- * PMD, so that only the way memory is found differs between them. */
+ * PMD, so that only the way memory is found differs between them; the
+ * guest kernel driver (libvlinkguest/linux/) compiles vlink_linkmem.c too
+ * (the checks and the guest's view of the link table: no libc), but not
+ * vlink_linkmem_map.c (socket mode's files). */
 #ifndef VLINK_LINKMEM_H
 #define VLINK_LINKMEM_H
 
@@ -11,11 +14,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "vlink.pb-c.h"
 #include "vlink_ring.h"
 #include "vlink_shm.h"
 #include "vlink_valid.h"
 #include "vlink_xlate.h"
+
+/* vlink.pb-c.h's, for socket mode's functions (not needed to use the rest) */
+typedef struct Vlink__LinkMap Vlink__LinkMap;
 
 struct vlink_linkmem_chan {
 	struct vlink_ring rx, done, fill, tx;
@@ -87,7 +92,8 @@ int vlink_linkmem_same_files(const struct vlink_linkmem *m, const Vlink__LinkMap
  * of 2 MiB.  The entry is checked as vlink_linkmem_map checks a LinkMap's
  * layout (one function does both).  `domain` (may be NULL) is
  * only copied into m->domain.  vlink_linkmem_unmap() then drops the index
- * and leaves the mappings to the caller.  0 or a negative errno with why
+ * and leaves the mappings to the caller (the guest kernel driver, without
+ * vlink_linkmem_map.c: vlink_xlate_fini(&m->x)).  0 or a negative errno with why
  * filled. */
 int vlink_linkmem_from_bars(struct vlink_linkmem *m, void *pool, uint64_t pool_size,
 			    void *region, uint64_t region_size,
@@ -101,5 +107,58 @@ static inline bool vlink_linkmem_is_buf(const struct vlink_linkmem *m, uint64_t 
 
 	return off >= m->buf_offset && rel < m->buf_area && rel % m->buf_size == 0;
 }
+
+/* A descriptor the other end handed over (rx, fill; or done, tx for the
+ * host, which also checks its ledger): the address of its data if it names
+ * one of this link's buffers and the data lies inside that buffer, else
+ * NULL: the descriptor is bad, to be counted and dropped untouched.  (On
+ * fill, set len and flags to 0 first: the host leaves them undefined.) */
+static inline uint8_t *vlink_linkmem_desc_data(const struct vlink_linkmem *m,
+					       const struct vlink_desc *d)
+{
+	if (!vlink_linkmem_is_buf(m, d->pool_offset) ||
+	    (uint64_t)d->data_off + d->len > m->buf_size)
+		return NULL;
+	return (uint8_t *)vlink_xlate_ptr(&m->x, d->pool_offset + d->data_off,
+					  m->buf_size - d->data_off);
+}
+
+/* The guest's view of the link table (guest mode and the guest kernel
+ * driver: BAR4 starts with the region header). */
+
+/* One try at copying the region header with the link table under its
+ * sequence lock: 0; -EAGAIN when vlinkd was changing it (try again in a
+ * while: libvlinkguest every 100 us for up to 2 s); -EPROTO when the copy
+ * has no vlink magic or another layout version. */
+int vlink_table_copy(const struct vlink_region_hdr *live, struct vlink_region_hdr *h);
+/* The entry in use named `name` in a copy of the table, or NULL. */
+const struct vlink_link_entry *vlink_table_find(const struct vlink_region_hdr *h,
+						const char *name);
+/* Do two entries describe the same link memory (channels, rings, offsets,
+ * buffers, MAC)? */
+bool vlink_link_entry_same(const struct vlink_link_entry *a, const struct vlink_link_entry *b);
+/* Are the indices this end publishes (rx and fill tails, done and tx heads
+ * for a peer) still the ones it wrote, up to `lag` behind its private
+ * ones (a thread between moving an index and publishing it)?  Only this
+ * end writes them; after a link is recreated, or its memory lost and
+ * reinitialised, they read 0. */
+bool vlink_linkmem_indices_intact(const struct vlink_linkmem *m, uint32_t lag);
+
+/* Internal to vlink_linkmem.c and vlink_linkmem_map.c: a link's layout as
+ * either mode describes it (a LinkMap's LinkLayout in socket mode, the
+ * link table's entry in guest mode), its one check against the memory it
+ * is in (every field in range, the link header and every ring inside the
+ * channel region, the buffers inside the pool, no sum that can wrap), and
+ * taking this end of every ring of a checked layout (l->region mapped)
+ * with the check of the link header there. */
+struct vlink_layout {
+	const char *name;
+	uint32_t nch, ring_size, ring_stride, buf_size;
+	uint64_t hdr_offset, buf_offset, buf_area;
+};
+int vlink_layout_check(const struct vlink_layout *y, uint64_t pool_size, uint64_t region_size,
+		       char *why, size_t n);
+int vlink_layout_attach(struct vlink_linkmem *l, const struct vlink_layout *y, bool host,
+			char *why, size_t n);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "vlink.pb-c.h"
 #include "vlink_linkmem.h"
 #include "vlink_shm.h"
 
