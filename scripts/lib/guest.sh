@@ -152,7 +152,10 @@ need_vm() {
 # $VLINK_CACHE/kernel/modules (scripts/install-deps.sh): bound to
 # uio_pci_generic, the device is seen by DPDK's PCI bus (-a ADDRESS).
 # VM_DPDK_APPS: more DPDK programs for the image (mkinitramfs --dpdk-app;
-# name a DPDK_VM_IMAGE of your own then).
+# name a DPDK_VM_IMAGE of your own then).  VM_KMODS: more kernel modules
+# (paths to .ko files of the guest's kernel, e.g. vlink_net.ko from
+# scripts/build-guest-module.sh) for /lib/modules (mkinitramfs --module;
+# an image of your own too).
 need_dpdk_vm() {
 	need_vm
 	[ $# -gt 0 ] || set -- "$BUILDDIR/pmd/librte_net_vlink.so"
@@ -167,6 +170,7 @@ need_dpdk_vm() {
 		f=$(dirname "$KERNEL")/modules/$m.ko
 		[ -f "$f" ] && kmods="$kmods $f"
 	done
+	kmods="$kmods ${VM_KMODS:-}"
 	# shellcheck disable=SC2086
 	inputs="$SRCDIR/scripts/mkinitramfs.sh $PEER_STATIC $tp $* ${VM_EXTRA:-}$kmods ${VM_DPDK_APPS:-}"
 	fresh=0
