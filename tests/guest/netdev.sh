@@ -5,9 +5,12 @@
 #  1. insmod: the interface appears with the link's MAC, MTU and name
 #     (ifalias); ethtool -i names the driver and the device;
 #  2. `ip link set up`, an IPv4 link-local address; the host end of the link
-#     is dpdk-testpmd --forward-mode=icmpecho (net_vlink's host end), which
+#     is dpdk-testpmd --forward-mode=icmpecho (net_vlink's host end, mode
+#     bond: its one queue serves both data channels of the link), which
 #     answers ARP and ICMP echo for any address: 1000 pings 10 ms apart,
-#     none lost; ethtool -S counts them, no bad descriptor, no bad index;
+#     none lost; 8 flows at once to other addresses, all answered, over
+#     both channels both ways; ethtool -S counts them, no bad descriptor,
+#     no bad index;
 #  3. vlinkd killed (-9) and started again under 400 pings 50 ms apart:
 #     none lost (the data path does not need vlinkd; QEMU reconnects and
 #     the driver finds the link unchanged), QEMU the same process;
@@ -41,10 +44,10 @@ DPDK_VM_IMAGE=$BUILDDIR/tests/guest/initramfs-netdev.cpio.gz
 need_dpdk_vm
 pick_accel
 start_daemon --no-hugepages || exit 1
-check "create N in domain vm1" ctl create-link N $MAC 1 --domain vm1
+check "create N (2 data channels) in domain vm1" ctl create-link N $MAC 2 --domain vm1
 
 # the host end: testpmd answering ARP and ICMP echo on the link
-TP_ARGS="--forward-mode=icmpecho" tp_start 1 --vdev "net_vlink0,link=N,socket=$SOCK" ||
+TP_ARGS="--forward-mode=icmpecho" tp_start 1 --vdev "net_vlink0,link=N,socket=$SOCK,mode=bond" ||
 	{ not_ok "testpmd started"; finish; }
 tp_cmd 1 "start"
 
@@ -64,6 +67,7 @@ s IF $(cat $N/address) alias=$(cat $N/ifalias) mtu=$(cat $N/mtu)
 ethtool -i vlink0|sed 's/^/GUEST-I /'
 u;s UP $?
 p 1 1000 .01;tail -1 /tmp/p
+for a in 1 3 4 5 6 7 8 9;do ping -c20 -i.05 169.254.0.$a>/tmp/m$a&done;wait;s MULTI $(cat /tmp/m?|grep -c ', 20 packets r')
 ethtool -S vlink0|sed 's/^ */GUEST-S /';s STATS
 p A 400 .05
 d=$(cat $N/carrier_down_count)
@@ -92,11 +96,23 @@ expect_line "$T/g.serial" "^GUEST-PING-1 0 1000 packets transmitted, 1000 packet
 	"1000 pings to $HOST_IP (testpmd icmpecho on the host end), none lost"
 grep -hE "^round-trip|^GUEST-PING-1 " "$T/g.serial" | sed 's/^/# guest: /'
 wait_serial g "^GUEST-STATS" 60
-expect_line "$T/g.serial" "^GUEST-S ch1_rx_packets: 10[0-9][0-9]" \
-	"ethtool -S: channel 1 received the replies (and ARP)"
-expect_line "$T/g.serial" "^GUEST-S ch1_tx_packets: 10[0-9][0-9]" "ethtool -S: channel 1 sent the pings"
+expect_line "$T/g.serial" "^GUEST-MULTI 8" "8 ping flows at once (other addresses), each answered 20 times"
+# the flows spread over both channels both ways (the guest: its tx queue
+# by flow hash; testpmd's host end in bond mode: a channel by flow hash)
+stat() { sed -n "s/^GUEST-S $1: \([0-9]*\).*/\1/p" "$T/g.serial" | head -n1; }
+rx=$(( $(stat ch1_rx_packets) + $(stat ch2_rx_packets) ))
+tx=$(( $(stat ch1_tx_packets) + $(stat ch2_tx_packets) ))
+[ "$rx" -ge 1160 ] && [ "$tx" -ge 1160 ] &&
+	ok "ethtool -S: $tx packets sent and $rx received on the two channels" ||
+	not_ok "ethtool -S: sent $tx, received $rx (want at least 1160 each)"
+for d in rx tx; do
+	[ "$(stat ch1_${d}_packets)" -gt 0 ] && [ "$(stat ch2_${d}_packets)" -gt 0 ] &&
+		ok "ethtool -S: both channels carry $d ($(stat ch1_${d}_packets), $(stat ch2_${d}_packets))" ||
+		not_ok "ethtool -S: $d on channel 1 $(stat ch1_${d}_packets), on 2 $(stat ch2_${d}_packets)"
+done
 for s in rx_bad_desc fill_bad_desc bad_index; do
 	expect_line "$T/g.serial" "^GUEST-S ch1_$s: 0[^0-9]*\$" "ethtool -S: ch1_$s 0"
+	expect_line "$T/g.serial" "^GUEST-S ch2_$s: 0[^0-9]*\$" "ethtool -S: ch2_$s 0"
 done
 
 # 3. vlinkd dies and comes back under the pings; QEMU stays
@@ -125,7 +141,7 @@ kill -9 "$(tp_pid 1)"
 wait "$(tp_pid 1)" 2>/dev/null
 exec 4>&-
 sleep 1
-TP_ARGS="--forward-mode=icmpecho" tp_start 2 --vdev "net_vlink0,link=N,socket=$SOCK" ||
+TP_ARGS="--forward-mode=icmpecho" tp_start 2 --vdev "net_vlink0,link=N,socket=$SOCK,mode=bond" ||
 	not_ok "a new testpmd started"
 tp_cmd 2 "start"
 wait_serial g "^GUEST-DOWNS " 300
@@ -140,7 +156,7 @@ wait_serial g "^GUEST-STATS2" 300
 expect_line "$T/g.serial" "^GUEST-PING-C 0 200 packets transmitted, 200 packets received" \
 	"after the restart: 200 pings, none lost"
 expect_line "$T/g.serial" "^GUEST-T resets: [1-9]" "ethtool -S: the new host end's epoch counted (resets)"
-grep -hE "^GUEST-PING-[ABC] |^GUEST-LOST-[ABC] |^GUEST-T (resets|ch1_(stale|tx_dropped|rx_bad|fill_bad|bad))" "$T/g.serial" | sed 's/^/# /'
+grep -hE "^GUEST-PING-[ABC] |^GUEST-LOST-[ABC] |^GUEST-T (resets|ch[12]_(stale|tx_dropped|rx_bad|fill_bad|bad))" "$T/g.serial" | sed 's/^/# /'
 
 # 5. rmmod/insmod
 wait_serial g "^GUEST-RELOAD 5 " 600
