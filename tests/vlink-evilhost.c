@@ -162,13 +162,14 @@ static void reset(struct evil *e)
 	e->timeouts += r.wait != 0;
 }
 
-/* One forged descriptor on rx or fill of channel ch, written straight into
- * the ring (the ledger is not told: none of these is a buffer). */
-static void forge(struct evil *e, enum kind k, unsigned ch)
+/* One forged descriptor on rx or fill (at random, or fill if to_fill) of
+ * channel ch, written straight into the ring (the ledger is not told: none
+ * of these is a buffer). */
+static void forge(struct evil *e, enum kind k, unsigned ch, bool to_fill)
 {
 	const uint64_t bs = e->m.buf_size, base = e->m.buf_offset, area = e->m.buf_area;
 	struct vlink_linkmem_chan *c = &e->m.ch[ch - 1];
-	struct vlink_ring *r = rnd(e) & 1 ? &c->rx : &c->fill;
+	struct vlink_ring *r = !to_fill && rnd(e) & 1 ? &c->rx : &c->fill;
 	struct vlink_desc d = { .len = 60 };
 
 	switch (k) {
@@ -248,6 +249,12 @@ static void round_of(struct evil *e, enum kind k, unsigned ms)
 	double end = tt_now() + ms / 1000.0;
 
 	e->rounds[k]++;
+	/* the rings are empty after the last round's reset: lies first on
+	 * fill, ahead of the good buffers, or a peer that transmits little
+	 * (a guest kernel pinging) never takes one from under the stock */
+	for (unsigned ch = 1; k < K_HEAD_AHEAD && ch <= e->m.nch; ch++)
+		for (int i = 0; i < 8; i++)
+			forge(e, k, ch, true);
 	behave(e);
 	if (k >= K_HEAD_AHEAD) {
 		corrupt(e, k, ms);
@@ -256,7 +263,7 @@ static void round_of(struct evil *e, enum kind k, unsigned ms)
 			behave(e);
 			for (unsigned ch = 1; ch <= e->m.nch; ch++)
 				for (int i = 0; i < 4; i++)
-					forge(e, k, ch);
+					forge(e, k, ch, false);
 			usleep(500);
 		}
 	}
@@ -347,13 +354,18 @@ int main(int argc, char **argv)
 		free(e);
 		return 1;
 	}
-	/* correct first: a peer up in our epoch, so that lies reach it */
+	/* correct first: a peer up in our epoch, so that lies reach it.  A
+	 * peer that acknowledged the epoch says UP only once it has seen us
+	 * UP in it: give it a second for that (a guest kernel's NAPI under
+	 * TCG is not a busy-polling PMD) before opening another epoch. */
 	err = -ETIMEDOUT;
-	for (t0 = tt_now(); !tt_stop && tt_now() - t0 < (double)wait_s; usleep(10000)) {
+	for (t0 = tt_now(); !tt_stop && err && tt_now() - t0 < (double)wait_s; usleep(10000)) {
 		reset(e);
-		if (vlink_epoch_peer_ready(&e->m)) {
-			err = 0;
-			break;
+		for (double t1 = tt_now(); !tt_stop && tt_now() - t1 < 1.0; usleep(1000)) {
+			if (vlink_epoch_peer_ready(&e->m)) {
+				err = 0;
+				break;
+			}
 		}
 	}
 	if (err) {
