@@ -24,6 +24,7 @@ set -eu
 ME=build-dpdk-example
 usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "$ME: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib/cached.sh"
 
 FORCE=0
 while [ $# -gt 0 ]; do
@@ -68,24 +69,10 @@ KEY=$( {
 	{ find "$NAME" -type f; [ ! -d common ] || find common -type f; } | LC_ALL=C sort | xargs sha256sum
 } | sha256sum | cut -c1-16)
 
-fresh() { [ "$FORCE" = 0 ] && [ -x "$OUT/$APP" ] && [ "$(cat "$OUT/key" 2>/dev/null)" = "$KEY" ]; }
-if fresh; then
-	echo "$OUT/$APP"
-	exit 0
-fi
-mkdir -p "$OUT" 2>/dev/null && [ -w "$OUT" ] ||
-	die "cannot write $OUT (give an OUTDIR, or set VLINK_CACHE to a writable directory)"
-# one build at a time in OUTDIR (tests running at once), done once
-exec 9>"$OUT/lock"
-flock 9
-if fresh; then
-	echo "$OUT/$APP"
-	exit 0
-fi
+cached_begin "$OUT" "$APP" "$KEY"
 
 echo "$ME: building $NAME from $EX/$NAME (libdpdk $(pkg-config --modversion libdpdk), key $KEY)" >&2
 rm -rf "$OUT/src"
-rm -f "$OUT/key" "$OUT/$APP"
 mkdir -p "$OUT/src/$NAME"
 cp -R "$EX/$NAME/." "$OUT/src/$NAME/"
 [ ! -d "$EX/common" ] || cp -R "$EX/common" "$OUT/src/"
@@ -94,7 +81,4 @@ if ! make -C "$OUT/src/$NAME" >"$OUT/build.log" 2>&1; then
 	die "make failed for $NAME (log: $OUT/build.log)"
 fi
 [ -x "$OUT/src/$NAME/build/$APP" ] || die "make left no build/$APP (log: $OUT/build.log)"
-cp -L "$OUT/src/$NAME/build/$APP" "$OUT/$APP.tmp"
-mv -f "$OUT/$APP.tmp" "$OUT/$APP"
-echo "$KEY" >"$OUT/key"
-echo "$OUT/$APP"
+cached_done "$OUT" "$APP" "$KEY" "$OUT/src/$NAME/build/$APP"

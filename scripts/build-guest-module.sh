@@ -26,6 +26,7 @@ set -eu
 ME=build-guest-module
 usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "$ME: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib/cached.sh"
 
 FORCE=0
 while [ $# -gt 0 ]; do
@@ -70,24 +71,10 @@ KEY=$( {
 	{ find libvlinkguest/linux -type f; ls proto/*.[ch]; } | LC_ALL=C sort | xargs sha256sum
 } | sha256sum | cut -c1-16)
 
-fresh() { [ "$FORCE" = 0 ] && [ -f "$OUT/$MOD" ] && [ "$(cat "$OUT/key" 2>/dev/null)" = "$KEY" ]; }
-if fresh; then
-	echo "$OUT/$MOD"
-	exit 0
-fi
-mkdir -p "$OUT" 2>/dev/null && [ -w "$OUT" ] ||
-	die "cannot write $OUT (give an OUTDIR, or set VLINK_CACHE to a writable directory)"
-# one build at a time in OUTDIR (tests running at once), done once
-exec 9>"$OUT/lock"
-flock 9
-if fresh; then
-	echo "$OUT/$MOD"
-	exit 0
-fi
+cached_begin "$OUT" "$MOD" "$KEY"
 
 echo "$ME: building $MOD for kernel $KVER ($KDIR, key $KEY)" >&2
 rm -rf "$OUT/src"
-rm -f "$OUT/key" "$OUT/$MOD"
 mkdir -p "$OUT/src/proto"
 cp -R "$SRCDIR/libvlinkguest/linux/." "$OUT/src/"
 cp "$SRCDIR"/proto/*.[ch] "$OUT/src/proto/"
@@ -100,7 +87,4 @@ if grep -q "warning:" "$OUT/build.log"; then
 	grep "warning:" "$OUT/build.log" | head -n 10 >&2
 	die "the module compiles with warnings (log: $OUT/build.log)"
 fi
-cp "$OUT/src/$MOD" "$OUT/$MOD.tmp"
-mv -f "$OUT/$MOD.tmp" "$OUT/$MOD"
-echo "$KEY" >"$OUT/key"
-echo "$OUT/$MOD"
+cached_done "$OUT" "$MOD" "$KEY" "$OUT/src/$MOD"

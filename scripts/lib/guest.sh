@@ -203,6 +203,23 @@ need_dpdk_vm() {
 	GUEST_TP_ARGS="--total-num-mbufs=2048"
 }
 
+# need_netdev_vm: need_dpdk_vm with the guest kernel driver: vlink_net.ko
+# (scripts/build-guest-module.sh; KO is its path) and ethtool in an image
+# of their own, shared by the netdev tests; ok/not_ok for the module
+need_netdev_vm() {
+	if ! KO=$(sh "$SRCDIR/scripts/build-guest-module.sh" 2>"$T/build.err"); then
+		not_ok "vlink_net.ko built: $(tail -5 "$T/build.err")"
+		finish
+	fi
+	ok "vlink_net.ko built ($KO)"
+	ETHTOOL=$(command -v ethtool 2>/dev/null) ||
+		{ not_ok "no ethtool on the host (apt-get install ethtool)"; finish; }
+	VM_KMODS=$KO
+	VM_DPDK_APPS=$ETHTOOL
+	DPDK_VM_IMAGE=$BUILDDIR/tests/guest/initramfs-netdev.cpio.gz
+	need_dpdk_vm
+}
+
 # run_qemu NAME ACCEL COMMAND [QEMU ARGS...]: a guest in the background,
 # console in $T/NAME.serial, pid in $T/NAME.qemu.pid; sets QEMU_PID.
 # VM_QEMU_ARGS: more QEMU arguments for every guest (need_dpdk_vm sets it)

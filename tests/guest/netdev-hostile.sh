@@ -28,17 +28,7 @@ EVIL="$BUILDDIR/tests/vlink-evilhost"
 
 need_root
 [ -x "$EVIL" ] || { not_ok "$EVIL is built (make tests/vlink-evilhost)"; finish; }
-if ! KO=$(sh "$SRCDIR/scripts/build-guest-module.sh" 2>"$T/build.err"); then
-	not_ok "vlink_net.ko built: $(tail -5 "$T/build.err")"
-	finish
-fi
-ok "vlink_net.ko built ($KO)"
-ETHTOOL=$(command -v ethtool 2>/dev/null) || { not_ok "no ethtool on the host (apt-get install ethtool)"; finish; }
-# netdev.sh's image (the same inputs: shared)
-VM_KMODS=$KO
-VM_DPDK_APPS=$ETHTOOL
-DPDK_VM_IMAGE=$BUILDDIR/tests/guest/initramfs-netdev.cpio.gz
-need_dpdk_vm
+need_netdev_vm
 pick_accel
 start_daemon --no-hugepages || exit 1
 check "create N (2 data channels) in domain vm1" ctl create-link N $MAC 2 --domain vm1

@@ -38,17 +38,7 @@ if [ -z "$(find_kernel)" ]; then
 	exit 77
 fi
 [ -f "$PLUGIN_SRC" ] || { not_ok "the PMD is built ($PLUGIN_SRC)"; finish; }
-if ! KO=$(sh "$SRCDIR/scripts/build-guest-module.sh" 2>"$T/build.err"); then
-	not_ok "vlink_net.ko built: $(tail -5 "$T/build.err")"
-	finish
-fi
-ok "vlink_net.ko built ($KO)"
-ETHTOOL=$(command -v ethtool 2>/dev/null) || { not_ok "no ethtool on the host (apt-get install ethtool)"; finish; }
-# netdev.sh's image (the same inputs: shared)
-VM_KMODS=$KO
-VM_DPDK_APPS=$ETHTOOL
-DPDK_VM_IMAGE=$BUILDDIR/tests/guest/initramfs-netdev.cpio.gz
-need_dpdk_vm
+need_netdev_vm
 pick_accel
 ovs_plugin || { not_ok "a copy of the plugin under /run"; finish; }
 start_daemon --no-hugepages || { not_ok "vlinkd starts"; finish; }

@@ -32,17 +32,7 @@ GUEST_IP=169.254.0.2
 HOST_IP=169.254.0.1
 
 need_root
-if ! KO=$(sh "$SRCDIR/scripts/build-guest-module.sh" 2>"$T/build.err"); then
-	not_ok "vlink_net.ko built: $(tail -5 "$T/build.err")"
-	finish
-fi
-ok "vlink_net.ko built ($KO)"
-ETHTOOL=$(command -v ethtool 2>/dev/null) || { not_ok "no ethtool on the host (apt-get install ethtool)"; finish; }
-# the image with the module and ethtool (and its libraries): one of its own
-VM_KMODS=$KO
-VM_DPDK_APPS=$ETHTOOL
-DPDK_VM_IMAGE=$BUILDDIR/tests/guest/initramfs-netdev.cpio.gz
-need_dpdk_vm
+need_netdev_vm
 pick_accel
 start_daemon --no-hugepages || exit 1
 check "create N (2 data channels) in domain vm1" ctl create-link N $MAC 2 --domain vm1
