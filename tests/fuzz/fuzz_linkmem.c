@@ -27,6 +27,7 @@
 
 #include "fuzz.h"
 #include "testutil.h"
+#include "vlink.pb-c.h"
 #include "vlink_linkmem.h"
 #include "vlink_shm.h"
 
