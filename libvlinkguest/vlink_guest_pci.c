@@ -285,6 +285,24 @@ static int enable(const char *dir, char *why, size_t n)
 	return 0;
 }
 
+/* The name of the kernel driver the device at `dir` is bound to, "" for
+ * none. */
+static const char *driver_of(const char *dir, char *out, size_t n)
+{
+	char link[PATH_MAX], buf[PATH_MAX + 16];
+	ssize_t k;
+
+	snprintf(buf, sizeof(buf), "%s/driver", dir);
+	k = readlink(buf, link, sizeof(link) - 1);
+	if (k < 0) {
+		out[0] = '\0';
+		return out;
+	}
+	link[k] = '\0';
+	copy(out, n, strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
+	return out;
+}
+
 /* A handle on the device at `path` (its sysfs directory), enabled,
  * nothing mapped yet. */
 static int pci_new(struct vlink_guest_pci **out, const char *path, char *why, size_t n)
@@ -313,6 +331,7 @@ static int pci_open(struct vlink_guest_pci **out, const char *path, bool pool,
 {
 	struct vlink_guest_pci *p;
 	struct timespec t0;
+	char drvname[64];
 	uint64_t size;
 	uint32_t st;
 	int err;
@@ -363,6 +382,15 @@ static int pci_open(struct vlink_guest_pci **out, const char *path, bool pool,
 	p->pool_size = reg64(p, VLINK_REG_POOL_LO);
 	p->region_size = reg64(p, VLINK_REG_REGION_LO);
 	reg_domain(p, p->domain);
+	/* the guest kernel driver maps the BARs write-back: a user-space
+	 * mapping of them is refused (conflicting memory types) */
+	if (!strcmp(driver_of(path, drvname, sizeof(drvname)), "vlink_net")) {
+		err = vlink_why(why, n, -EBUSY, "%s is bound to vlink_net, the guest kernel "
+				"driver: its links are network interfaces there (ip link); to "
+				"use it from user space, unbind it first (echo %s > "
+				"/sys/bus/pci/drivers/vlink_net/unbind)", path, p->addr);
+		goto fail;
+	}
 	p->fd4 = open_res(p, VLINK_PCI_BAR_REGION, O_RDWR, &p->bar4_size, why, n);
 	if (p->fd4 < 0) {
 		err = p->fd4;
@@ -548,18 +576,12 @@ static bool ev_disarm(void *arg)
  * -errno (-ENOTSUP when it is not bound to it). */
 static int uio_open(const struct vlink_guest_pci *p)
 {
-	char link[PATH_MAX], buf[PATH_MAX + 16], dev[64] = "";
+	char drv[64], buf[PATH_MAX + 16], dev[64] = "";
 	struct dirent *d;
 	DIR *dir;
-	ssize_t k;
 	int fd;
 
-	snprintf(buf, sizeof(buf), "%s/driver", p->path);
-	k = readlink(buf, link, sizeof(link) - 1);
-	if (k < 0)
-		return -ENOTSUP;
-	link[k] = '\0';
-	if (strcmp(strrchr(link, '/') ? strrchr(link, '/') + 1 : link, "uio_pci_generic"))
+	if (strcmp(driver_of(p->path, drv, sizeof(drv)), "uio_pci_generic"))
 		return -ENOTSUP;
 	snprintf(buf, sizeof(buf), "%s/uio", p->path);
 	dir = opendir(buf);

@@ -119,6 +119,12 @@ set_reg "$D/resource0" 0x00 0x12345678
 expect 1 "registers say magic 0x12345678" "bad MAGIC is refused" \
 	"$PEER" --pci="$D" recv M --count 1
 set_reg "$D/resource0" 0x00 0x4b4e4c56
+# bound to the guest kernel driver: said so, not a mapping error
+mkdir -p "$T/pci-drivers/vlink_net"
+ln -s "$T/pci-drivers/vlink_net" "$D/driver"
+expect 1 "is bound to vlink_net, the guest kernel driver: .*unbind it first \\(echo 0000:00:04.0 > /sys/bus/pci/drivers/vlink_net/unbind\\)" \
+	"a device bound to vlink_net is refused with what to do" "$PEER" --pci="$D" recv M --count 1
+rm "$D/driver"
 expect 2 "exclude each other" "--pci with --socket is a usage error" \
 	"$PEER" --pci --socket "$SOCK" list
 expect 2 "device is for guest mode" "device without --pci is a usage error" "$PEER" device
