@@ -627,15 +627,14 @@ static int intr_setup(struct rte_eth_dev *dev)
 	int err = -ENOMEM;
 
 	intr_free(pv);
-	if (chan_wait_fd(pv, 1) < 0 && pv->guest) {
-		VLOG(ERR, pv, "rx interrupts in a guest need the pci-vlink device bound to "
-		     "uio_pci_generic (its INTx; docs/guest.md, \"Event mode\") and a device "
-		     "of register version 2: poll instead");
-		return -ENOTSUP;
-	}
 	if (chan_wait_fd(pv, 1) < 0) {
-		VLOG(ERR, pv, "rx interrupts need vlinkd's notifiers (protocol version 3), "
-		     "which this port does not have: poll instead, or upgrade vlinkd");
+		if (pv->guest)
+			VLOG(ERR, pv, "rx interrupts in a guest need the pci-vlink device bound "
+			     "to uio_pci_generic (its INTx; docs/guest.md, \"Event mode\") and a "
+			     "device of register version 2: poll instead");
+		else
+			VLOG(ERR, pv, "rx interrupts need vlinkd's notifiers (protocol version "
+			     "3), which this port does not have: poll instead, or upgrade vlinkd");
 		return -ENOTSUP;
 	}
 	pv->intr = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);

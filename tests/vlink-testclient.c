@@ -222,26 +222,6 @@ static int cmd_domain(int argc, char **argv)
 /* Far above what swaps and vlink_notify_signal() add (1 each). */
 #define MARK (1ull << 20)
 
-/* Wait up to 10 s for a MARK on this end's notifier of channel ch. */
-static int await_mark(const struct vlink_notify *n, unsigned ch)
-{
-	uint64_t got = 0, v;
-
-	while (got < MARK) {
-		struct pollfd p = { .fd = n->wait[ch - 1], .events = POLLIN };
-
-		if (poll(&p, 1, 10000) != 1) {
-			fprintf(stderr, "vlink-testclient: no mark on channel %u within 10 s\n", ch);
-			return 1;
-		}
-		if (read(n->mine[ch - 1], &v, sizeof(v)) == sizeof(v))
-			got += v;
-	}
-	return 0;
-}
-
-/* Attach one end of link and get its notifiers into *n: 0, or the exit
- * status (the attachment closed). */
 /* Undo notify_end(); returns rc. */
 static int notify_close(struct vlink_client *c, struct vlink_reply *rep, struct vlink_notify *n,
 			int rc)
@@ -252,6 +232,8 @@ static int notify_close(struct vlink_client *c, struct vlink_reply *rep, struct 
 	return rc;
 }
 
+/* Attach one end of link and get its notifiers into *n: 0, or the exit
+ * status (the attachment closed). */
 static int notify_end(const char *link, bool host, struct vlink_client **cp,
 		      struct vlink_reply *rep, struct vlink_notify *n)
 {
@@ -290,24 +272,56 @@ static unsigned channel_arg(const char *s, const struct vlink_notify *n)
 	return ch >= 1 && ch <= n->nch ? (unsigned)ch : 0;
 }
 
-/* This end's notifier of channel ch, raw (no ring): consume what it has
- * counted; wait up to ms for it to be written (1), or not (0). */
-static void drain_mine(const struct vlink_notify *n, unsigned ch)
+/* notify_end() for the host end, and the data channel named by chs in *ch:
+ * 0, or the exit status (the attachment closed). */
+static int notify_host_chan(const char *link, const char *chs, struct vlink_client **cp,
+			    struct vlink_reply *rep, struct vlink_notify *n, unsigned *ch)
+{
+	int rc = notify_end(link, true, cp, rep, n);
+
+	if (rc)
+		return rc;
+	*ch = channel_arg(chs, n);
+	if (!*ch) {
+		fail("channel %s: the link has no such data channel", chs);
+		return notify_close(*cp, rep, n, 1);
+	}
+	return 0;
+}
+
+/* This end's notifier of channel ch, raw (no ring): read_mine takes what
+ * it has counted (0: nothing); wait_mine waits up to ms for it to be
+ * written: what it counted, 0 if it was not, -1 on error. */
+static uint64_t read_mine(const struct vlink_notify *n, unsigned ch)
 {
 	uint64_t v;
 
-	if (read(n->mine[ch - 1], &v, sizeof(v)) < 0)
-		return; /* EAGAIN: nothing there */
+	return read(n->mine[ch - 1], &v, sizeof(v)) == sizeof(v) ? v : 0;
 }
 
-static int wait_mine(const struct vlink_notify *n, unsigned ch, int ms)
+static int64_t wait_mine(const struct vlink_notify *n, unsigned ch, int ms)
 {
 	struct pollfd p = { .fd = n->wait[ch - 1], .events = POLLIN };
 	int r = poll(&p, 1, ms);
 
-	if (r > 0)
-		drain_mine(n, ch);
-	return r;
+	return r < 0 ? -1 : r == 0 ? 0 : (int64_t)read_mine(n, ch);
+}
+
+/* Wait up to 10 s for a MARK on this end's notifier of channel ch. */
+static int await_mark(const struct vlink_notify *n, unsigned ch)
+{
+	uint64_t got = 0;
+
+	while (got < MARK) {
+		int64_t v = wait_mine(n, ch, 10000);
+
+		if (v <= 0) {
+			fprintf(stderr, "vlink-testclient: no mark on channel %u within 10 s\n", ch);
+			return 1;
+		}
+		got += (uint64_t)v;
+	}
+	return 0;
 }
 
 static int cmd_woken(int argc, char **argv)
@@ -316,23 +330,19 @@ static int cmd_woken(int argc, char **argv)
 	struct vlink_reply rep;
 	struct vlink_notify n = { 0 };
 	unsigned ch, secs = argc > 2 ? (unsigned)atoi(argv[2]) : 10;
-	int rc, r;
+	int64_t r;
+	int rc;
 
 	if (argc < 2)
 		return fail("usage: woken LINK CH [SECONDS]%s", "");
-	rc = notify_end(argv[0], true, &c, &rep, &n);
+	rc = notify_host_chan(argv[0], argv[1], &c, &rep, &n, &ch);
 	if (rc)
 		return rc;
 	rc = 1;
-	ch = channel_arg(argv[1], &n);
-	if (!ch) {
-		fail("channel %s: the link has no such data channel", argv[1]);
-		goto out;
-	}
 	/* what came before (the fetch's own signals, QEMU's at its swap) is
 	 * not the doorbell */
 	for (unsigned i = 1; i <= n.nch; i++)
-		drain_mine(&n, i);
+		read_mine(&n, i);
 	printf("ready\n");
 	fflush(stdout);
 	r = wait_mine(&n, ch, (int)secs * 1000);
@@ -359,15 +369,10 @@ static int cmd_ring(int argc, char **argv)
 
 	if (argc < 3)
 		return fail("usage: ring LINK CH GO_FILE%s", "");
-	rc = notify_end(argv[0], true, &c, &rep, &n);
+	rc = notify_host_chan(argv[0], argv[1], &c, &rep, &n, &ch);
 	if (rc)
 		return rc;
 	rc = 1;
-	ch = channel_arg(argv[1], &n);
-	if (!ch) {
-		fail("channel %s: the link has no such data channel", argv[1]);
-		goto out;
-	}
 	printf("ready\n");
 	fflush(stdout);
 	for (i = 0; i < 2000 && access(argv[2], F_OK); i++)

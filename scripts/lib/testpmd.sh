@@ -18,6 +18,8 @@
 #   tp_field ID PORT FIELD         FIELD (also Rx-pps, Tx-pps) from the
 #                                  last `show port stats` already logged
 #   tp_quit ID                     quit and wait for the process
+#   tp_round ID SECONDS COMMAND... one `start tx_first 30`, until COMMAND
+#                                  succeeds (SECONDS at most), `stop`
 #   tp_rounds ID K [SECONDS]       K rounds of `start tx_first 30` (ID in
 #                                  rxonly), each until port 0 has received
 #                                  back all it has sent (SECONDS, default
@@ -116,18 +118,29 @@ tp_stat() {
 	tp_field "$id" "$port" "$field"
 }
 
+# tp_round ID SECONDS COMMAND...: one `start tx_first 30`; COMMAND every
+# 0.1 s until it succeeds (SECONDS at most); then `stop`
+tp_round() {
+	_id=$1 _max=$(($2 * 10)); shift 2
+	tp_cmd "$_id" "start tx_first 30"
+	_i=0
+	until "$@" || [ $_i -ge $_max ]; do _i=$((_i + 1)); sleep 0.1; done
+	tp_cmd "$_id" "stop"
+	tp_wait "$_id" "Done\\." 10 >/dev/null
+}
+
+# tp_rx_reached ID N: port 0 of testpmd ID has received N packets (or its
+# stats cannot be read: no use waiting)
+tp_rx_reached() {
+	_r=$(tp_stat "$1" 0 RX-packets) || return 0
+	[ "$_r" -ge "$2" ]
+}
+
 tp_batches() {
-	id=$1 per=$4
-	for k in $(seq "$2" "$3"); do
-		tp_cmd "$id" "start tx_first 30"
-		i=0
-		while r=$(tp_stat "$id" 0 RX-packets) && [ "$r" -lt $((k * per)) ] && [ $i -lt 300 ]; do
-			i=$((i + 1)); sleep 0.1
-		done
-		tp_cmd "$id" "stop"
-		tp_wait "$id" "Done\\." 10 >/dev/null
+	for _k in $(seq "$2" "$3"); do
+		tp_round "$1" 30 tp_rx_reached "$1" $((_k * $4))
 	done
-	echo "$(tp_stat "$id" 0 TX-packets) $(tp_stat "$id" 0 RX-packets)"
+	echo "$(tp_stat "$1" 0 TX-packets) $(tp_stat "$1" 0 RX-packets)"
 }
 
 # tp_all_back ID FLOOR: testpmd ID has sent more than FLOOR packets on
@@ -139,11 +152,7 @@ tp_all_back() {
 
 tp_rounds() {
 	for _k in $(seq "$2"); do
-		_floor=$(tp_stat "$1" 0 TX-packets)
-		tp_cmd "$1" "start tx_first 30"
-		until_ok "${3:-10}" tp_all_back "$1" "$_floor"
-		tp_cmd "$1" "stop"
-		tp_wait "$1" "Done\\." 10 >/dev/null
+		tp_round "$1" "${3:-10}" tp_all_back "$1" "$(tp_stat "$1" 0 TX-packets)"
 	done
 	echo "$(tp_stat "$1" 0 TX-packets) $(tp_stat "$1" 0 RX-packets)"
 }
