@@ -35,19 +35,7 @@ N=${VLINK_GUEST_OVS_COUNT:-10000}
 RATE=${VLINK_GUEST_OVS_RATE:-2500}
 SIZES=64-1500
 
-if missing=$(ovs_missing); then
-	echo "SKIP: $NAME: OVS-DPDK is not installed (no $missing; apt-get install openvswitch-switch-dpdk)"
-	exit 77
-fi
-if [ ! -x "$QEMU" ]; then
-	echo "SKIP: $NAME: no QEMU at $QEMU (make qemu, or VLINK_QEMU)"
-	exit 77
-fi
-if [ -z "$(find_kernel)" ]; then
-	echo "SKIP: $NAME: no guest kernel in ${VLINK_CACHE:-/var/cache/vlink}/kernel (scripts/install-deps.sh, or VLINK_KERNEL)"
-	exit 77
-fi
-[ -f "$PLUGIN_SRC" ] || { not_ok "the PMD is built ($PLUGIN_SRC)"; finish; }
+ovs_guest_need
 need_vm
 pick_accel
 ovs_plugin || { not_ok "a copy of the plugin under /run"; finish; }

@@ -68,6 +68,25 @@ ovs_log_tail() {
 	fi
 }
 
+# ovs_guest_need: what a test with OVS-DPDK and guests needs (source
+# scripts/lib/guest.sh first): without OVS-DPDK, QEMU or a guest kernel
+# the test is skipped (exit 77), without the PMD it fails
+ovs_guest_need() {
+	if missing=$(ovs_missing); then
+		echo "SKIP: $NAME: OVS-DPDK is not installed (no $missing; apt-get install openvswitch-switch-dpdk)"
+		exit 77
+	fi
+	if [ ! -x "$QEMU" ]; then
+		echo "SKIP: $NAME: no QEMU at $QEMU (make qemu, or VLINK_QEMU)"
+		exit 77
+	fi
+	if [ -z "$(find_kernel)" ]; then
+		echo "SKIP: $NAME: no guest kernel in ${VLINK_CACHE:-/var/cache/vlink}/kernel (scripts/install-deps.sh, or VLINK_KERNEL)"
+		exit 77
+	fi
+	[ -f "$PLUGIN_SRC" ] || { not_ok "the PMD is built ($PLUGIN_SRC)"; finish; }
+}
+
 # --- the plugin -----------------------------------------------------------------
 PLUGIN_SRC=${VLINK_OVS_PLUGIN:-$BUILDDIR/pmd/librte_net_vlink.so}
 # ovs_missing: prints the OVS programs that are not installed (status 1,
