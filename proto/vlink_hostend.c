@@ -38,7 +38,10 @@ int vlink_hostend_refill(const struct vlink_hostend *h, unsigned ch)
 	}
 	/* from home, so not lent: all are lent, and all fit */
 	k = vlink_ledger_lend_burst(h->led, d, k, (uint16_t)ch);
-	return (int)vlink_ring_enqueue_burst(r, d, k);
+	k = vlink_ring_enqueue_burst(r, d, k);
+	if (k)
+		vlink_notify_wake(h->notify, ch, r);
+	return (int)k;
 }
 
 unsigned vlink_hostend_reap(const struct vlink_hostend *h, unsigned ch, unsigned max_bursts)

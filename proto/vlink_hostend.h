@@ -43,16 +43,18 @@ struct vlink_hostend {
 	vlink_hostend_get_fn *get;      /* where refill finds buffers (NULL:
 					   this end never refills) */
 	struct vlink_notify *notify;    /* event mode: send and reset wake
-					   a peer asleep on rx; NULL: never */
+					   a peer asleep on rx, refill one
+					   waiting for fill; NULL: never */
 };
 
 /* The data path, on data channel ch (1..nch). */
 
 /* Keep min(ring size, VLINK_HOSTEND_FILL_STOCK) empty buffers on fill for
  * the peer to send in (not more: a peer that only receives would hold
- * them), topping up by VLINK_HOSTEND_REFILL or more at a time.  Returns
- * how many buffers were lent, or -ENOBUFS if some were due and home had
- * none. */
+ * them), topping up by VLINK_HOSTEND_REFILL or more at a time, and wake a
+ * peer that waits for them (need_wakeup on fill: the guest kernel driver,
+ * whose transmit queue stops while fill is empty).  Returns how many
+ * buffers were lent, or -ENOBUFS if some were due and home had none. */
 int vlink_hostend_refill(const struct vlink_hostend *h, unsigned ch);
 
 /* Take home what the peer has finished with on done, up to max_bursts

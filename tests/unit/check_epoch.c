@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "vlink_epoch.h"
 #include "vlink_hostend.h"
 #include "vlink_ledger.h"
 #include "vlink_linkmem.h"
+#include "vlink_notify.h"
 #include "vlink_shm.h"
 
 #define POOL (2u << 20)
@@ -511,6 +513,54 @@ START_TEST(data_path)
 }
 END_TEST
 
+/* A peer whose transmit waits for fill buffers sets need_wakeup on fill
+ * (the guest kernel driver): the host end's refill signals it, once; a
+ * peer that does not wait is not signalled. */
+START_TEST(refill_wakes_a_peer_waiting_for_fill)
+{
+	struct vlink_ledger led;
+	static struct stack home;
+	struct vlink_notify n;
+	struct vlink_hostend he = { .m = &host, .led = &led, .home = stack_home,
+				    .arg = &home, .get = stack_get, .notify = &n };
+	struct vlink_desc d[RING];
+	uint64_t v, before;
+
+	ck_assert_int_eq(vlink_ledger_init(&led, 0, NBUFS * VLINK_BUF_SIZE, VLINK_BUF_SIZE), 0);
+	home.n = 0;
+	for (uint32_t k = NBUFS; k > 0; k--)
+		home.b[home.n++] = k - 1;
+	ck_assert_int_eq(vlink_notify_init(&n, NCH, true), 0);
+	for (unsigned ch = 1; ch <= NCH; ch++)
+		ck_assert_int_eq(vlink_notify_swap(&n, ch, eventfd(0, EFD_NONBLOCK),
+						   eventfd(0, EFD_NONBLOCK)), 0);
+	n.live = true; /* as vlink_notify_fetch does once all are in */
+	/* the swap signalled each channel once: drain channel 1's */
+	ck_assert_int_eq(read(n.theirs[0], &v, sizeof(v)), (ssize_t)sizeof(v));
+	/* not waiting: no signal */
+	before = n.signals;
+	ck_assert_int_eq(vlink_hostend_refill(&he, 1), (int)RING);
+	ck_assert_uint_eq(n.signals, before);
+	/* the peer takes every buffer, finds fill empty and waits */
+	ck_assert_uint_eq(vlink_ring_dequeue_burst(&peer.ch[0].fill, d, RING), RING);
+	ck_assert(vlink_ring_sleep_begin(&peer.ch[0].fill));
+	ck_assert_uint_eq(vlink_ring_enqueue_burst(&peer.ch[0].done, d, RING), RING);
+	ck_assert_uint_eq(vlink_hostend_reap(&he, 1, 4), 0); /* none bad */
+	ck_assert_int_eq(vlink_hostend_refill(&he, 1), (int)RING);
+	ck_assert_uint_eq(n.signals, before + 1);
+	ck_assert_int_eq(read(n.theirs[0], &v, sizeof(v)), (ssize_t)sizeof(v));
+	ck_assert_uint_eq(v, 1);
+	/* once per wait: the word was taken */
+	ck_assert_uint_eq(vlink_ring_dequeue_burst(&peer.ch[0].fill, d, RING), RING);
+	ck_assert_uint_eq(vlink_ring_enqueue_burst(&peer.ch[0].done, d, RING), RING);
+	ck_assert_uint_eq(vlink_hostend_reap(&he, 1, 4), 0); /* none bad */
+	ck_assert_int_eq(vlink_hostend_refill(&he, 1), (int)RING);
+	ck_assert_uint_eq(n.signals, before + 1);
+	vlink_notify_fini(&n);
+	vlink_ledger_fini(&led);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("epoch");
@@ -529,6 +579,7 @@ int main(void)
 	tcase_add_test(tc, resets_under_traffic);
 	tcase_add_test(tc, drain_takes_back);
 	tcase_add_test(tc, data_path);
+	tcase_add_test(tc, refill_wakes_a_peer_waiting_for_fill);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
