@@ -32,11 +32,11 @@
 
 #define BURST VLINK_HOSTEND_BURST
 
-enum kind { K_OUT_OF_AREA, K_OUTSIDE_POOL, K_BAD_LENGTH, K_HEAD_AHEAD, K_TAIL_AHEAD, K_WRAP,
-	    K_HOST_WORDS, K_MIX, K_N };
+enum kind { K_OUT_OF_AREA, K_OUTSIDE_POOL, K_BAD_LENGTH, K_CRUMBS, K_HEAD_AHEAD, K_TAIL_AHEAD,
+	    K_WRAP, K_HOST_WORDS, K_MIX, K_N };
 
 static const char *const kind_name[K_N] = {
-	"out-of-area", "outside-pool", "bad-length", "head-ahead", "tail-ahead", "wrap",
+	"out-of-area", "outside-pool", "bad-length", "crumbs", "head-ahead", "tail-ahead", "wrap",
 	"host-words", "mix",
 };
 
@@ -52,6 +52,8 @@ static const char usage[] =
 	"  outside-pool   offsets past the pool: 2^40, 2^63, 2^64 - 16\n"
 	"  bad-length     len > buffer, len 2^32 - 1, data_off 65535, data_off + len\n"
 	"                 wrapping 32 bits\n"
+	"  crumbs         fill buffers of the link with 1 to 8 bytes of room past\n"
+	"                 data_off (valid, and useless: a peer must not wait on them)\n"
 	"  head-ahead     rx and fill heads more than a ring ahead of the peer's tail\n"
 	"  tail-ahead     done and tx tails ahead of the peer's head\n"
 	"  wrap           indices near 2^32 and 2^31 around the real ones\n"
@@ -169,7 +171,7 @@ static void forge(struct evil *e, enum kind k, unsigned ch, bool to_fill)
 {
 	const uint64_t bs = e->m.buf_size, base = e->m.buf_offset, area = e->m.buf_area;
 	struct vlink_linkmem_chan *c = &e->m.ch[ch - 1];
-	struct vlink_ring *r = !to_fill && rnd(e) & 1 ? &c->rx : &c->fill;
+	struct vlink_ring *r = !to_fill && k != K_CRUMBS && rnd(e) & 1 ? &c->rx : &c->fill;
 	struct vlink_desc d = { .len = 60 };
 
 	switch (k) {
@@ -196,6 +198,11 @@ static void forge(struct evil *e, enum kind k, unsigned ch, bool to_fill)
 		d.data_off = bad[i].off;
 		break;
 	}
+	case K_CRUMBS:
+		d.pool_offset = base + bs * (rnd(e) % (area / bs));
+		d.len = 0;
+		d.data_off = (uint16_t)(bs - 1 - rnd(e) % 8);
+		break;
 	default:
 		return;
 	}

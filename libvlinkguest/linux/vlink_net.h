@@ -39,8 +39,9 @@ struct vn_stats {
 	u64 rx_bad_desc;     /* rx descriptors refused (not one of the link's
 				buffers, or data past its end) */
 	u64 fill_bad_desc;   /* fill descriptors refused */
-	u64 tx_dropped;      /* no fill buffer, no room on tx, too long, or
-				the host not up in our epoch */
+	u64 tx_dropped;      /* too long, or the host not up in our epoch */
+	u64 tx_stops;        /* transmit queue stopped: no fill buffer or no
+				room on tx (the packet waits, not dropped) */
 	u64 stale;           /* fill buffers of an older epoch dropped */
 	u64 doorbells;       /* host end woken (DOORBELL) */
 	u64 sleeps;          /* rx armed (need_wakeup) before NAPI completed */
@@ -59,6 +60,8 @@ struct vn_chan {
 	spinlock_t lock;
 	struct napi_struct napi;
 	bool armed;                  /* need_wakeup set on rx */
+	bool tx_stopped;             /* our transmit queue stopped, waiting
+					for fill (need_wakeup on fill) */
 	/* transmit: fill buffers taken and not used yet, of epoch stash_epoch */
 	struct vlink_desc stash[VN_BURST];
 	unsigned int nstash;

@@ -188,6 +188,30 @@ static int rx_burst(struct vn_chan *c, int budget, struct sk_buff_head *q)
 	return n;
 }
 
+/* Under c->lock: can a packet (of one buffer at least) go now? */
+static bool tx_ready(struct vn_chan *c)
+{
+	struct vlink_linkmem_chan *r = rings(c);
+
+	return (c->nstash || vlink_ring_count(&r->fill)) && vlink_ring_room(&r->tx, 1);
+}
+
+/* Under c->lock, from NAPI: a transmit queue stopped for want of fill
+ * buffers (or tx room) goes on once there are some; else it waits for the
+ * host end's refill to signal (need_wakeup on fill, armed again here) or
+ * for the next round (the watchdog's, at the latest: a host end that
+ * never drains tx sends no signal).  True: wake the queue. */
+static bool tx_restart_due(struct vn_chan *c)
+{
+	if (!c->tx_stopped)
+		return false;
+	if (!tx_ready(c) && (vlink_ring_sleep_begin(&rings(c)->fill) || !tx_ready(c)))
+		return false;
+	vlink_ring_sleep_end(&rings(c)->fill);
+	c->tx_stopped = false;
+	return true;
+}
+
 static int vn_poll(struct napi_struct *napi, int budget)
 {
 	struct vn_chan *c = container_of(napi, struct vn_chan, napi);
@@ -195,7 +219,7 @@ static int vn_poll(struct napi_struct *napi, int budget)
 	struct sk_buff_head q;
 	struct sk_buff *skb;
 	int work = 0, n;
-	bool up, sleep;
+	bool up, sleep, restart;
 
 	__skb_queue_head_init(&q);
 	spin_lock(&c->lock);
@@ -207,7 +231,10 @@ static int vn_poll(struct napi_struct *napi, int budget)
 	up = chan_sync(c);
 	while (up && work < budget && (n = rx_burst(c, budget - work, &q)) > 0)
 		work += n;
+	restart = up && tx_restart_due(c);
 	spin_unlock(&c->lock);
+	if (restart)
+		netif_tx_wake_queue(netdev_get_tx_queue(l->nd, c->ch - 1));
 
 	/* up the stack without the lock: a reply may be transmitted from here */
 	while ((skb = __skb_dequeue(&q))) {
@@ -263,8 +290,11 @@ static void stash_refill(struct vn_chan *c)
 	c->stash_epoch = vlink_epoch_peer_current(&c->link->ep, c->ch);
 }
 
-/* Under c->lock: the skb into buffers from the stash, as one chain on tx. */
-static bool tx_one(struct vn_chan *c, struct sk_buff *skb)
+enum vn_tx { VN_TX_SENT, VN_TX_DROP, VN_TX_BUSY };
+
+/* Under c->lock: the skb into buffers from the stash, as one chain on tx;
+ * VN_TX_BUSY: not now (fill is empty, or tx full), VN_TX_DROP: never. */
+static enum vn_tx tx_one(struct vn_chan *c, struct sk_buff *skb)
 {
 	struct vn_link *l = c->link;
 	struct vlink_linkmem_chan *r = rings(c);
@@ -272,7 +302,7 @@ static bool tx_one(struct vn_chan *c, struct sk_buff *skb)
 	unsigned int need = 0, off = 0, room = 0;
 
 	if (skb->len > max_frame(l))
-		return false;
+		return VN_TX_DROP;
 	/* buffers enough from the top of the stash, each with its own
 	 * headroom (the data_off the host suggests) */
 	for (;;) {
@@ -288,12 +318,17 @@ static bool tx_one(struct vn_chan *c, struct sk_buff *skb)
 			break;
 		stash_refill(c);
 		if (c->nstash == had)
-			return false; /* fill is empty (or the stash full of crumbs) */
+			/* fill is empty: wait for more.  A full stash that
+			 * cannot hold the frame is a hostile host's crumbs
+			 * (buffers with almost no room past data_off; honest
+			 * ones hold any frame up to max_frame in far fewer):
+			 * waiting would spin, the packet is dropped */
+			return had < VN_BURST ? VN_TX_BUSY : VN_TX_DROP;
 	}
 	if (need > VN_CHAIN_MAX)
-		return false;
+		return VN_TX_DROP;
 	if (vlink_ring_room(&r->tx, need) < need)
-		return false;
+		return VN_TX_BUSY;
 	for (unsigned int i = 0; i < need; i++) {
 		struct vlink_desc *b = &c->stash[c->nstash - 1 - i];
 		unsigned int len = min_t(unsigned int, skb->len - off,
@@ -309,7 +344,7 @@ static bool tx_one(struct vn_chan *c, struct sk_buff *skb)
 	}
 	vlink_ring_enqueue_burst(&r->tx, d, need); /* room checked above */
 	c->nstash -= need;
-	return true;
+	return VN_TX_SENT;
 }
 
 static netdev_tx_t vn_xmit(struct sk_buff *skb, struct net_device *nd)
@@ -318,22 +353,39 @@ static netdev_tx_t vn_xmit(struct sk_buff *skb, struct net_device *nd)
 	unsigned int q = skb_get_queue_mapping(skb);
 	struct vn_chan *c = &l->ch[q < l->nch ? q : 0];
 	unsigned int len = skb->len;
-	bool sent;
+	bool poll = false;
+	enum vn_tx res;
 
 	spin_lock(&c->lock);
-	sent = chan_sync(c) && tx_one(c, skb);
-	if (sent) {
+	res = chan_sync(c) ? tx_one(c, skb) : VN_TX_DROP;
+	if (res == VN_TX_SENT) {
 		c->st.tx_packets++;
 		c->st.tx_bytes += len;
-	} else {
+	} else if (res == VN_TX_DROP) {
 		c->st.tx_dropped++;
+	} else {
+		/* the packet waits in the qdisc, not dropped: the queue goes
+		 * on when the host end gives fill buffers (tx_restart_due,
+		 * from NAPI, which its refill signals once need_wakeup is
+		 * set); buffers there already: NAPI looks at once */
+		netif_tx_stop_queue(netdev_get_tx_queue(nd, c->ch - 1));
+		c->tx_stopped = true;
+		c->st.tx_stops++;
+		poll = !vlink_ring_sleep_begin(&rings(c)->fill);
 	}
-	/* a host end asleep in its receive waits for this (once per sleep) */
-	if (sent && !netdev_xmit_more() && vlink_ring_wake_due(&rings(c)->tx)) {
+	/* a host end asleep in its receive waits for this (once per sleep);
+	 * also when this packet waits: what the batch sent before it must
+	 * not */
+	if ((res == VN_TX_BUSY || (res == VN_TX_SENT && !netdev_xmit_more())) &&
+	    vlink_ring_wake_due(&rings(c)->tx)) {
 		vn_doorbell(l->vd, l->slot, c->ch);
 		c->st.doorbells++;
 	}
 	spin_unlock(&c->lock);
+	if (poll)
+		napi_schedule(&c->napi);
+	if (res == VN_TX_BUSY)
+		return NETDEV_TX_BUSY;
 	dev_consume_skb_any(skb);
 	return NETDEV_TX_OK;
 }
@@ -367,6 +419,7 @@ static int vn_open(struct net_device *nd)
 		c->rx_skb = NULL;
 		c->rx_skip = false;
 		c->armed = false;
+		c->tx_stopped = false;
 		spin_unlock_bh(&c->lock);
 	}
 	vlink_epoch_peer_attach(&l->m, &l->ep);
@@ -452,7 +505,10 @@ static int vn_stop(struct net_device *nd)
 		spin_lock_bh(&c->lock);
 		if (c->armed && !READ_ONCE(l->dead))
 			vlink_ring_sleep_end(&l->m.ch[i].rx);
+		if (c->tx_stopped && !READ_ONCE(l->dead))
+			vlink_ring_sleep_end(&l->m.ch[i].fill);
 		c->armed = false;
+		c->tx_stopped = false;
 		c->nstash = 0;
 		if (c->rx_skb)
 			dev_kfree_skb_any(c->rx_skb);
@@ -493,7 +549,8 @@ static const struct net_device_ops vn_netdev_ops = {
 
 static const char vn_chan_stat_names[][ETH_GSTRING_LEN - 8] = {
 	"rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "rx_dropped", "rx_bad_desc",
-	"fill_bad_desc", "bad_index", "tx_dropped", "stale", "doorbells", "sleeps", "polls",
+	"fill_bad_desc", "bad_index", "tx_dropped", "tx_stops", "stale", "doorbells", "sleeps",
+	"polls",
 };
 #define VN_CHAN_STATS ARRAY_SIZE(vn_chan_stat_names)
 static const char vn_link_stat_names[][ETH_GSTRING_LEN] = {
@@ -554,6 +611,7 @@ static void vn_get_ethtool_stats(struct net_device *nd, struct ethtool_stats *es
 		*v++ = READ_ONCE(r->rx.bad_index) + READ_ONCE(r->done.bad_index) +
 		       READ_ONCE(r->fill.bad_index) + READ_ONCE(r->tx.bad_index);
 		*v++ = READ_ONCE(st->tx_dropped);
+		*v++ = READ_ONCE(st->tx_stops);
 		*v++ = READ_ONCE(st->stale);
 		*v++ = READ_ONCE(st->doorbells);
 		*v++ = READ_ONCE(st->sleeps);

@@ -1,9 +1,10 @@
 #!/bin/sh
 # The guest kernel driver (vlink_net.ko) against a malicious host end
 # (tests/vlink-evilhost: descriptors on rx and fill outside the link's
-# buffers or not fitting one, ring indices no correct host publishes,
-# host_state/host_epoch garbage, one kind per round, a new epoch after
-# each), then a good one (dpdk-testpmd icmpecho, as netdev.sh):
+# buffers or not fitting one, fill buffers with no room to speak of (the
+# driver must drop rather than wait on them), ring indices no correct
+# host publishes, host_state/host_epoch garbage, one kind per round, a new
+# epoch after each), then a good one (dpdk-testpmd icmpecho, as netdev.sh):
 #  1. the interface up, the guest pinging (a static ARP entry keeps it
 #     transmitting every 20 ms, so that fill and tx are used); evilhost
 #     lies for 8 s: the guest's script still answers, the interface is
