@@ -78,22 +78,39 @@ if [ "$WANT_SOURCES" = 1 ]; then
 	done
 	# A Debian kernel for the guest tests, unpacked rather than installed so
 	# that no initramfs or boot-loader hooks run on this machine, with the
-	# modules the guests load (uio_pci_generic, to bind pci-vlink for
-	# DPDK's PCI bus); both from the same package, so fetched together.
-	if ! ls "$CACHE"/kernel/vmlinuz-* >/dev/null 2>&1 ||
-	   ! ls "$CACHE"/kernel/modules/uio_pci_generic.ko* >/dev/null 2>&1; then
+	# modules the guests load (KMODS: uio_pci_generic, to bind pci-vlink
+	# for DPDK's PCI bus; virtio-net-pci's driver stack, for the guests of
+	# bench/guest-netdev.sh); both from the same package.  A cached kernel
+	# that lacks some of the modules gets them from its own package
+	# (linux-image-VER), the rest of the cache left as it is.
+	KMODS="uio uio_pci_generic virtio virtio_ring virtio_pci_legacy_dev
+	       virtio_pci_modern_dev virtio_pci failover net_failover virtio_net"
+	kmods_missing() {
+		for m in $KMODS; do
+			ls "$CACHE/kernel/modules/$m.ko"* >/dev/null 2>&1 || echo "$m"
+		done
+	}
+	kpkg=
+	if ! ls "$CACHE"/kernel/vmlinuz-* >/dev/null 2>&1; then
 		kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 			sed -n 's/.*Depends: \(linux-image-[0-9][^ ]*\)/\1/p' | head -n1)
 		[ -n "$kpkg" ] || { echo "install-deps: cannot resolve linux-image-amd64" >&2; exit 1; }
-		step "fetching kernel $kpkg into $CACHE/kernel"
+		rm -rf "$CACHE/kernel"
+	elif [ -n "$(kmods_missing)" ]; then
+		kpkg=$(ls "$CACHE"/kernel/vmlinuz-* | sort -V | tail -n1)
+		kpkg=linux-image-${kpkg##*/vmlinuz-}
+	fi
+	if [ -n "$kpkg" ]; then
+		step "fetching kernel $kpkg into $CACHE/kernel (modules: $(kmods_missing | paste -sd " " -))"
 		tmp=$(mktemp -d)
 		(cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$kpkg" && dpkg-deb -x ./*.deb root)
-		rm -rf "$CACHE/kernel"
 		mkdir -p "$CACHE/kernel/modules"
-		cp "$tmp"/root/boot/vmlinuz-* "$CACHE/kernel/"
-		find "$tmp"/root/lib/modules -path '*/drivers/uio/*' \
-			\( -name 'uio.ko*' -o -name 'uio_pci_generic.ko*' \) \
-			-exec cp {} "$CACHE/kernel/modules/" \;
+		ls "$CACHE"/kernel/vmlinuz-* >/dev/null 2>&1 || cp "$tmp"/root/boot/vmlinuz-* "$CACHE/kernel/"
+		for m in $(kmods_missing); do
+			f=$(find "$tmp"/root/lib/modules -name "$m.ko*" | head -n1)
+			[ -n "$f" ] || { echo "install-deps: $kpkg has no module $m" >&2; rm -rf "$tmp"; exit 1; }
+			cp "$f" "$CACHE/kernel/modules/"
+		done
 		rm -rf "$tmp"
 	fi
 	# The headers of that very kernel, for the guest kernel module

@@ -45,12 +45,17 @@
 # its own name, with the closure of its libraries as for testpmd.
 #
 # --module KO (repeatable): a kernel module of the guest's kernel, copied
-# to /lib/modules/ under its own name, for `insmod /lib/modules/NAME.ko`
-# (e.g. uio.ko and uio_pci_generic.ko, which scripts/install-deps.sh keeps
-# in $VLINK_CACHE/kernel/modules).
+# to /lib/modules/VER/ (VER: the kernel version of its vermagic) with
+# busybox depmod's modules.dep, and linked as /lib/modules/NAME.ko: in the
+# guest `modprobe NAME` loads it after what it depends on (e.g. modprobe
+# virtio_net: virtio_ring, virtio, failover, net_failover first), or
+# `insmod /lib/modules/NAME.ko` it alone (e.g. uio.ko, uio_pci_generic.ko,
+# the virtio-net-pci stack, which scripts/install-deps.sh keeps in
+# $VLINK_CACHE/kernel/modules).  Every module a module depends on
+# (modinfo -F depends) must be given too, and all of one kernel version.
 set -eu
 
-usage() { sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,55p' "$0" | sed 's/^# \{0,1\}//'; }
 DPDK_PLUGINS=
 DPDK_APPS=
 MODULES=
@@ -103,9 +108,28 @@ for x in "$@"; do
 done
 
 if [ -n "$MODULES" ]; then
-	mkdir -p "$W/root/lib/modules"
+	command -v modinfo >/dev/null || die "no modinfo (apt-get install kmod)"
+	kver='' names=''
+	for m in $MODULES; do
+		v=$(modinfo -F vermagic "$m" 2>/dev/null | cut -d' ' -f1)
+		[ -n "$v" ] || die "$m: not a kernel module (modinfo: no vermagic)"
+		[ -z "$kver" ] || [ "$v" = "$kver" ] || die "$m is for kernel $v, not $kver like the others"
+		kver=$v
+		n=${m##*/}
+		names="$names ${n%%.ko*}"
+	done
+	for m in $MODULES; do
+		for d in $(modinfo -F depends "$m" | tr , ' '); do
+			case " $names " in *" $d "*) ;;
+			*) die "${m##*/} depends on $d: give --module .../$d.ko too" ;;
+			esac
+		done
+	done
+	mkdir -p "$W/root/lib/modules/$kver"
 	# shellcheck disable=SC2086 # paths without blanks
-	cp $MODULES "$W/root/lib/modules/"
+	cp $MODULES "$W/root/lib/modules/$kver/"
+	for m in $MODULES; do ln -s "$kver/${m##*/}" "$W/root/lib/modules/${m##*/}"; done
+	"$BUSYBOX" depmod -b "$W/root" "$kver" || die "busybox depmod failed"
 fi
 
 # --dpdk: testpmd and the plugins with the closure of their libraries

@@ -147,10 +147,12 @@ need_vm() {
 #                 pool, sized for RTE_MAX_ETHPORTS ports, needs ~300 MB)
 # e.g. boot_guest vm1 g "dpdk-testpmd $GUEST_EAL --vdev net_vlink0,... --
 #   $GUEST_TP_ARGS -i".  The console is a tty: testpmd's output comes line
-# by line.  The image also has the kernel modules uio.ko and
-# uio_pci_generic.ko in /lib/modules when the kernel's are in
-# $VLINK_CACHE/kernel/modules (scripts/install-deps.sh): bound to
-# uio_pci_generic, the device is seen by DPDK's PCI bus (-a ADDRESS).
+# by line.  The image also has the kernel's modules that are in
+# $VLINK_CACHE/kernel/modules (scripts/install-deps.sh), in /lib/modules
+# (insmod, or modprobe with their dependencies): uio.ko and
+# uio_pci_generic.ko (bound to uio_pci_generic, the device is seen by
+# DPDK's PCI bus, -a ADDRESS) and the virtio-net-pci stack (modprobe
+# virtio_pci virtio_net: an eth interface on virtio-net-pci).
 # VM_DPDK_APPS: more DPDK programs for the image (mkinitramfs --dpdk-app;
 # name a DPDK_VM_IMAGE of your own then).  VM_KMODS: more kernel modules
 # (paths to .ko files of the guest's kernel, e.g. vlink_net.ko from
@@ -166,8 +168,7 @@ need_dpdk_vm() {
 	fi
 	img=${DPDK_VM_IMAGE:-$BUILDDIR/tests/guest/initramfs-dpdk.cpio.gz}
 	kmods=
-	for m in uio uio_pci_generic; do
-		f=$(dirname "$KERNEL")/modules/$m.ko
+	for f in "$(dirname "$KERNEL")"/modules/*.ko; do
 		[ -f "$f" ] && kmods="$kmods $f"
 	done
 	kmods="$kmods ${VM_KMODS:-}"
@@ -264,6 +265,31 @@ pick_accel() {
 boot_guest() {
 	run_qemu "$2" "$ACCEL" "$3" -chardev "socket,id=vl0,path=$SOCK,reconnect=1" \
 		-device "pci-vlink,chardev=vl0,vm_domain=$1"
+}
+
+# boot_virtio_guest NAME SOCKET MAC COMMAND: a VM (in the background) whose
+# one network device is a virtio-net-pci (MAC) on a vhost-user netdev,
+# QEMU the server on SOCKET (a dpdkvhostuserclient port of OVS connects
+# to it, and again when it goes), guest RAM a shared memfd (the
+# vhost-user back end maps it); no pci-vlink device.  Runs COMMAND as
+# boot_guest does (modprobe virtio_pci virtio_net there: need_dpdk_vm's
+# image has them).  Sets QEMU_PID.  The device has no MSI-X (vectors=0:
+# INTx): QEMU 7.2 under TCG with a vhost-user netdev and MSI-X segfaults
+# when the guest's virtio_net unmasks a vector (virtio_pci_vq_vector_unmask
+# -> kvm_virtio_pci_irqfd_use with no KVM: vhost-user clears
+# use_guest_notifier_mask, so the KVM irqfd path runs)
+boot_virtio_guest() {
+	run_qemu "$1" "$ACCEL" "$4" -object memory-backend-memfd,id=mem,size=512M,share=on \
+		-numa node,memdev=mem -chardev "socket,id=vh,path=$2,server=on,wait=off" \
+		-netdev vhost-user,id=n0,chardev=vh \
+		-device "virtio-net-pci,netdev=n0,mac=$3,vectors=0,romfile="
+}
+
+# qemu_has_vhost_user: QEMU was built with the vhost-user netdev
+# (qemu/build-qemu.sh enables it)
+qemu_has_vhost_user() {
+	! timeout 10 "$QEMU" -machine none -nodefaults -display none \
+		-netdev vhost-user,id=n0,chardev=none 2>&1 | grep -q "not compiled"
 }
 
 # wait_serial NAME REGEX SECONDS: until the guest's console shows REGEX
