@@ -227,6 +227,43 @@ stop_ovs() {
 	[ "$RC" = 0 ]
 }
 
+# ovs_bridge [PMD-CPU-MASK]: OVS for a test with guests, in one go
+# (ok/not_ok, the test ends at a failure): its hugepages, ovsdb-server,
+# ovs_dpdk_config PMD-CPU-MASK (0x2), ovs-vswitchd, the bridge BR
+# (datapath netdev) and the ports of OVS_LINKS, in OVS (ports_ready)
+ovs_bridge() {
+	ovs_hugepages || finish
+	if ! start_ovsdb; then not_ok "ovsdb-server starts"; cat "$O/ovsdb-server.log"; finish; fi
+	ovs_dpdk_config "${1:-0x2}"
+	if start_ovs; then
+		ok "ovs-vswitchd starts with DPDK and the plugin, pmd-cpu-mask ${1:-0x2}"
+	else
+		not_ok "ovs-vswitchd starts with DPDK and the plugin"; finish
+	fi
+	vsctl add-br "$BR" -- set bridge "$BR" datapath_type=netdev
+	add_ports
+	if ports_ready; then
+		ok "vlink ports in OVS:$(for _p in $OVS_PORTS; do printf ' %s (ofport %s)' $_p "$(vsctl get interface $_p ofport)"; done)"
+	else
+		not_ok "vlink ports added: $OVS_PORTS"; ovs_log_tail; finish
+	fi
+}
+
+# add_vhost_port IFACE SOCKET OFPORT: a dpdkvhostuserclient port, OVS the
+# vhost-user client of the server (QEMU) on SOCKET; it connects when the
+# server comes, and again after it went
+add_vhost_port() {
+	vsctl add-port "$BR" "$1" -- set interface "$1" type=dpdkvhostuserclient \
+		ofport_request="$3" "options:vhost-server-path=$2"
+}
+
+# flows_between A B: what comes in on port A goes out on B and back, ARP
+# included (the other flows stay)
+flows_between() {
+	ofctl add-flow "$BR" "in_port=$1,actions=output:$2" &&
+		ofctl add-flow "$BR" "in_port=$2,actions=output:$1"
+}
+
 # ensure_ovs: a case begins with ovs-vswitchd running (a crash in the case
 # before is counted there; start it again for this one)
 ensure_ovs() {
