@@ -114,13 +114,8 @@ done
 SHM=$(mktemp -d /dev/shm/vlink-events.XXXXXX) || die "mktemp in /dev/shm failed"
 CLEANUP_PATHS="${CLEANUP_PATHS:-} $SHM"
 
-MACHINE="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(nproc) CPUs, Linux $(uname -r)"
-DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-TREE=$(git -C "$SRCDIR" rev-parse --short HEAD 2>/dev/null || echo "?")
-git -C "$SRCDIR" diff --quiet HEAD -- . ':!bench/results' ':!bench/RESULTS.md' 2>/dev/null ||
-	TREE="$TREE + local changes"
-LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-T0=$(date +%s)
+. "$SRCDIR/bench/lib.sh"
+bench_stamp
 HZ=$(getconf CLK_TCK)
 # all CPUs' "total steal" jiffies from /proc/stat
 cpu_jiffies() { awk '$1 == "cpu" { t = 0; for (k = 2; k <= 9; k++) t += $k; print t, $9 }' /proc/stat; }

@@ -115,14 +115,8 @@ need_dpdk_vm "$BUILDDIR/pmd/librte_net_vlink.so" "$VIRTIO_PMD"
 [ "$FAILED" = 0 ] || exit 2
 pick_accel
 
-MACHINE="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(nproc) CPUs"
-DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-TREE=$(git -C "$SRCDIR" rev-parse --short HEAD 2>/dev/null || echo "?")
-# (what bench/report.sh wrote before this run is not a change of the tree)
-git -C "$SRCDIR" diff --quiet HEAD -- . ':!bench/results' ':!bench/RESULTS.md' 2>/dev/null ||
-	TREE="$TREE + local changes"
-LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-T0=$(date +%s)
+. "$SRCDIR/bench/lib.sh"
+bench_stamp
 
 now() { date +%s.%N; }
 fail() { not_ok "$*"; }
@@ -140,9 +134,7 @@ case " $CONFIGS " in *" virtio "*) VIRTIO=1 ;; esac
 tp_start 1 -l "$CPU_A,$CPU_B" --vdev "net_vlink0,link=G,socket=$SOCK" || die "host testpmd (vlink) did not start"
 tp_cmd 1 "set txpkts 64"
 if [ $VIRTIO = 1 ]; then
-	timeout 10 "$QEMU" -machine none -nodefaults -display none -netdev vhost-user,id=n0,chardev=none 2>&1 |
-		grep -q "not compiled" &&
-		die "$QEMU has no vhost-user netdev (qemu/build-qemu.sh enables it: make qemu)"
+	qemu_has_vhost_user || die "$QEMU has no vhost-user netdev (qemu/build-qemu.sh enables it: make qemu)"
 	tp_start 2 -l "$CPU_A,$CPU_B" --vdev "net_vhost0,iface=$T/vhost.sock,client=0" || die "host testpmd (vhost) did not start"
 	tp_cmd 2 "set txpkts 64"
 	until_ok 10 test -S "$T/vhost.sock" || die "net_vhost does not listen on $T/vhost.sock"

@@ -7,14 +7,16 @@
 # informational), event mode (bench/events.sh: idle CPU, wake-up latency,
 # throughput and notifications of ends that sleep), and the recovery
 # times of the fault matrix (tests/fault/matrix.sh and, where QEMU is
-# built, tests/fault/guest.sh), with the machine and the date.  The
-# hand-written analysis comes from bench/notes/*.md.
+# built, tests/fault/guest.sh), with the machine and the date; with
+# --guest-netdev also two TCG guests through OVS-DPDK, vlink_net against
+# virtio-net (bench/guest-netdev.sh: ~5 more minutes, so not by default).
+# The hand-written analysis comes from bench/notes/*.md.
 #
-#   sudo bench/report.sh [--quick] [--repeat N] [--kills N] [--no-guest]
+#   sudo bench/report.sh [--quick] [--repeat N] [--kills N] [--no-guest] [--guest-netdev]
 set -eu
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILDDIR=${BUILDDIR:-$SRCDIR}
-REPEAT=3 KILLS=50 GUEST=1 INTERVAL=5 ARGS="$*"
+REPEAT=3 KILLS=50 GUEST=1 NETDEV=0 INTERVAL=5 ARGS="$*"
 
 usage() {
 	cat <<EOF
@@ -29,6 +31,11 @@ about 22 minutes.
   --no-guest     leave out the runs with a guest: the fault matrix with the
                  peer in a guest and bench/guest.sh (they also are left out
                  when QEMU is not built: make qemu)
+  --guest-netdev also bench/guest-netdev.sh (two TCG guests through
+                 OVS-DPDK: vlink_net.ko against virtio-net; --repeat
+                 rounds, 1-2 min each); without it RESULTS.md shows
+                 the figures of bench/results/guest-netdev.md, if any,
+                 as of their own run
   --quick        --repeat 1 --kills 10 and 3 s intervals: a check of the
                  script, not figures to publish
   --builddir DIR the vlink build tree (default \$BUILDDIR or the source tree)
@@ -40,6 +47,7 @@ while [ $# -gt 0 ]; do
 	--repeat) REPEAT=${2:?}; shift ;;
 	--kills) KILLS=${2:?}; shift ;;
 	--no-guest) GUEST=0 ;;
+	--guest-netdev) NETDEV=1 ;;
 	--quick) REPEAT=1 KILLS=10 INTERVAL=3 ;;
 	--builddir) BUILDDIR=${2:?}; shift ;;
 	-h|--help) usage; exit 0 ;;
@@ -116,6 +124,16 @@ else
 	} >"$R/guest.md"
 fi
 
+# --- two guests through OVS (TCG), with --guest-netdev --------------------
+nrc=0 NETDEV_OLD=
+if [ "$NETDEV" = 1 ] && [ "$GUEST" = 1 ]; then
+	step "bench/guest-netdev.sh --repeat $REPEAT (about $((30 + REPEAT * 90)) s)"
+	"$SRCDIR/bench/guest-netdev.sh" --repeat "$REPEAT" --builddir "$BUILDDIR" \
+		--out "$R/guest-netdev.md" >"$R/logs/guest-netdev.out" 2>&1 || nrc=$?
+elif [ -f "$R/guest-netdev.md" ]; then
+	NETDEV_OLD="Not run by this report (\`--guest-netdev\`): the figures of an earlier run, dated below."
+fi
+
 # --- event mode -----------------------------------------------------------
 step "bench/events.sh --repeat $REPEAT (about $((110 + REPEAT * 8)) s)"
 erc=0
@@ -183,6 +201,16 @@ step "write $OUT"
 	echo
 	sed '/^<!--/,/-->$/d' "$SRCDIR/bench/notes/guest.md"
 	echo
+	if [ -f "$R/guest-netdev.md" ]; then
+		echo "## Two TCG guests through OVS-DPDK: vlink_net and virtio-net (bench/guest-netdev.sh)"
+		echo
+		[ -z "$NETDEV_OLD" ] || { echo "$NETDEV_OLD"; echo; }
+		[ "$nrc" = 0 ] || echo "**bench/guest-netdev.sh exited $nrc: see bench/results/logs/guest-netdev.out.**"
+		sed '1d' "$R/guest-netdev.md"
+		echo
+		sed '/^<!--/,/-->$/d' "$SRCDIR/bench/notes/guest-netdev.md"
+		echo
+	fi
 	echo "## Event mode: ends that sleep (bench/events.sh)"
 	echo
 	[ "$erc" = 0 ] || echo "**bench/events.sh exited $erc: see bench/results/logs/events.out.**"
@@ -200,4 +228,4 @@ step "write $OUT"
 } >"$OUT.new"
 mv "$OUT.new" "$OUT"
 step "done: $OUT"
-[ "$prc" = 0 ] && [ "$frc" = 0 ] && [ "$src" = 0 ] && [ "$grc" = 0 ] && [ "$erc" = 0 ]
+[ "$prc" = 0 ] && [ "$frc" = 0 ] && [ "$src" = 0 ] && [ "$grc" = 0 ] && [ "$erc" = 0 ] && [ "$nrc" = 0 ]
