@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/report.sh: regenerate bench/RESULTS.md in one go: the translation
 # index (bench/xlate), the ring (bench/ring), net_vlink against its peers
-# in dpdk-testpmd (bench/peers.sh: table and PNG chart), vlinkd with 1000
+# in dpdk-testpmd (bench/peers.sh: macswap and io forwarding, tables with
+# min/median/max of 7 runs a cell, the goals, a PNG chart), vlinkd with 1000
 # and 4000 links (bench/scale.sh), DPDK in a TCG guest through vlink and
 # through virtio-net/vhost-user (bench/guest.sh, where QEMU is built;
 # informational), event mode (bench/events.sh: idle CPU, wake-up latency,
@@ -12,11 +13,15 @@
 # virtio-net (bench/guest-netdev.sh: ~5 more minutes, so not by default).
 # The hand-written analysis comes from bench/notes/*.md.
 #
-#   sudo bench/report.sh [--quick] [--repeat N] [--kills N] [--no-guest] [--guest-netdev]
+#   sudo bench/report.sh [--quick] [--repeat N] [--peers-repeat N] [--kills N] [--no-guest] [--guest-netdev]
 set -eu
+# The braces (closed at the end of the file) make the shell read the whole
+# script before it runs any of it: a long run must not pick up an edit or
+# a checkout of this file made meanwhile (a shell reads as it goes).
+{
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILDDIR=${BUILDDIR:-$SRCDIR}
-REPEAT=3 KILLS=50 GUEST=1 NETDEV=0 INTERVAL=5 ARGS="$*"
+REPEAT=3 PEERS_REPEAT=7 KILLS=50 GUEST=1 NETDEV=0 INTERVAL=5 ARGS="$*"
 
 usage() {
 	cat <<EOF
@@ -24,9 +29,10 @@ Usage: sudo bench/report.sh [OPTION]...
 Run every benchmark and the fault matrix, and write bench/RESULTS.md
 (figures in bench/results/: peers.md, peers.csv, peers.png, xlate.txt,
 ring.txt, scale.md, guest.md, events.md, fault.md, and the logs).  Takes
-about 22 minutes.
-  --repeat N     bench/peers.sh runs per cell, bench/guest.sh and
-                 bench/events.sh rounds (default 3)
+about 95 minutes, 75 of them in bench/peers.sh.
+  --repeat N     bench/guest.sh and bench/events.sh rounds (default 3)
+  --peers-repeat N  bench/peers.sh runs per cell (default 7: the goals need
+                 the spread of several runs)
   --kills N      random kills in the fault matrix (default 50)
   --no-guest     leave out the runs with a guest: the fault matrix with the
                  peer in a guest and bench/guest.sh (they also are left out
@@ -36,8 +42,8 @@ about 22 minutes.
                  rounds, 1-2 min each); without it RESULTS.md shows
                  the figures of bench/results/guest-netdev.md, if any,
                  as of their own run
-  --quick        --repeat 1 --kills 10 and 3 s intervals: a check of the
-                 script, not figures to publish
+  --quick        --repeat 1 --peers-repeat 1 --kills 10 and 3 s intervals:
+                 a check of the script, not figures to publish
   --builddir DIR the vlink build tree (default \$BUILDDIR or the source tree)
   -h, --help     this text
 EOF
@@ -45,10 +51,11 @@ EOF
 while [ $# -gt 0 ]; do
 	case $1 in
 	--repeat) REPEAT=${2:?}; shift ;;
+	--peers-repeat) PEERS_REPEAT=${2:?}; shift ;;
 	--kills) KILLS=${2:?}; shift ;;
 	--no-guest) GUEST=0 ;;
 	--guest-netdev) NETDEV=1 ;;
-	--quick) REPEAT=1 KILLS=10 INTERVAL=3 ;;
+	--quick) REPEAT=1 PEERS_REPEAT=1 KILLS=10 INTERVAL=3 ;;
 	--builddir) BUILDDIR=${2:?}; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "report.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -100,9 +107,11 @@ step "bench/ring"
 } >"$R/ring.md"
 
 # --- net_vlink and its peers ----------------------------------------------
-step "bench/peers.sh --repeat $REPEAT (about $((REPEAT * 16 * (INTERVAL + 4))) s)"
+# 64 cells (8 configurations, 2 sizes, 2 layouts, 2 forwarding modes); a
+# run is the 2 s warm-up, the interval and about 3 s of start-up and quit
+step "bench/peers.sh --repeat $PEERS_REPEAT (about $((PEERS_REPEAT * 64 * (INTERVAL + 5) / 60)) min)"
 prc=0
-"$SRCDIR/bench/peers.sh" --repeat "$REPEAT" --interval "$INTERVAL" --nice -10 \
+"$SRCDIR/bench/peers.sh" --repeat "$PEERS_REPEAT" --interval "$INTERVAL" --nice -10 \
 	--builddir "$BUILDDIR" --out "$R" >"$R/logs/peers.out" 2>&1 || prc=$?
 
 # --- vlinkd with many links -------------------------------------------------
@@ -228,4 +237,6 @@ step "write $OUT"
 } >"$OUT.new"
 mv "$OUT.new" "$OUT"
 step "done: $OUT"
-[ "$prc" = 0 ] && [ "$frc" = 0 ] && [ "$src" = 0 ] && [ "$grc" = 0 ] && [ "$erc" = 0 ] && [ "$nrc" = 0 ]
+[ "$prc" = 0 ] && [ "$frc" = 0 ] && [ "$src" = 0 ] && [ "$grc" = 0 ] && [ "$erc" = 0 ] && [ "$nrc" = 0 ] || exit 1
+exit 0
+}
