@@ -15,15 +15,16 @@
 #
 # The QEMU source comes from $VLINK_CACHE/src/qemu-7.2* (VLINK_CACHE
 # defaults to /var/cache/vlink; scripts/install-deps.sh puts it there).  It
-# is copied once to $VLINK_CACHE/qemu-build/tree, the device is added to the
-# copy (hw/misc/pci-vlink.c, the protocol files in hw/misc/vlink/, a Kconfig
-# entry and a meson line), and only the x86_64 system emulator is configured
-# and built, in $VLINK_CACHE/qemu-build/build.  Finished binaries are kept in
+# is copied once to $VLINK_CACHE/qemu-build/tree, the device is added to
+# the copy (hw/misc/pci-vlink.c, the protocol files in hw/misc/vlink/, a
+# Kconfig entry and a meson line), the fixes in qemu/patches/ are applied
+# to it, and only the x86_64 system emulator is configured and built, in
+# $VLINK_CACHE/qemu-build/build.  Finished binaries are kept in
 # $VLINK_CACHE/qemu-build/bin/KEY, KEY being a hash of the device source,
-# the protocol files, this script and the QEMU version: a second run with
-# the same inputs only installs the cached binary (seconds), and a changed
-# device recompiles only what changed.  The first build takes about 4
-# minutes on 2 cores.
+# the protocol files, the patches, this script and the QEMU version: a
+# second run with the same inputs only installs the cached binary
+# (seconds), and a changed device recompiles only what changed.  The first
+# build takes about 4 minutes on 2 cores.
 set -eu
 
 ME=build-qemu
@@ -91,6 +92,12 @@ for f in $PROTO_GEN; do
 		die "$BUILDDIR/proto/$f is missing: run 'make' in $BUILDDIR first"
 done
 
+# fixes Debian's QEMU 7.2 lacks (qemu/patches/README.md), one file each
+PATCHES=$(ls "$SRCDIR"/qemu/patches/*.patch 2>/dev/null || true)
+for p in $PATCHES; do
+	[ "$(grep -c '^+++ ' "$p")" = 1 ] || die "$p: a patch here changes one file"
+done
+
 CONFIGURE_OPTS="--prefix=/usr --target-list=x86_64-softmmu --without-default-features
 	--enable-kvm --enable-vhost-user --enable-vhost-net --disable-werror --meson=meson"
 CONFIGURE_OPTS=$(echo $CONFIGURE_OPTS)
@@ -99,7 +106,7 @@ KEY=$( {
 	echo "qemu $QVER $QDEB"
 	echo "configure $CONFIGURE_OPTS"
 	protoc-c --version 2>/dev/null | head -n1 || true
-	for f in "$0" "$DEVICE" "$SRCDIR/proto/vlink.proto"; do sha256sum <"$f"; done
+	for f in "$0" "$DEVICE" "$SRCDIR/proto/vlink.proto" $PATCHES; do sha256sum <"$f"; done
 	for f in $PROTO_SRC; do sha256sum <"$SRCDIR/proto/$f"; done
 	for f in $PROTO_GEN; do sha256sum <"$BUILDDIR/proto/$f"; done
 } | sha256sum | cut -c1-16)
@@ -161,6 +168,21 @@ mkdir -p "$TREE/hw/misc/vlink"
 put "$DEVICE" "$TREE/hw/misc/pci-vlink.c"
 for f in $PROTO_SRC; do put "$SRCDIR/proto/$f" "$TREE/hw/misc/vlink/$f"; done
 for f in $PROTO_GEN; do put "$BUILDDIR/proto/$f" "$TREE/hw/misc/vlink/$f"; done
+
+# each patched file made afresh from the source package's, and one a patch
+# no longer touches put back as it was
+say "applying qemu/patches: $(echo $PATCHES | sed "s|$SRCDIR/qemu/patches/||g")"
+touch "$TREE/.vlink-patched"
+for f in $(cat "$TREE/.vlink-patched"); do put "$QSRC/$f" "$TREE/$f"; done
+: >"$TREE/.vlink-patched"
+for p in $PATCHES; do
+	f=$(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$p")
+	cp "$QSRC/$f" "$TREE/$f.vlink"
+	patch -s -N "$TREE/$f.vlink" <"$p" || die "$p does not apply to $QSRC/$f"
+	put "$TREE/$f.vlink" "$TREE/$f"
+	rm -f "$TREE/$f.vlink" "$TREE/$f.vlink.orig"
+	echo "$f" >>"$TREE/.vlink-patched"
+done
 
 MARK="# vlink: pci-vlink, added by vlink's qemu/build-qemu.sh"
 # glue FILE TEXT: FILE as in the source package plus TEXT at the end
