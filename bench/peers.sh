@@ -19,6 +19,7 @@ set -u
 {
 
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRCDIR/bench/lib.sh"
 VHOST_CONFIGS="vhost-user vhost-user-tuned vhost-user-packed vhost-user-vec vhost-user-packed-vec"
 ALL_CONFIGS="vlink memif memif-zc $VHOST_CONFIGS"
 
@@ -84,6 +85,7 @@ BURSTS=32          # start tx_first BURSTS: bursts of 32 packets per port
 MEM_MB=256         # -m per testpmd
 MBUFS=16384        # --total-num-mbufs per testpmd
 RING=1024          # ring / queue size for every configuration
+TP_PREFIX=peers    # testpmd ID's EAL --file-prefix: peers-ID
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -149,19 +151,12 @@ CPU_B=${CPUS#*,}
 [ "$(id -u)" = 0 ] || die "needs root (hugepages, mounts): sudo $0"
 command -v "$TESTPMD" >/dev/null || die "$TESTPMD not found (apt-get install dpdk)"
 
-# Run in a private mount namespace: the hugetlbfs we mount (and the tmpfs
-# over /run/dpdk) are then invisible to everyone else -- in particular to
-# other vlinkd instances, which take the first hugetlbfs in /proc/mounts --
-# and vanish with us even if we are killed.  Other hugetlbfs mounts are
-# detached in here only, so that our vlinkd uses ours.
-if [ -z "${VLINK_PEERS_NS:-}" ]; then
-	export VLINK_PEERS_NS=1
-	exec unshare --mount --propagation private -- "$BASH" "$0" \
-		--interval "$INTERVAL" --warmup "$WARMUP" --repeat "$REPEAT" --fwd "${FWDS// /,}" --nice "$NICE" --sizes "${SIZES// /,}" \
-		--only "${CONFIGS// /,}" --layouts "${LAYOUTS// /,}" --cpus "$CPUS" \
-		--out "$OUT" --builddir "$BUILDDIR" --hugepages "$HUGEPAGES" \
-		$([ $KEEP = 1 ] && echo --keep)
-fi
+# Run in a private mount namespace (bench/lib.sh: private_ns, private_mounts)
+private_ns VLINK_PEERS_NS \
+	--interval "$INTERVAL" --warmup "$WARMUP" --repeat "$REPEAT" --fwd "${FWDS// /,}" --nice "$NICE" --sizes "${SIZES// /,}" \
+	--only "${CONFIGS// /,}" --layouts "${LAYOUTS// /,}" --cpus "$CPUS" \
+	--out "$OUT" --builddir "$BUILDDIR" --hugepages "$HUGEPAGES" \
+	$([ $KEEP = 1 ] && echo --keep)
 
 mkdir -p "$OUT" || die "cannot create $OUT"
 OUT=$(cd "$OUT" && pwd)
@@ -178,32 +173,10 @@ LOGS=$OUT/logs
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
 
-declare -A TP_PID TP_FD TP_LOG
-TP_IDS=
 VLINKD_PID=
 HP_PREV=
-HP_SET=0
 
 # ------------------------------------------------------------- cleanup
-
-tp_kill() { # ID: make sure testpmd ID is gone
-	local id=$1 pid=${TP_PID[$1]:-} i
-	[ -n "$pid" ] || return 0
-	if [ -n "${TP_FD[$id]:-}" ]; then
-		exec {TP_FD[$id]}>&-
-		TP_FD[$id]=
-	fi
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		for i in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
-	TP_PID[$id]=
-}
 
 cleanup() {
 	local id m i
@@ -244,22 +217,10 @@ trap '' PIPE            # a dead testpmd must not kill us through its fifo
 # before every run, since other programs may take some meanwhile); the old
 # vm.nr_hugepages comes back at exit.
 HP_PREV=$(cat /proc/sys/vm/nr_hugepages)
-HP_SYS=/sys/kernel/mm/hugepages/hugepages-2048kB
-hp_free() { cat $HP_SYS/free_hugepages; }
-hp_ensure() { # PAGES
-	[ "$(hp_free)" -lt "$1" ] || return 0
-	HP_SET=1
-	"$SRCDIR/scripts/hugepages.sh" reserve "$1"
-}
 hp_ensure "$HUGEPAGES" || exit 2
 
 # Our own hugetlbfs and /run/dpdk, seen only in this mount namespace.
-for m in $(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts | sort -r); do
-	umount -l "$m" 2>/dev/null
-done
-mkdir -p "$T/huge" /run/dpdk
-mount -t hugetlbfs -o pagesize=2M peers-hugetlbfs "$T/huge" || die "cannot mount hugetlbfs"
-mount -t tmpfs -o mode=0700,size=64m peers-dpdk-run /run/dpdk || die "cannot mount /run/dpdk"
+private_mounts peers
 
 # Machine description.
 CPU_MODEL=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -271,157 +232,6 @@ DPDK_VER=$(pkg-config --modversion libdpdk 2>/dev/null ||
 OS=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-
-# ------------------------------------------------------------- testpmd control
-
-now() { echo "$EPOCHREALTIME"; }
-HZ=$(getconf CLK_TCK)
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-
-# tp_start ID EAL-ARGS...: start a testpmd reading commands from a fifo
-tp_start() {
-	local id=$1 fifo=$T/$1.in
-	shift
-	TP_LOG[$id]=$T/$id.log
-	mkfifo "$fifo"
-	TP_IDS="$TP_IDS $id"
-	set -- "$TESTPMD" "$@" --no-pci --huge-dir "$T/huge" --file-prefix "peers-$id" \
-		-m "$MEM_MB" --single-file-segments -- -i --nb-cores=1 --total-num-mbufs="$MBUFS"
-	echo "+ $*" >"${TP_LOG[$id]}"
-	nice -n "$NICE" stdbuf -oL -eL "$@" <"$fifo" >>"${TP_LOG[$id]}" 2>&1 &
-	TP_PID[$id]=$!
-	exec {TP_FD[$id]}>"$fifo"
-	rm -f "$fifo"
-}
-
-tp_alive() { [ -n "${TP_PID[$1]:-}" ] && kill -0 "${TP_PID[$1]}" 2>/dev/null; }
-
-# tp_cmd ID COMMAND: send a command line (returns 1 if the process is gone)
-tp_cmd() {
-	tp_alive "$1" || return 1
-	printf '%s\n' "$2" >&"${TP_FD[$1]}" 2>/dev/null
-}
-
-tp_size() { stat -c %s "${TP_LOG[$1]}"; }
-
-# tp_wait ID OFFSET REGEX COUNT TIMEOUT: wait until the log, from byte
-# OFFSET on, has COUNT lines matching REGEX; 1 if the process died, 2 on
-# timeout
-tp_wait() {
-	local id=$1 off=$2 re=$3 count=$4 timeout=$5 n i=0
-	while :; do
-		n=$(tail -c +$((off + 1)) "${TP_LOG[$id]}" | grep -cE -- "$re")
-		[ "$n" -ge "$count" ] && return 0
-		tp_alive "$id" || return 1
-		i=$((i + 1))
-		[ $((i * 100)) -ge $((timeout * 1000)) ] && return 2
-		sleep 0.1
-	done
-}
-
-# tp_run ID REGEX COUNT TIMEOUT COMMAND: send a command and wait for its output
-tp_run() {
-	local off
-	off=$(tp_size "$1")
-	tp_cmd "$1" "$5" || return 1
-	tp_wait "$1" "$off" "$2" "$3" "$4"
-	TP_OFF=$off
-}
-
-tp_out() { tail -c +$(($2 + 1)) "${TP_LOG[$1]}"; }
-
-FAIL=
-fail() { # ID MESSAGE: the run failed; show the end of the process's log
-	local id=$1
-	shift
-	FAIL=$*
-	{
-		echo "FAILED: $*"
-		if [ -n "$id" ] && [ -n "${TP_LOG[$id]:-}" ]; then
-			if ! tp_alive "$id" && [ -n "${TP_PID[$id]:-}" ]; then
-				wait "${TP_PID[$id]}" 2>/dev/null
-				echo "  ($id exited with status $?)"
-			fi
-			echo "  --- last lines of $id's log (${TP_LOG[$id]##*/}) ---"
-			tail -n 15 "${TP_LOG[$id]}" | awk '{ print "  | " $0 }'
-		fi
-	} >&2
-	return 1
-}
-
-# tp_ready ID: wait for the first prompt
-tp_ready() {
-	tp_wait "$1" 0 'testpmd> ' 1 60
-	case $? in
-	0) return 0 ;;
-	1) fail "$1" "testpmd $1 exited during start-up" ;;
-	*) fail "$1" "testpmd $1 gave no prompt within 60 s" ;;
-	esac
-}
-
-# tp_links_up ID NPORTS: wait (20 s) until NPORTS ports are up
-tp_links_up() {
-	local id=$1 nports=$2 i up re='^[0-9]+ +([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2} +'
-	for i in $(seq 40); do
-		tp_run "$id" "$re" "$nports" 5 'show port summary all' ||
-			{ fail "$id" "testpmd $id: no answer to 'show port summary all'"; return 1; }
-		up=$(tp_out "$id" "$TP_OFF" | grep -E "$re" | awk '$5 == "up"' | wc -l)
-		[ "$up" -ge "$nports" ] && return 0
-		sleep 0.5
-	done
-	fail "$id" "testpmd $id: link(s) still down after 20 s ($up of $nports up)"
-}
-
-# tp_stats ID NPORTS: show port stats all; sets ST (summed over the ports:
-# "rx rx-bytes tx errors missed nombuf rx-pps") and ST_T (when it was sent).
-# Rx-pps is testpmd's own "Throughput (since last show)": the RX-packets
-# delta over the time between the two shows as testpmd executed them.
-tp_stats() {
-	local id=$1 nports=$2
-	ST_T=$(now)
-	tp_run "$id" '^ *#+ *$' "$nports" 10 'show port stats all' ||
-		{ fail "$id" "testpmd $id: no answer to 'show port stats all'"; return 1; }
-	ST=$(tp_out "$id" "$TP_OFF" | awk '
-		/RX-packets:/ { rx += $2; miss += $4; rxb += $6 }
-		/RX-errors:/ { err += $2 }
-		/RX-nombuf:/ { nombuf += $2 }
-		/TX-packets:/ { tx += $2; err += $4 }
-		/Rx-pps:/ { pps += $2 }
-		END { printf "%.0f %.0f %.0f %.0f %.0f %.0f %.0f", rx, rxb, tx, err, miss, nombuf, pps }')
-}
-
-# tp_stop ID: stop forwarding (waits for "Done.")
-tp_stop() { tp_run "$1" '^Done\.' 1 15 stop >/dev/null 2>&1; }
-
-# tp_quit ID: quit and wait (10 s, then kill); an exit status other than 0
-# goes to R_NOTE
-tp_quit() {
-	local id=$1 pid=${TP_PID[$1]:-} i rc
-	[ -n "$pid" ] || return 0
-	tp_cmd "$id" quit
-	for i in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		tp_kill "$id"
-		R_NOTE="$R_NOTE${R_NOTE:+; }$id killed after quit"
-		return
-	fi
-	wait "$pid" 2>/dev/null
-	rc=$?
-	exec {TP_FD[$id]}>&-
-	TP_FD[$id]=
-	TP_PID[$id]=
-	[ "$rc" = 0 ] || R_NOTE="$R_NOTE${R_NOTE:+; }$id exit status $rc at quit"
-}
-
-save_logs() { # NAME: keep this run's logs as LOGS/NAME.ID.log
-	local id
-	for id in $TP_IDS; do
-		[ -e "${TP_LOG[$id]:-}" ] && cp "${TP_LOG[$id]}" "$LOGS/$1.$id.log"
-	done
-}
 
 # ------------------------------------------------------------- vlinkd
 
@@ -675,7 +485,6 @@ layout_name() {
 	esac
 }
 
-csvq() { local v=${1//\"/\'}; echo "\"$v\""; }
 words() { echo $#; }
 addnote() { # VAR TEXT: append TEXT to the note in VAR unless it has it
 	local -n n=$1
@@ -743,10 +552,7 @@ for key in "${!SAMPLES[@]}"; do
 	use=${GOOD[$key]:-}
 	STARVED[$key]=0
 	[ -n "$use" ] || { use=${SAMPLES[$key]}; STARVED[$key]=1; }
-	read -r MPPS[$key] MIN[$key] MAX[$key] NUSED[$key] < <(echo $use | tr ' ' '\n' | sort -g |
-		awk '{ v[NR] = $1 } END {
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.6f %.6f %.6f %d\n", m, v[1], v[NR], NR }')
+	read -r MPPS[$key] MIN[$key] MAX[$key] NUSED[$key] < <(median_of $use)
 done
 
 PEERS=
