@@ -28,15 +28,67 @@ bench_stamp() {
 # ------------------------------------------------------------- bash only
 [ -n "${BASH_VERSION:-}" ] || return 0
 
-# The caller of this part also sets: T (a directory under /run: the
+# The caller of this part also sets: T (its private directory: the
 # fifos, logs, hugetlbfs), LOGS (where save_logs copies a run's logs),
 # TESTPMD, MEM_MB (-m), MBUFS (--total-num-mbufs), NICE, TP_PREFIX (the EAL
-# --file-prefix of testpmd ID is TP_PREFIX-ID) and R_NOTE (tp_quit adds to
-# it); it kills what is left with tp_kill for every ID of TP_IDS on exit.
+# --file-prefix of testpmd ID is TP_PREFIX-ID), TP_APP (more testpmd
+# arguments, may be empty) and R_NOTE (tp_quit adds to it); it kills what
+# is left with tp_kill for every ID of TP_IDS on exit.
 
 declare -A TP_PID TP_FD TP_LOG
 TP_IDS=
 HP_SET=0
+
+# run_opt OPTION VALUE: the options with a value both benchmarks take:
+# sets INTERVAL, WARMUP, REPEAT, SIZES, ONLY, CPUS, OUT or BUILDDIR (the
+# caller then shifts twice); 1 when OPTION is not one of them
+run_opt() {
+	case $1 in
+	--interval) INTERVAL=${2:?} ;;
+	--warmup) WARMUP=${2:?} ;;
+	--repeat) REPEAT=${2:?} ;;
+	--sizes) SIZES=${2:?} ;;
+	--only) ONLY=${2:?} ;;
+	--cpus) CPUS=${2:?} ;;
+	--out) OUT=${2:?} ;;
+	--builddir) BUILDDIR=${2:?} ;;
+	*) return 1 ;;
+	esac
+}
+
+# check_run_opts: the options both benchmarks take: INTERVAL, WARMUP
+# (seconds), REPEAT (runs), SIZES (64,1500: becomes "64 1500"), CPUS (A,B:
+# sets CPU_A, CPU_B); die() on a bad one
+check_run_opts() {
+	local s
+	[[ $INTERVAL =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--interval: a number of seconds"
+	[[ $WARMUP =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--warmup: a number of seconds"
+	[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "--repeat: a number of runs, 1 or more"
+	[[ $SIZES =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--sizes: e.g. 64,1500"
+	[[ $CPUS =~ ^[0-9]+,[0-9]+$ ]] || die "--cpus: two CPU numbers, e.g. 0,1"
+	SIZES=${SIZES//,/ }
+	for s in $SIZES; do
+		# up to an MTU of 1500: 1514 B frames without CRC
+		[ "$s" -ge 64 ] && [ "$s" -le 1514 ] || die "--sizes: $s is not within 64-1514 bytes"
+	done
+	CPU_A=${CPUS%,*}
+	CPU_B=${CPUS#*,}
+	[ "$CPU_A" != "$CPU_B" ] || die "--cpus: two different CPUs"
+}
+
+# end_pid PID: SIGTERM, SIGKILL after 5 s, and reap it
+end_pid() {
+	local i
+	if kill -0 "$1" 2>/dev/null; then
+		kill -TERM "$1" 2>/dev/null
+		for i in $(seq 50); do
+			kill -0 "$1" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$1" 2>/dev/null
+	fi
+	wait "$1" 2>/dev/null
+}
 
 # private_ns VAR ARGS...: unless VAR is set in the environment, run this
 # script again (with ARGS) in a private mount namespace, VAR set: the
@@ -77,21 +129,13 @@ hp_ensure() { # PAGES
 }
 
 tp_kill() { # ID: make sure testpmd ID is gone
-	local id=$1 pid=${TP_PID[$1]:-} i
+	local id=$1 pid=${TP_PID[$1]:-}
 	[ -n "$pid" ] || return 0
 	if [ -n "${TP_FD[$id]:-}" ]; then
 		exec {TP_FD[$id]}>&-
 		TP_FD[$id]=
 	fi
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		for i in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
+	end_pid "$pid"
 	TP_PID[$id]=
 }
 
@@ -107,7 +151,7 @@ tp_start() {
 	mkfifo "$fifo"
 	TP_IDS="$TP_IDS $id"
 	set -- "$TESTPMD" "$@" --no-pci --huge-dir "$T/huge" --file-prefix "$TP_PREFIX-$id" \
-		-m "$MEM_MB" --single-file-segments -- -i --nb-cores=1 --total-num-mbufs="$MBUFS"
+		-m "$MEM_MB" --single-file-segments -- -i --nb-cores=1 --total-num-mbufs="$MBUFS" ${TP_APP:-}
 	echo "+ $*" >"${TP_LOG[$id]}"
 	nice -n "$NICE" stdbuf -oL -eL "$@" <"$fifo" >>"${TP_LOG[$id]}" 2>&1 &
 	TP_PID[$id]=$!

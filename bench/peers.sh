@@ -89,36 +89,20 @@ TP_PREFIX=peers    # testpmd ID's EAL --file-prefix: peers-ID
 
 while [ $# -gt 0 ]; do
 	case $1 in
-	--interval) INTERVAL=${2:?}; shift ;;
-	--warmup) WARMUP=${2:?}; shift ;;
-	--repeat) REPEAT=${2:?}; shift ;;
 	--fwd) FWDS=${2:?}; shift ;;
 	--nice) NICE=${2:?}; shift ;;
-	--sizes) SIZES=${2:?}; shift ;;
-	--only) ONLY=${2:?}; shift ;;
 	--layouts) LAYOUTS=${2:?}; shift ;;
-	--cpus) CPUS=${2:?}; shift ;;
-	--out) OUT=${2:?}; shift ;;
-	--builddir) BUILDDIR=${2:?}; shift ;;
 	--hugepages) HUGEPAGES=${2:?}; shift ;;
 	--keep) KEEP=1 ;;
 	-h|--help) usage; exit 0 ;;
-	*) usage >&2; exit 2 ;;
+	*) run_opt "$@" || { usage >&2; exit 2; }; shift ;;
 	esac
 	shift
 done
 
-[[ $INTERVAL =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--interval: a number of seconds"
-[[ $WARMUP =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--warmup: a number of seconds"
+check_run_opts
 [[ $NICE =~ ^-?[0-9]+$ ]] && [ "$NICE" -ge -20 ] && [ "$NICE" -le 19 ] || die "--nice: -20 to 19"
-[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "--repeat: a number of runs, 1 or more"
-[[ $SIZES =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--sizes: e.g. 64,1500"
-[[ $CPUS =~ ^[0-9]+,[0-9]+$ ]] || die "--cpus: two CPU numbers, e.g. 0,1"
 [[ $HUGEPAGES =~ ^[0-9]+$ ]] || die "--hugepages: a number of pages"
-SIZES=${SIZES//,/ }
-for s in $SIZES; do
-	[ "$s" -ge 64 ] && [ "$s" -le 1514 ] || die "--sizes: $s is not within 64-1514 bytes"
-done
 CONFIGS=
 for c in ${ONLY//,/ }; do
 	case $c in
@@ -144,9 +128,6 @@ done
 for f in macswap io; do [[ $sel == *" $f "* ]] && FWDS="$FWDS $f"; done
 FWDS=${FWDS# }
 [ -n "$FWDS" ] || die "--fwd: io and/or macswap"
-CPU_A=${CPUS%,*}
-CPU_B=${CPUS#*,}
-[ "$CPU_A" != "$CPU_B" ] || die "--cpus: two different CPUs"
 
 [ "$(id -u)" = 0 ] || die "needs root (hugepages, mounts): sudo $0"
 command -v "$TESTPMD" >/dev/null || die "$TESTPMD not found (apt-get install dpdk)"
@@ -183,15 +164,7 @@ cleanup() {
 	trap - EXIT
 	trap '' INT TERM        # a second Ctrl-C must not cut the cleanup short
 	for id in $TP_IDS; do tp_kill "$id"; done
-	if [ -n "$VLINKD_PID" ]; then
-		kill -TERM "$VLINKD_PID" 2>/dev/null
-		for i in $(seq 50); do
-			kill -0 "$VLINKD_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$VLINKD_PID" 2>/dev/null
-		wait "$VLINKD_PID" 2>/dev/null
-	fi
+	[ -n "$VLINKD_PID" ] && end_pid "$VLINKD_PID"
 	for m in $(awk -v t="$T" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 	done

@@ -8,12 +8,13 @@
 # informational), event mode (bench/events.sh: idle CPU, wake-up latency,
 # throughput and notifications of ends that sleep), and the recovery
 # times of the fault matrix (tests/fault/matrix.sh and, where QEMU is
-# built, tests/fault/guest.sh), with the machine and the date; with
+# built, tests/fault/guest.sh), with the machine and the date; with --ovs
+# also OVS-DPDK with vlink, vhost-user and memif ports (bench/ovs.sh); with
 # --guest-netdev also two TCG guests through OVS-DPDK, vlink_net against
 # virtio-net (bench/guest-netdev.sh: ~5 more minutes, so not by default).
 # The hand-written analysis comes from bench/notes/*.md.
 #
-#   sudo bench/report.sh [--quick] [--repeat N] [--peers-repeat N] [--kills N] [--no-guest] [--guest-netdev]
+#   sudo bench/report.sh [--quick] [--repeat N] [--peers-repeat N] [--kills N] [--no-guest] [--ovs] [--guest-netdev]
 set -eu
 # The braces (closed at the end of the file) make the shell read the whole
 # script before it runs any of it: a long run must not pick up an edit or
@@ -21,7 +22,7 @@ set -eu
 {
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILDDIR=${BUILDDIR:-$SRCDIR}
-REPEAT=3 PEERS_REPEAT=7 KILLS=50 GUEST=1 NETDEV=0 INTERVAL=5 ARGS="$*"
+REPEAT=3 PEERS_REPEAT=7 KILLS=50 GUEST=1 OVS=0 NETDEV=0 INTERVAL=5 ARGS="$*"
 
 usage() {
 	cat <<EOF
@@ -37,6 +38,8 @@ about 95 minutes, 75 of them in bench/peers.sh.
   --no-guest     leave out the runs with a guest: the fault matrix with the
                  peer in a guest and bench/guest.sh (they also are left out
                  when QEMU is not built: make qemu)
+  --ovs          also run bench/ovs.sh (OVS-DPDK with vlink, vhost-user and
+                 memif ports; about 3 minutes per repeat): not by default
   --guest-netdev also bench/guest-netdev.sh (two TCG guests through
                  OVS-DPDK: vlink_net.ko against virtio-net; --repeat
                  rounds, 1-2 min each); without it RESULTS.md shows
@@ -54,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--peers-repeat) PEERS_REPEAT=${2:?}; shift ;;
 	--kills) KILLS=${2:?}; shift ;;
 	--no-guest) GUEST=0 ;;
+	--ovs) OVS=1 ;;
 	--guest-netdev) NETDEV=1 ;;
 	--quick) REPEAT=1 PEERS_REPEAT=1 KILLS=10 INTERVAL=3 ;;
 	--builddir) BUILDDIR=${2:?}; shift ;;
@@ -149,6 +153,14 @@ erc=0
 "$SRCDIR/bench/events.sh" --repeat "$REPEAT" --builddir "$BUILDDIR" --out "$R/events.md" \
 	>"$R/logs/events.out" 2>&1 || erc=$?
 
+# --- OVS-DPDK (only with --ovs) -------------------------------------------
+orc=0
+if [ "$OVS" = 1 ]; then
+	step "bench/ovs.sh --repeat $REPEAT (about $((30 + REPEAT * 10 * (INTERVAL + 10))) s)"
+	"$SRCDIR/bench/ovs.sh" --repeat "$REPEAT" --interval "$INTERVAL" --builddir "$BUILDDIR" \
+		--out "$R" >"$R/logs/ovs.out" 2>&1 || orc=$?
+fi
+
 # --- recovery times -------------------------------------------------------
 : >"$R/fault.md"
 frc=0
@@ -227,6 +239,13 @@ step "write $OUT"
 	echo
 	sed '/^<!--/,/-->$/d' "$SRCDIR/bench/notes/events.md"
 	echo
+	if [ "$OVS" = 1 ]; then
+		echo "## OVS-DPDK with vlink, vhost-user and memif ports (bench/ovs.sh)"
+		echo
+		[ "$orc" = 0 ] || echo "**bench/ovs.sh exited $orc: see bench/results/logs/ovs.out.**"
+		sed '1d' "$R/ovs.md"
+		echo
+	fi
 	echo "## Recovery times (tests/fault)"
 	echo
 	[ "$frc" = 0 ] || echo "**A fault test failed: see bench/results/logs/fault-*.log.**"
@@ -237,6 +256,6 @@ step "write $OUT"
 } >"$OUT.new"
 mv "$OUT.new" "$OUT"
 step "done: $OUT"
-[ "$prc" = 0 ] && [ "$frc" = 0 ] && [ "$src" = 0 ] && [ "$grc" = 0 ] && [ "$erc" = 0 ] && [ "$nrc" = 0 ] || exit 1
+[ "$prc" = 0 ] && [ "$frc" = 0 ] && [ "$src" = 0 ] && [ "$grc" = 0 ] && [ "$erc" = 0 ] && [ "$nrc" = 0 ] && [ "$orc" = 0 ] || exit 1
 exit 0
 }

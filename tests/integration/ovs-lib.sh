@@ -13,6 +13,9 @@
 # Nth (from 0) is interface vlLINK, DPDK device net_vlinkN, ofport N+1.
 # The caller sets RATE (packets/s of send_on).
 #
+# The caller may set OVS_EAL_EXTRA (more EAL arguments for dpdk-extra) and
+# OVS_WRAP (a command ovs-vswitchd runs under, e.g. "taskset -c 0").
+#
 # Environment: VLINK_OVS_SOCKET_LIMIT: OVS's DPDK memory in MiB (640);
 # VLINK_OVS_PLUGIN: another plugin file; OVS_VSWITCHD, OVS_SCHEMA: another
 # ovs-vswitchd, database schema.
@@ -193,14 +196,14 @@ ovs_dpdk_config() {
 	vsctl set Open_vSwitch . other_config:dpdk-init=true other_config:dpdk-socket-mem=256 \
 		other_config:dpdk-socket-limit="$SOCKET_LIMIT" \
 		other_config:pmd-cpu-mask="${1:-0x2}" \
-		"other_config:dpdk-extra=-d $PLUGIN --no-pci --file-prefix $PREFIX --log-level=pmd.net.vlink:info"
+		"other_config:dpdk-extra=-d $PLUGIN --no-pci --file-prefix $PREFIX --log-level=pmd.net.vlink:info${OVS_EAL_EXTRA:+ $OVS_EAL_EXTRA}"
 }
 
 # start_ovs: ovs-vswitchd on the database, in a network namespace of its
 # own; until DPDK is up and, when the ports exist, they are in OVS
 start_ovs() {
 	OVS_FROM=$(ovs_log_lines)
-	unshare --net "$VSWITCHD" "unix:$O/db.sock" --unixctl="$O/ovs-vswitchd.ctl" \
+	unshare --net ${OVS_WRAP:-} "$VSWITCHD" "unix:$O/db.sock" --unixctl="$O/ovs-vswitchd.ctl" \
 		--pidfile="$O/ovs-vswitchd.pid" --log-file="$OVSLOG" -vconsole:off \
 		>>"$O/ovs-vswitchd.out" 2>&1 &
 	OVS_PID=$!
