@@ -197,12 +197,15 @@ ovs_ports() {
 		      printf "%.0f %.0f %.0f %.0f\n", s["tx_pkts"], s["rx_pkts"], s["tx_drop"], s["rx_drop"] }'
 }
 
-# pmd_busy: the polling thread's processing cycles, percent, since the last
-# dpif-netdev/pmd-stats-clear
-pmd_busy() {
+# pmd_stats: "BUSY CYCLES" of the polling thread since the last
+# dpif-netdev/pmd-stats-clear: its processing cycles in percent, and its
+# processing cycles per packet (which other jobs on its CPU hardly move)
+pmd_stats() {
 	appctl dpif-netdev/pmd-stats-show 2>/dev/null | awk '
 		/^pmd thread/ { p = 1 } /^main thread/ { p = 0 }
-		p && /processing cycles:/ { gsub(/[()%]/, "", $4); print $4; exit }'
+		p && /^ *processing cycles:/ { gsub(/[()%]/, "", $4); b = $4 }
+		p && /avg processing cycles per packet:/ { c = $6 }
+		END { print (b == "" ? "?" : b), (c == "" ? "?" : c) }'
 }
 
 # pmd_tid: the thread id of OVS's polling thread
@@ -228,7 +231,7 @@ port_in() { vsctl get interface "$1" ofport | grep -qx "$2" && iface_is "$1" err
 # device names of the vlink ports in OVS: numbered per run, so two digits
 VDEV="net_vlink[0-9]+"
 
-# run_one CONFIG SIZE: sets R_MPPS R_TP_MPPS R_BUSY R_CPU R_LOW R_NOTE
+# run_one CONFIG SIZE: sets R_MPPS R_TP_MPPS R_BUSY R_CPP R_CPU R_LOW R_NOTE
 # R_HOME, or FAIL
 run_one() {
 	local c=$1 size=$2 i d0 d1 tp_args=() ovs_first=1 plug=() n p m ovs_role tp_role
@@ -324,7 +327,7 @@ run_one() {
 	read -r tx1 rx1 txd1 rxd1 < <(ovs_ports) || { fail "" "ovs-ofctl dump-ports failed"; return 1; }
 	x1=$(now)
 	c1=$(cpu_ticks "${TP_PID[A]}") o1=$(cpu_ticks "$tid")
-	R_BUSY=$(pmd_busy)
+	read -r R_BUSY R_CPP < <(pmd_stats)
 	tp_stats A 2 || return 1
 	read -r _ _ _ _ _ _ n <<<"$ST"
 	R_TP_MPPS=$(awk -v p="$n" 'BEGIN { printf "%.6f", p / 1e6 }')
@@ -383,8 +386,8 @@ finish_run() { # CONFIG REPEAT SIZE
 
 RUNNO=0
 RUNS_CSV=$OUT/ovs-runs.csv
-echo "size,config,repeat,mpps,testpmd_rx_mpps,pmd_busy_percent,cpu_pmd_testpmd,ovs_tx_packets,seconds,buffers_home,status" >"$RUNS_CSV"
-declare -A SAMPLES GOOD FAILS NOTE CPUS_OF HOMES TPM BUSY
+echo "size,config,repeat,mpps,testpmd_rx_mpps,pmd_busy_percent,pmd_cycles_per_packet,cpu_pmd_testpmd,ovs_tx_packets,seconds,buffers_home,status" >"$RUNS_CSV"
+declare -A SAMPLES GOOD FAILS NOTE CPUS_OF HOMES TPM BUSY CPP
 nruns=$(( $(echo $SIZES | wc -w) * $(echo $CONFIGS | wc -w) * REPEAT ))
 echo "ovs.sh: $nruns runs of ${WARMUP}+${INTERVAL} s; OVS PMD on CPU $CPU_A, testpmd on CPU $CPU_B; logs in $LOGS" >&2
 k=0
@@ -396,7 +399,7 @@ for size in $SIZES; do
 		key=$size/$c
 		if [ "$c" = vlink ] && [ -n "$VLINK_MISSING" ]; then
 			FAILS[$key]="vlink: $VLINK_MISSING"
-			echo "$size,$c,$rep,,,,,,,,$(csvq "vlink: $VLINK_MISSING")" >>"$RUNS_CSV"
+			echo "$size,$c,$rep,,,,,,,,,$(csvq "vlink: $VLINK_MISSING")" >>"$RUNS_CSV"
 			echo "[$k/$nruns] $c, $size B: skipped: $VLINK_MISSING" >&2
 			continue
 		fi
@@ -404,21 +407,22 @@ for size in $SIZES; do
 		if run_one "$c" "$size"; then
 			SAMPLES[$key]="${SAMPLES[$key]:-} $R_MPPS"
 			TPM[$key]="${TPM[$key]:-} $R_TP_MPPS"
-			BUSY[$key]="${BUSY[$key]:-} ${R_BUSY:-?}"
+			BUSY[$key]="${BUSY[$key]:-} $R_BUSY"
+			CPP[$key]="${CPP[$key]:-} $R_CPP"
 			[ "$R_LOW" = 1 ] || GOOD[$key]="${GOOD[$key]:-} $R_MPPS"
 			CPUS_OF[$key]="${CPUS_OF[$key]:-}${CPUS_OF[$key]:+, }$R_CPU"
 			[ -n "$R_HOME" ] && HOMES[$key]=$R_HOME
 			if [ -n "$R_NOTE" ] && [[ "${NOTE[$key]:-}" != *"$R_NOTE"* ]]; then
 				NOTE[$key]="${NOTE[$key]:-}${NOTE[$key]:+; }$R_NOTE"
 			fi
-			printf '%.3f Mpps through OVS (testpmd RX %.3f Mpps; OVS PMD busy %s%%; CPU%% PMD/testpmd %s%s%s)\n' \
-				"$R_MPPS" "$R_TP_MPPS" "${R_BUSY:-?}" "$R_CPU" \
+			printf '%.3f Mpps through OVS (testpmd RX %.3f Mpps; OVS PMD busy %s%%, %s cycles/packet; CPU%% PMD/testpmd %s%s%s)\n' \
+				"$R_MPPS" "$R_TP_MPPS" "$R_BUSY" "$R_CPP" "$R_CPU" \
 				"${R_HOME:+; buffers home: $R_HOME}" "${R_NOTE:+; $R_NOTE}" >&2
-			echo "$size,$c,$rep,$R_MPPS,$R_TP_MPPS,${R_BUSY:-},$R_CPU,$R_TX,$R_SECS,$(csvq "$R_HOME"),$(csvq "ok${R_NOTE:+; $R_NOTE}")" >>"$RUNS_CSV"
+			echo "$size,$c,$rep,$R_MPPS,$R_TP_MPPS,$R_BUSY,$R_CPP,$R_CPU,$R_TX,$R_SECS,$(csvq "$R_HOME"),$(csvq "ok${R_NOTE:+; $R_NOTE}")" >>"$RUNS_CSV"
 		else
 			FAILS[$key]="${FAILS[$key]:-}${FAILS[$key]:+; }$FAIL"
 			NFAILED=$((NFAILED + 1))
-			echo "$size,$c,$rep,,,,,,,,$(csvq "failed: $FAIL")" >>"$RUNS_CSV"
+			echo "$size,$c,$rep,,,,,,,,,$(csvq "failed: $FAIL")" >>"$RUNS_CSV"
 		fi
 		finish_run "$c" "$rep" "$size"
 	done
@@ -462,15 +466,16 @@ status() { # KEY: the note column
 CSV=$OUT/ovs.csv
 MD=$OUT/ovs.md
 {
-	echo "size,config,mpps,mpps_min,mpps_max,runs_used,runs,testpmd_rx_mpps_median,pmd_busy_percent_median,status"
+	echo "size,config,mpps,mpps_min,mpps_max,runs_used,runs,testpmd_rx_mpps_median,pmd_busy_percent_median,pmd_cycles_per_packet_median,status"
 	for size in $SIZES; do for c in $CONFIGS; do
 		key=$size/$c
 		if [ -n "${MED[$key]:-}" ]; then
 			read -r tm _ < <(median_of ${TPM[$key]})
-			bm=$(median_of ${BUSY[$key]//\?/} 2>/dev/null | awk '{ printf "%.1f", $1 }')
-			echo "$size,$c,${MED[$key]},${MIN[$key]},${MAX[$key]},${NUSED[$key]},${NOK[$key]},$tm,$bm,$(csvq "$(status "$key")")"
+			bm=$(median_of ${BUSY[$key]//\?/} | awk '$4 { printf "%.1f", $1 }')
+			cm=$(median_of ${CPP[$key]//\?/} | awk '$4 { printf "%.0f", $1 }')
+			echo "$size,$c,${MED[$key]},${MIN[$key]},${MAX[$key]},${NUSED[$key]},${NOK[$key]},$tm,$bm,$cm,$(csvq "$(status "$key")")"
 		else
-			echo "$size,$c,,,,0,0,,,$(csvq "$(status "$key")")"
+			echo "$size,$c,,,,0,0,,,,$(csvq "$(status "$key")")"
 		fi
 	done; done
 } >"$CSV"
@@ -487,7 +492,8 @@ MD=$OUT/ovs.md
 	echo "- Mpps = packets OVS sent out of both ports (ovs-ofctl dump-ports tx, live from the PMDs) over"
 	echo "  ${INTERVAL} s after a ${WARMUP} s warm-up; \"testpmd\" = the testpmd's RX over the same window."
 	echo "  OVS busy = the PMD thread's processing cycles (dpif-netdev/pmd-stats-show) in the window:"
-	echo "  near 100% OVS is the bottleneck; lower, the testpmd is."
+	echo "  near 100% OVS is the bottleneck; lower, the testpmd is. OVS cycles/packet = its \"avg"
+	echo "  processing cycles per packet\" there (other jobs on its CPU hardly move it)."
 	echo "- Ports: vlink = type=dpdk net_vlinkN,link=L (host ends; testpmd the peer ends, rings of $RING);"
 	echo "  vhost-user = dpdkvhostuserclient, testpmd net_virtio_user server=1,queue_size=$RING,in_order=1,"
 	echo "  mrg_rxbuf=0 (vhost-user-packed: and packed_vq=1); memif = type=dpdk net_memif role=client"
@@ -495,17 +501,17 @@ MD=$OUT/ovs.md
 	echo "- $REPEAT run(s) per cell, interleaved round the matrix; a cell is the median of its runs where"
 	echo "  OVS's PMD thread and the testpmd both got >= 90% of a CPU (else all runs, UNRELIABLE)."
 	echo
-	echo "| size | ports | Mpps (median) | min-max | testpmd Mpps | OVS busy % | runs used | note |"
-	echo "|---:|---|---:|---|---:|---:|---|---|"
+	echo "| size | ports | Mpps (median) | min-max | testpmd Mpps | OVS busy % | OVS cycles/packet | runs used | note |"
+	echo "|---:|---|---:|---|---:|---:|---:|---|---|"
 	for size in $SIZES; do for c in $CONFIGS; do
 		key=$size/$c
 		if [ -n "${MED[$key]:-}" ]; then
-			IFS=, read -r _ _ _ _ _ _ _ tm bm _ < <(grep "^$size,$c," "$CSV")
-			printf '| %s B | %s | %.2f | %.2f-%.2f | %.2f | %s | %s of %s | %s |\n' "$size" "$c" \
-				"${MED[$key]}" "${MIN[$key]}" "${MAX[$key]}" "$tm" "$bm" \
+			IFS=, read -r _ _ _ _ _ _ _ tm bm cm _ < <(grep "^$size,$c," "$CSV")
+			printf '| %s B | %s | %.2f | %.2f-%.2f | %.2f | %s | %s | %s of %s | %s |\n' "$size" "$c" \
+				"${MED[$key]}" "${MIN[$key]}" "${MAX[$key]}" "$tm" "$bm" "$cm" \
 				"${NUSED[$key]}" "${NOK[$key]}" "$(status "$key")"
 		else
-			echo "| $size B | $c | - | - | - | - | - | $(status "$key") |"
+			echo "| $size B | $c | - | - | - | - | - | - | $(status "$key") |"
 		fi
 	done; done
 } >"$MD"
