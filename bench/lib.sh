@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the bench scripts (sourced):
 # - bench_stamp, for those that write a results table (bench/guest.sh,
 #   bench/guest-netdev.sh, bench/events.sh: /bin/sh);
@@ -42,6 +43,7 @@ HP_SET=0
 # run_opt OPTION VALUE: the options with a value both benchmarks take:
 # sets INTERVAL, WARMUP, REPEAT, SIZES, ONLY, CPUS, OUT or BUILDDIR (the
 # caller then shifts twice); 1 when OPTION is not one of them
+# shellcheck disable=SC2034 # for the caller
 run_opt() {
 	case $1 in
 	--interval) INTERVAL=${2:?} ;;

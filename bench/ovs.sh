@@ -110,9 +110,11 @@ private_ns VLINK_OVS_BENCH_NS "${ARGS[@]}"
 export SRCDIR BUILDDIR
 . "$SRCDIR/tests/integration/lib.sh"
 . "$SRCDIR/tests/integration/ovs-lib.sh"
-# shellcheck disable=SC2034 # for ovs-lib.sh: zero-copy memif needs one
-# file per memory segment; the main thread and the others on CPU B
+# for ovs-lib.sh: zero-copy memif needs one file per memory segment; the
+# main thread and the others on CPU B
+# shellcheck disable=SC2034
 OVS_EAL_EXTRA="--single-file-segments ${OVS_BENCH_EAL:-}"
+# shellcheck disable=SC2034
 OVS_WRAP="taskset -c $CPU_B"
 missing=$(ovs_missing) && die "OVS-DPDK is not installed (no $missing; apt-get install openvswitch-switch-dpdk)"
 LOGS=$OUT/logs
@@ -235,8 +237,8 @@ VDEV="net_vlink[0-9]+"
 # R_HOME, or FAIL
 run_one() {
 	local c=$1 size=$2 i d0 d1 tp_args=() ovs_first=1 plug=() n p m ovs_role tp_role
-	local t0 t1 x0 x1 tx0 rx0 txd0 rxd0 tx1 rx1 txd1 rxd1 c0 c1 o0 o1 tid secs
-	FAIL= R_NOTE= R_HOME= R_LOW=0 TP_IDS= TP_APP=
+	local t0 t1 x0 x1 tx0 txd0 rxd0 tx1 txd1 rxd1 c0 c1 o0 o1 tid secs
+	FAIL='' R_NOTE='' R_HOME='' R_LOW=0 TP_IDS='' TP_APP=
 	RUNNO=$((RUNNO + 1))
 	d0=$((2 * RUNNO)) d1=$((2 * RUNNO + 1))
 	hp_ensure $((MEM_MB / 2 + 32)) || { fail "" "not enough free hugepages"; return 1; }
@@ -320,11 +322,11 @@ run_one() {
 	appctl dpif-netdev/pmd-stats-clear >/dev/null
 	c0=$(cpu_ticks "${TP_PID[A]}") o0=$(cpu_ticks "$tid")
 	t0=$(now)
-	read -r tx0 rx0 txd0 rxd0 < <(ovs_ports) || { fail "" "ovs-ofctl dump-ports failed"; return 1; }
+	read -r tx0 _ txd0 rxd0 < <(ovs_ports) || { fail "" "ovs-ofctl dump-ports failed"; return 1; }
 	x0=$(now)
 	sleep "$INTERVAL"
 	t1=$(now)
-	read -r tx1 rx1 txd1 rxd1 < <(ovs_ports) || { fail "" "ovs-ofctl dump-ports failed"; return 1; }
+	read -r tx1 _ txd1 rxd1 < <(ovs_ports) || { fail "" "ovs-ofctl dump-ports failed"; return 1; }
 	x1=$(now)
 	c1=$(cpu_ticks "${TP_PID[A]}") o1=$(cpu_ticks "$tid")
 	read -r R_BUSY R_CPP < <(pmd_stats)
@@ -339,7 +341,7 @@ run_one() {
 	[ "${R_CPU%/*}" -ge 90 ] && [ "${R_CPU#*/}" -ge 90 ] || R_LOW=1
 	[ $((txd1 - txd0 + rxd1 - rxd0)) -gt 0 ] &&
 		R_NOTE="OVS dropped $((txd1 - txd0)) tx, $((rxd1 - rxd0)) rx"
-	R_RX=$((rx1 - rx0)) R_TX=$((tx1 - tx0)) R_SECS=$secs
+	R_TX=$((tx1 - tx0)) R_SECS=$secs
 	tp_stop A
 	# a memif client closes before its server (a zero-copy client has
 	# been seen to crash in stop when its server quit first); vlink's
