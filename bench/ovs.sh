@@ -15,7 +15,8 @@ set -u
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$SRCDIR/bench/lib.sh"
 ALL_CONFIGS="vlink vhost-user vhost-user-packed memif memif-zc"
-# not run unless asked for: zero-copy on OVS's side, which fails (see --help)
+# not run unless asked for: zero-copy on OVS's side, which mostly fails
+# (bench/README.md)
 EXTRA_CONFIGS="memif-zc-ovs"
 
 usage() {
@@ -34,7 +35,9 @@ packed rings) and net_memif (copy, zero-copy) ports.
                    given
   --sizes LIST     packet sizes in bytes, comma separated (default 64,1500)
   --only LIST      configurations, comma separated, from: vlink, vhost-user,
-                   vhost-user-packed, memif, memif-zc (default: all)
+                   vhost-user-packed, memif, memif-zc (default: these), and
+                   memif-zc-ovs (zero-copy in OVS: mostly fails, can abort
+                   OVS; see bench/README.md)
   --cpus A,B       OVS's PMD thread on CPU A; its other threads and the
                    testpmd on CPU B (default 0,1)
   --out DIR        results directory (default bench/results)
@@ -170,11 +173,15 @@ ovs_dpdk_config "$(printf '0x%x' $((1 << CPU_A)))"
 	"other_config:dpdk-extra=--no-pci --file-prefix $PREFIX $OVS_EAL_EXTRA"
 start_ovs || die "ovs-vswitchd did not start (log: $OVSLOG)"
 vsctl add-br "$BR" -- set bridge "$BR" datapath_type=netdev || die "add-br failed"
-# (--no-wait: the bridge's OpenFlow socket comes a moment later)
-until_ok 30 ofctl show "$BR" || die "ovs-vswitchd did not create bridge $BR"
-ofctl del-flows "$BR" &&
-	ofctl add-flow "$BR" "in_port=1,actions=output:2" &&
-	ofctl add-flow "$BR" "in_port=2,actions=output:1" || die "cannot set the flows"
+# set_flows: ports 1 and 2 forward to each other (OVS keeps no flows
+# across a restart)
+set_flows() {
+	# (--no-wait: the bridge's OpenFlow socket comes a moment later)
+	until_ok 30 ofctl show "$BR" || return 1
+	ofctl del-flows "$BR" &&
+		ofctl add-flow "$BR" "in_port=1,actions=output:2" &&
+		ofctl add-flow "$BR" "in_port=2,actions=output:1"
+}
 
 CPU_MODEL=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 KERNEL="$(uname -sr) $(uname -m)"
@@ -201,7 +208,7 @@ ovs_ports() {
 
 # pmd_stats: "BUSY CYCLES" of the polling thread since the last
 # dpif-netdev/pmd-stats-clear: its processing cycles in percent, and its
-# processing cycles per packet (which other jobs on its CPU hardly move)
+# processing cycles per packet (TSC cycles: time preempted counts too)
 pmd_stats() {
 	appctl dpif-netdev/pmd-stats-show 2>/dev/null | awk '
 		/^pmd thread/ { p = 1 } /^main thread/ { p = 0 }
@@ -242,8 +249,9 @@ run_one() {
 	RUNNO=$((RUNNO + 1))
 	d0=$((2 * RUNNO)) d1=$((2 * RUNNO + 1))
 	hp_ensure $((MEM_MB / 2 + 32)) || { fail "" "not enough free hugepages"; return 1; }
-	ovs_dead && { fail "" "ovs-vswitchd died before this run"; return 1; }
+	# (started again when a run before crashed it: the flows with it)
 	ensure_ovs >/dev/null || { fail "" "ovs-vswitchd does not start again"; return 1; }
+	set_flows || { fail "" "cannot set the flows"; return 1; }
 	case $c in
 	vlink)
 		for i in 0 1; do
@@ -298,7 +306,14 @@ run_one() {
 				{ fail "" "add-port (memif) failed"; return 1; }
 		done
 	}
-	if [[ $c == memif* ]] && [ "$ovs_first" = 1 ]; then memif_ports || return 1; fi
+	if [[ $c == memif* ]] && [ "$ovs_first" = 1 ]; then
+		memif_ports || return 1
+		# a memif client that finds no socket gives up: wait for OVS's
+		for i in 0 1; do
+			until_ok 30 test -S "$T/m$RUNNO-$i.sock" ||
+				{ fail "" "OVS created no memif socket m$RUNNO-$i.sock: $(vsctl get interface "p$i" error 2>&1)"; return 1; }
+		done
+	fi
 	tp_start A --lcores "(0,1)@$CPU_B" "${plug[@]}" "${tp_args[@]}" || return 1
 	tp_ready A || return 1
 	if [[ $c == memif* ]] && [ "$ovs_first" = 0 ]; then memif_ports || return 1; fi
@@ -368,6 +383,8 @@ run_one() {
 			return 1
 		fi
 	fi
+	# a crash at close (seen with memif zero-copy): the figures stand
+	ovs_dead >"$T/dead.out" && R_NOTE="$R_NOTE${R_NOTE:+; }ovs-vswitchd crashed at close ($(head -n1 "$T/dead.out" | sed 's/^ *//'))"
 	[ "$R_TX" -gt 0 ] || { fail A "OVS forwarded nothing"; return 1; }
 	return 0
 }
@@ -495,7 +512,7 @@ MD=$OUT/ovs.md
 	echo "  ${INTERVAL} s after a ${WARMUP} s warm-up; \"testpmd\" = the testpmd's RX over the same window."
 	echo "  OVS busy = the PMD thread's processing cycles (dpif-netdev/pmd-stats-show) in the window:"
 	echo "  near 100% OVS is the bottleneck; lower, the testpmd is. OVS cycles/packet = its \"avg"
-	echo "  processing cycles per packet\" there (other jobs on its CPU hardly move it)."
+	echo "  processing cycles per packet\" there (TSC cycles: time preempted by other jobs counts)."
 	echo "- Ports: vlink = type=dpdk net_vlinkN,link=L (host ends; testpmd the peer ends, rings of $RING);"
 	echo "  vhost-user = dpdkvhostuserclient, testpmd net_virtio_user server=1,queue_size=$RING,in_order=1,"
 	echo "  mrg_rxbuf=0 (vhost-user-packed: and packed_vq=1); memif = type=dpdk net_memif role=client"
