@@ -176,6 +176,21 @@ unsigned vlink_ring_count(struct vlink_ring *r)
 	return used < 0 ? 0 : (uint32_t)used;
 }
 
+/* A full barrier (stores before it visible before loads after it), as
+ * cheap as the CPU has it: on x86-64 a locked add to the stack rather
+ * than the mfence __atomic_thread_fence() emits, which also waits for
+ * non-temporal stores and costs about twice as much (Linux's smp_mb() is
+ * the same instruction).  The producer pays it once per burst in event
+ * mode. */
+static inline void full_fence(void)
+{
+#if defined(__x86_64__)
+	__asm__ __volatile__("lock; addl $0,-4(%%rsp)" ::: "memory", "cc");
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
 bool vlink_ring_sleep_begin(struct vlink_ring *r)
 {
 	if (r->producer)
@@ -183,7 +198,7 @@ bool vlink_ring_sleep_begin(struct vlink_ring *r)
 	__atomic_store_n(&r->hdr->need_wakeup, 1, __ATOMIC_RELAXED);
 	/* the store before the load of head (vlink_ring_wake_due: the other
 	 * way round) */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	full_fence();
 	if (vlink_ring_count(r) == 0)
 		return true;
 	vlink_ring_sleep_end(r);
@@ -198,7 +213,7 @@ void vlink_ring_sleep_end(struct vlink_ring *r)
 bool vlink_ring_wake_due(struct vlink_ring *r)
 {
 	/* head, published with release by the enqueue, before the load */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	full_fence();
 	if (!__atomic_load_n(&r->hdr->need_wakeup, __ATOMIC_RELAXED))
 		return false;
 	return __atomic_exchange_n(&r->hdr->need_wakeup, 0, __ATOMIC_RELAXED) != 0;
