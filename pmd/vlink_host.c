@@ -368,7 +368,7 @@ static uint16_t rx_chan(struct vl_queue *q, unsigned ci, struct rte_mbuf **out, 
 		return 0;
 	for (unsigned i = 0; i < k; i++)
 		good += idx[i] >= 0;
-	if (!q->rx_copy && good && rte_pktmbuf_alloc_bulk(q->mp, am, good)) {
+	if (!q->rx_copy && good && vl_alloc_bulk(q->mp, am, good, vl_queue_lcore(q))) {
 		/* the application's pool is empty: these packets are lost */
 		q->st.nombuf++;
 		put_home(pv, idx, k);
@@ -490,11 +490,20 @@ static int copy_in(struct pmd_internals *pv, const struct rte_mbuf *m, unsigned 
 	return 0;
 }
 
-/* Lend and publish staged descriptors (the room was counted). */
-static void flush(struct vl_queue *q, uint16_t ch, struct vlink_desc *d, unsigned nd)
+/* Free the mbufs of packets staged (fr[0, *nfree)), then lend and publish
+ * their descriptors (the room was counted).  In that order: once
+ * published, a buffer can come back and be attached to another mbuf with
+ * its shared info, which freeing the old mbuf would then change. */
+static void flush(struct vl_queue *q, uint16_t ch, struct vlink_desc *d, unsigned nd,
+		  struct rte_mbuf **fr, unsigned *nfree)
 {
 	struct pmd_internals *pv = q->pv;
 	unsigned dup = 0;
+
+	if (*nfree) {
+		vl_free_bulk(fr, *nfree, vl_queue_lcore(q));
+		*nfree = 0;
+	}
 
 	vlink_hostend_send(&pv->he, ch, d, nd, &dup);
 	if (dup)
@@ -505,7 +514,8 @@ static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct pmd_internals *pv = q->pv;
 	struct vlink_desc d[VL_BURST];
-	unsigned nd = 0, room = 0, cur = UINT32_MAX, dropped = 0;
+	struct rte_mbuf *fr[VL_BURST]; /* the packets staged in d */
+	unsigned nd = 0, room = 0, cur = UINT32_MAX, dropped = 0, nfree = 0;
 	uint64_t bytes = 0;
 	uint16_t i;
 
@@ -522,7 +532,7 @@ static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
 
 		if (ci != cur) {
 			if (cur != UINT32_MAX)
-				flush(q, q->ch[cur], d, nd);
+				flush(q, q->ch[cur], d, nd, fr, &nfree);
 			nd = 0;
 			cur = ci;
 			room = vlink_ring_free_count(&pv->m.ch[q->ch[ci] - 1].rx);
@@ -536,7 +546,7 @@ static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
 			continue;
 		}
 		if (nd + need > VL_BURST) {
-			flush(q, q->ch[cur], d, nd);
+			flush(q, q->ch[cur], d, nd, fr, &nfree);
 			room -= nd;
 			nd = 0;
 		}
@@ -556,7 +566,7 @@ static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
 				nd++;
 				e->sent = true; /* freeing m puts nothing home */
 			}
-			rte_pktmbuf_free(m);
+			fr[nfree++] = m;
 		} else {
 			if (copy_in(pv, m, need, d + nd)) {
 				q->st.nombuf++;
@@ -564,12 +574,12 @@ static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
 			}
 			nd += need;
 			q->st.copies++;
-			rte_pktmbuf_free(m);
+			fr[nfree++] = m;
 		}
 		bytes += len;
 	}
 	if (cur != UINT32_MAX)
-		flush(q, q->ch[cur], d, nd);
+		flush(q, q->ch[cur], d, nd, fr, &nfree);
 	q->st.pkts += i - dropped; /* taken: sent, or dropped and counted so */
 	q->st.bytes += bytes;
 	return i;

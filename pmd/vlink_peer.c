@@ -75,18 +75,23 @@ static void zc_free(void *addr, void *opaque)
 {
 	struct vl_zc *z = opaque;
 	struct vl_queue *q = z->q;
+	bool mine = vl_queue_mine(q);
 
 	(void)addr;
 	if (z->reflected) {
 		/* sent back in its buffer: nothing to give back */
-	} else if (q->lcore != LCORE_ID_ANY && rte_lcore_id() == q->lcore &&
-		   q->nlocal < RTE_DIM(q->local)) {
+	} else if (mine && q->nlocal < RTE_DIM(q->local)) {
 		q->local[q->nlocal++] = vl_token(z->buf, z->epoch);
 	} else if (rte_ring_mp_enqueue(q->ret, (void *)(uintptr_t)vl_token(z->buf, z->epoch))) {
 		/* the ring has room for every shared info there is */
 		VLOG(ERR, q->pv, "queue %u: lost a buffer (return ring full)", q->qid);
 	}
-	rte_mempool_put(q->zc_mp, z);
+	/* on the queue's thread, no rte_lcore_id() (vl_queue_lcore) */
+	if (mine)
+		rte_mempool_generic_put(q->zc_mp, (void **)&z, 1,
+					rte_mempool_default_cache(q->zc_mp, q->lcore));
+	else
+		rte_mempool_put(q->zc_mp, z);
 }
 
 int vl_peer_rxq_setup(struct vl_queue *q, unsigned socket)
@@ -111,7 +116,7 @@ int vl_peer_rxq_setup(struct vl_queue *q, unsigned socket)
 		q->zc_mp = NULL;
 		return -rte_errno;
 	}
-	q->lcore = LCORE_ID_ANY;
+	q->own = false;
 	return 0;
 }
 
@@ -124,7 +129,7 @@ bool vl_peer_rxq_free(struct vl_queue *q)
 		 * infos, and their callbacks at q: keep all three */
 		VLOG(WARNING, q->pv, "rx queue %u: %u buffer(s) still in the application's "
 		     "mbufs: kept until the process exits", q->qid, out);
-		q->lcore = LCORE_ID_ANY;
+		q->own = false;
 		return false;
 	}
 	rte_ring_free(q->ret);
@@ -157,9 +162,50 @@ static void drain_returns(struct vl_queue *q, uint16_t ch)
 		give_back(q, ch, p, k);
 }
 
+/* The mbufs and shared infos of a burst's wraps, taken from their pools
+ * in one go (n of them, used so far). */
+struct vl_wrap_stock {
+	struct rte_mbuf *m[VL_BURST];
+	void *z[VL_BURST];
+	unsigned n, used;
+};
+
+/* Stock for up to `want` wraps (none if either pool cannot give them all:
+ * wrap() then takes them one at a time). */
+static void stock_get(struct vl_queue *q, struct vl_wrap_stock *s, unsigned want)
+{
+	s->n = s->used = 0;
+	if (!want || q->rx_copy)
+		return;
+	if (rte_mempool_generic_get(q->zc_mp, s->z, want,
+				    rte_mempool_default_cache(q->zc_mp, q->lcore)))
+		return;
+	if (vl_alloc_bulk(q->mp, s->m, want, q->lcore)) {
+		rte_mempool_generic_put(q->zc_mp, s->z, want,
+					rte_mempool_default_cache(q->zc_mp, q->lcore));
+		return;
+	}
+	s->n = want;
+}
+
+/* What the burst did not use goes back (fresh mbufs: straight to the
+ * pool). */
+static void stock_put(struct vl_queue *q, struct vl_wrap_stock *s)
+{
+	unsigned left = s->n - s->used;
+
+	if (!left)
+		return;
+	rte_mempool_generic_put(q->zc_mp, s->z + s->used, left,
+				rte_mempool_default_cache(q->zc_mp, q->lcore));
+	rte_mempool_generic_put(q->mp, (void **)(s->m + s->used), left,
+				rte_mempool_default_cache(q->mp, q->lcore));
+}
+
 /* A one-buffer packet, passed up in its buffer attached to an mbuf of the
  * queue's pool; NULL if that cannot be (it is then copied). */
-static struct rte_mbuf *wrap(struct vl_queue *q, const struct vlink_guest_pkt *p)
+static struct rte_mbuf *wrap(struct vl_queue *q, const struct vlink_guest_pkt *p,
+			     struct vl_wrap_stock *s)
 {
 	struct rte_mbuf *m;
 	void *z_;
@@ -167,12 +213,17 @@ static struct rte_mbuf *wrap(struct vl_queue *q, const struct vlink_guest_pkt *p
 
 	if (q->rx_copy || p->buf > UINT32_MAX) /* not a token */
 		return NULL;
-	if (rte_mempool_get(q->zc_mp, &z_))
-		return NULL;
-	m = rte_pktmbuf_alloc(q->mp);
-	if (!m) {
-		rte_mempool_put(q->zc_mp, z_);
-		return NULL;
+	if (s->used < s->n) {
+		m = s->m[s->used];
+		z_ = s->z[s->used++];
+	} else {
+		if (rte_mempool_get(q->zc_mp, &z_))
+			return NULL;
+		m = rte_pktmbuf_alloc(q->mp);
+		if (!m) {
+			rte_mempool_put(q->zc_mp, z_);
+			return NULL;
+		}
 	}
 	z = z_;
 	z->si.free_cb = zc_free;
@@ -198,7 +249,9 @@ uint16_t vl_peer_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t ch = q->ch[0];
 	struct vl_chain *c = &q->chain[0];
 	struct vlink_guest_pkt p[VL_BURST];
+	struct vl_wrap_stock stock;
 	uint16_t nout = 0;
+	unsigned want = 0;
 	int k;
 
 	if (q->ngive >= VL_BURST) { /* done is full: the host is not draining it */
@@ -206,8 +259,7 @@ uint16_t vl_peer_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 		if (q->ngive >= VL_BURST)
 			return 0;
 	}
-	if (unlikely(q->lcore != rte_lcore_id()))
-		q->lcore = rte_lcore_id(); /* before any mbuf of ours is freed here */
+	vl_queue_lcore(q); /* before any mbuf of ours is freed here */
 	drain_returns(q, ch);
 	k = vlink_guest_rx_burst(pv->g, ch, p, RTE_MIN(n, (uint16_t)VL_BURST));
 	if (k <= 0) {
@@ -215,9 +267,13 @@ uint16_t vl_peer_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 			give_back(q, ch, NULL, 0);
 		return 0;
 	}
+	/* at most this many wraps below */
+	for (int i = 0; i < k; i++)
+		want += !(p[i].flags & VLINK_GUEST_F_MORE) && p[i].len;
+	stock_get(q, &stock, want);
 	for (int i = 0; i < k; i++) {
 		if (!c->head && !c->bad && !(p[i].flags & VLINK_GUEST_F_MORE) && p[i].len) {
-			struct rte_mbuf *m = wrap(q, &p[i]);
+			struct rte_mbuf *m = wrap(q, &p[i], &stock);
 
 			if (m) {
 				pkts[nout++] = m;
@@ -234,6 +290,7 @@ uint16_t vl_peer_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 		if (!(p[i].flags & VLINK_GUEST_F_MORE))
 			vl_chain_end(q, c, pkts, &nout);
 	}
+	stock_put(q, &stock);
 	/* what was copied goes back now; the rest when its mbuf is freed */
 	unsigned ng = 0;
 
@@ -283,7 +340,8 @@ uint16_t vl_peer_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t ch = q->ch[0], i;
 	/* stash[0, nout) filled and waiting, stash[nout, nout + nstash)
 	 * empty buffers from fill */
-	unsigned nout = q->nout, dropped = 0;
+	unsigned nout = q->nout, dropped = 0, nfree = 0;
+	struct rte_mbuf *fr[VL_BURST];
 
 	if (!push(q, ch, &nout)) {
 		q->nout = nout;
@@ -298,6 +356,13 @@ uint16_t vl_peer_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 		struct rte_mbuf *m = pkts[i];
 		unsigned need = m->pkt_len ? (m->pkt_len + pv->buf_size - 1) / pv->buf_size : 1;
 		struct vl_zc *z = reflectable(q, m);
+
+		/* the mbufs this burst took are freed together, at most a
+		 * burst at a time */
+		if (nfree == RTE_DIM(fr)) {
+			vl_free_bulk(fr, nfree, vl_queue_lcore(q));
+			nfree = 0;
+		}
 
 		if (z) {
 			struct vlink_guest_pkt *b;
@@ -316,7 +381,7 @@ uint16_t vl_peer_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 			nout++;
 			q->st.bytes += m->data_len;
 			z->reflected = true;
-			rte_pktmbuf_free(m);
+			fr[nfree++] = m;
 			continue;
 		}
 		const struct rte_mbuf *s = m;
@@ -324,7 +389,7 @@ uint16_t vl_peer_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 
 		/* larger than the link's MTU allows */
 		if (m->pkt_len > pv->mtu + VLINK_L2_OVERHEAD || need > VL_MAX_CHAIN) {
-			rte_pktmbuf_free(m);
+			fr[nfree++] = m;
 			q->st.dropped++;
 			dropped++;
 			continue;
@@ -371,8 +436,10 @@ uint16_t vl_peer_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 		q->nstash -= need;
 		q->st.bytes += m->pkt_len;
 		q->st.copies++;
-		rte_pktmbuf_free(m);
+		fr[nfree++] = m;
 	}
+	if (nfree)
+		vl_free_bulk(fr, nfree, vl_queue_lcore(q));
 	push(q, ch, &nout);
 	q->nout = nout;
 	q->st.pkts += i - dropped; /* taken: sent, or dropped and counted so */
@@ -389,7 +456,7 @@ void vl_peer_queue_flush(struct vl_queue *q)
 		return;
 	if (q->rx) {
 		vl_queue_drop_chains(q);
-		q->lcore = LCORE_ID_ANY;
+		q->own = false;
 		while (q->ret && (q->nlocal || rte_ring_count(q->ret)) && q->ngive < VL_BURST)
 			drain_returns(q, ch);
 		for (int tries = 0; q->ngive && tries < 100; tries++) {

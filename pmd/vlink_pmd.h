@@ -7,12 +7,14 @@
 #ifndef VLINK_PMD_H
 #define VLINK_PMD_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include <ethdev_driver.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_spinlock.h>
 
@@ -96,13 +98,83 @@ struct vl_queue {
 	 * (from any thread) */
 	struct rte_mempool *zc_mp;
 	struct rte_ring *ret;
-	/* ... or, freed on the lcore polling this queue, here (no atomics);
+	/* ... or, freed on the thread polling this queue, here (no atomics);
 	 * both hold vl_token()s: the buffer and the epoch it was lent in */
-	unsigned lcore;          /* that lcore, LCORE_ID_ANY until known */
 	unsigned nlocal;
 	uint64_t local[VL_BURST * 4];
+	/* the thread in this queue's bursts, as vl_queue_lcore() last saw it
+	 * (own: thread is valid), and its lcore */
+	bool own;
+	pthread_t thread;
+	unsigned lcore;
 	struct vl_qstats st;
 };
+
+/* The lcore of the thread in a burst of q.  rte_lcore_id() from a plugin
+ * loaded with -d is a call to __tls_get_addr (the general-dynamic TLS
+ * model), and every rte_mempool_put/get and rte_pktmbuf_free/alloc makes
+ * one; pthread_self() is one load: so the lcore is read again only when
+ * another thread polls the queue, and passed to vl_free_bulk and
+ * vl_alloc_bulk. */
+static inline unsigned vl_queue_lcore(struct vl_queue *q)
+{
+	pthread_t self = pthread_self();
+
+	if (unlikely(!q->own || !pthread_equal(q->thread, self))) {
+		q->own = false;
+		rte_compiler_barrier();
+		q->lcore = rte_lcore_id();
+		q->thread = self;
+		rte_compiler_barrier();
+		q->own = true;
+	}
+	return q->lcore;
+}
+
+/* The calling thread is the one in q's bursts. */
+static inline bool vl_queue_mine(const struct vl_queue *q)
+{
+	return q->own && pthread_equal(q->thread, pthread_self());
+}
+
+/* rte_pktmbuf_alloc_bulk through lcore's cache of mp. */
+static inline int vl_alloc_bulk(struct rte_mempool *mp, struct rte_mbuf **m, unsigned n,
+				unsigned lcore)
+{
+	if (rte_mempool_generic_get(mp, (void **)m, n, rte_mempool_default_cache(mp, lcore)))
+		return -ENOBUFS;
+	for (unsigned i = 0; i < n; i++)
+		rte_pktmbuf_reset(m[i]);
+	return 0;
+}
+
+/* rte_pktmbuf_free_bulk (every segment of n packets, each pool's in one
+ * put) through lcore's caches. */
+static inline void vl_free_bulk(struct rte_mbuf **pkts, unsigned n, unsigned lcore)
+{
+	struct rte_mbuf *put[VL_BURST];
+	unsigned np = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *s = pkts[i], *next;
+
+		for (; s; s = next) {
+			next = s->next;
+			s = rte_pktmbuf_prefree_seg(s);
+			if (!s)
+				continue;
+			if (np && (np == RTE_DIM(put) || s->pool != put[0]->pool)) {
+				rte_mempool_generic_put(put[0]->pool, (void **)put, np,
+					rte_mempool_default_cache(put[0]->pool, lcore));
+				np = 0;
+			}
+			put[np++] = s;
+		}
+	}
+	if (np)
+		rte_mempool_generic_put(put[0]->pool, (void **)put, np,
+					rte_mempool_default_cache(put[0]->pool, lcore));
+}
 
 struct pmd_internals {
 	char devname[RTE_DEV_NAME_MAX_LEN];
