@@ -398,21 +398,6 @@ static void ctl_link(struct pmd_internals *pv)
 	}
 }
 
-static void queues_lock(struct rte_eth_dev *dev, bool lock)
-{
-	for (uint16_t i = 0; i < dev->data->nb_rx_queues + dev->data->nb_tx_queues; i++) {
-		struct vl_queue *q = i < dev->data->nb_rx_queues ? dev->data->rx_queues[i] :
-				     dev->data->tx_queues[i - dev->data->nb_rx_queues];
-
-		if (!q)
-			continue;
-		if (lock)
-			rte_spinlock_lock(&q->lock);
-		else
-			rte_spinlock_unlock(&q->lock);
-	}
-}
-
 /* Host end, started: a reset while the lcores poll (they skip their
  * bursts meanwhile). */
 static void ctl_reset(struct pmd_internals *pv, const char *why, unsigned timeout_ms)
@@ -420,9 +405,9 @@ static void ctl_reset(struct pmd_internals *pv, const char *why, unsigned timeou
 	pthread_mutex_lock(&pv->reset_mx);
 	if (pv->started) {
 		VLOG(NOTICE, pv, "%s: resetting the link", why);
-		queues_lock(pv->dev, true);
+		vl_queues_hold(pv->dev, true);
 		vl_host_reset(pv->dev, timeout_ms, VLINK_END_UP);
-		queues_lock(pv->dev, false);
+		vl_queues_hold(pv->dev, false);
 	}
 	pthread_mutex_unlock(&pv->reset_mx);
 }
@@ -831,7 +816,6 @@ static int queue_setup(struct rte_eth_dev *dev, uint16_t qid, unsigned socket,
 	q = rte_zmalloc_socket("vlink_queue", sizeof(*q), RTE_CACHE_LINE_SIZE, (int)socket);
 	if (!q)
 		return -ENOMEM;
-	rte_spinlock_init(&q->lock);
 	q->pv = pv;
 	q->qid = qid;
 	q->port = dev->data->port_id;

@@ -26,6 +26,10 @@
  * the peer returns before its buffer is touched. */
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/membarrier.h>
 
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -405,7 +409,7 @@ uint16_t vl_host_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 	struct vl_queue *q = qp;
 	uint16_t nout = 0;
 
-	if (unlikely(!rte_spinlock_trylock(&q->lock)))
+	if (unlikely(!vl_burst_begin(q)))
 		return 0; /* a reset is going on */
 	for (unsigned t = 0; t < q->nch && nout < n; t++) {
 		unsigned ci = q->next;
@@ -416,7 +420,7 @@ uint16_t vl_host_rx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 	q->st.pkts += nout;
 	for (uint16_t i = 0; i < nout; i++)
 		q->st.bytes += pkts[i]->pkt_len;
-	rte_spinlock_unlock(&q->lock);
+	vl_burst_end(q);
 	return nout;
 }
 
@@ -590,11 +594,48 @@ uint16_t vl_host_tx(void *qp, struct rte_mbuf **pkts, uint16_t n)
 	struct vl_queue *q = qp;
 	uint16_t sent;
 
-	if (unlikely(!rte_spinlock_trylock(&q->lock)))
+	if (unlikely(!vl_burst_begin(q)))
 		return 0; /* a reset is going on */
 	sent = host_tx(q, pkts, n);
-	rte_spinlock_unlock(&q->lock);
+	vl_burst_end(q);
 	return sent;
+}
+
+bool vl_membarrier;
+
+RTE_INIT(vl_membarrier_init)
+{
+	/* once per process; kernels before 4.14 (or a seccomp filter)
+	 * refuse it: the lcores then fence (vl_burst_begin) */
+	vl_membarrier = syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+				0, 0) == 0;
+}
+
+void vl_queues_hold(struct rte_eth_dev *dev, bool hold)
+{
+	unsigned nq = dev->data->nb_rx_queues + dev->data->nb_tx_queues;
+
+	for (unsigned i = 0; i < nq; i++) {
+		struct vl_queue *q = i < dev->data->nb_rx_queues ? dev->data->rx_queues[i] :
+				     dev->data->tx_queues[i - dev->data->nb_rx_queues];
+
+		if (q)
+			__atomic_store_n(&q->hold, hold, __ATOMIC_RELEASE);
+	}
+	if (!hold)
+		return;
+	/* hold's stores before the loads of busy, on this thread and, for
+	 * their busy stores and hold loads, on every lcore */
+	if (!vl_membarrier ||
+	    syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < nq; i++) {
+		struct vl_queue *q = i < dev->data->nb_rx_queues ? dev->data->rx_queues[i] :
+				     dev->data->tx_queues[i - dev->data->nb_rx_queues];
+
+		while (q && __atomic_load_n(&q->busy, __ATOMIC_ACQUIRE))
+			rte_pause();
+	}
 }
 
 void vl_host_drain(struct pmd_internals *pv)

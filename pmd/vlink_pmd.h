@@ -16,7 +16,6 @@
 #include <ethdev_driver.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
-#include <rte_spinlock.h>
 
 #include "vlink_client.h"
 #include "vlink_guest.h"
@@ -71,9 +70,10 @@ struct vl_chain {
 };
 
 struct vl_queue {
-	/* host end: held by the lcore for a burst, and by the control
-	 * thread for a reset (the lcore then skips the burst) */
-	rte_spinlock_t lock;
+	/* host end: the lcore's bursts and the control thread's resets
+	 * exclude each other (vl_burst_begin, vl_queues_hold) */
+	uint32_t busy;           /* the lcore is in a burst */
+	uint32_t hold;           /* a reset is on: bursts do nothing */
 	struct pmd_internals *pv;
 	uint16_t qid;
 	uint16_t port;
@@ -176,6 +176,38 @@ static inline void vl_free_bulk(struct rte_mbuf **pkts, unsigned n, unsigned lco
 					rte_mempool_default_cache(put[0]->pool, lcore));
 }
 
+/* The process is registered for membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED). */
+extern bool vl_membarrier;
+
+/* Host end, an lcore: start a burst of q; false while a reset holds the
+ * queue (the burst is skipped).  A lock taken and released per burst
+ * cost two locked instructions on the data path, each waiting for the
+ * store buffer to drain (the ring and descriptor stores just made): the
+ * largest single item of the host end's profile.  Instead the lcore
+ * marks itself busy with a plain store and then looks at hold; the
+ * control thread sets hold, puts a full barrier on every thread of the
+ * process (membarrier) and waits for busy to drop, so either it sees the
+ * lcore busy or the lcore sees hold (Dekker's pattern, the lcore's
+ * fence moved to the rare side).  Without membarrier the lcore fences. */
+static inline bool vl_burst_begin(struct vl_queue *q)
+{
+	__atomic_store_n(&q->busy, 1, __ATOMIC_RELAXED);
+	if (unlikely(!vl_membarrier))
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	else
+		rte_compiler_barrier(); /* the CPU's barrier is membarrier's */
+	if (unlikely(__atomic_load_n(&q->hold, __ATOMIC_ACQUIRE))) {
+		__atomic_store_n(&q->busy, 0, __ATOMIC_RELEASE);
+		return false;
+	}
+	return true;
+}
+
+static inline void vl_burst_end(struct vl_queue *q)
+{
+	__atomic_store_n(&q->busy, 0, __ATOMIC_RELEASE);
+}
+
 struct pmd_internals {
 	char devname[RTE_DEV_NAME_MAX_LEN];
 	char link[VLINK_NAME_MAX + 1];
@@ -258,10 +290,13 @@ void vl_host_drain(struct pmd_internals *pv);
 /* Open a new epoch (vlink_epoch.h): wait up to timeout_ms for the peer's
  * ack, take back every lent buffer, empty the rings, drop partial rx
  * chains, then host_state `state` (UP, or DOWN when the port stops).  No
- * lcore may be in a burst: the caller holds every queue's lock, or none
+ * lcore may be in a burst: the caller holds every queue (vl_queues_hold), or none
  * runs. */
 void vl_host_reset(struct rte_eth_dev *dev, unsigned timeout_ms, uint32_t state);
 void vl_queue_drop_chains(struct vl_queue *q);
+/* Control thread: hold every queue of the port (wait for bursts under way
+ * to end; later ones do nothing), or let them go. */
+void vl_queues_hold(struct rte_eth_dev *dev, bool hold);
 /* The last piece of a packet came: pass the chain up (out[(*nout)++]) or
  * drop it (bad, or empty); either way the chain is reset. */
 void vl_chain_end(struct vl_queue *q, struct vl_chain *c, struct rte_mbuf **out,
