@@ -519,6 +519,7 @@ static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
 	struct pmd_internals *pv = q->pv;
 	struct vlink_desc d[VL_BURST];
 	struct rte_mbuf *fr[VL_BURST]; /* the packets staged in d */
+	struct vlink_ring *rr = NULL;  /* cur's rx ring */
 	unsigned nd = 0, room = 0, cur = UINT32_MAX, dropped = 0, nfree = 0;
 	uint64_t bytes = 0;
 	uint16_t i;
@@ -539,7 +540,11 @@ static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
 				flush(q, q->ch[cur], d, nd, fr, &nfree);
 			nd = 0;
 			cur = ci;
-			room = vlink_ring_free_count(&pv->m.ch[q->ch[ci] - 1].rx);
+			rr = &pv->m.ch[q->ch[ci] - 1].rx;
+			/* room for the rest of the burst, a descriptor each, by
+			 * the cached consumer index if it covers that (reading
+			 * the index the peer writes costs a cache miss) */
+			room = vlink_ring_room(rr, n - i);
 		}
 		/* larger than the link's MTU allows, or in more pieces than a
 		 * packet may take */
@@ -555,8 +560,11 @@ static uint16_t host_tx(struct vl_queue *q, struct rte_mbuf **pkts, uint16_t n)
 			nd = 0;
 		}
 		if (need > room - nd) {
-			q->st.ring_full++;
-			break;
+			room = vlink_ring_free_count(rr); /* the peer's index now */
+			if (need > room - nd) {
+				q->st.ring_full++;
+				break;
+			}
 		}
 		if (zc) {
 			for (struct rte_mbuf *s = m; s; s = s->next) {
