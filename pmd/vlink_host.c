@@ -365,11 +365,19 @@ static uint16_t rx_chan(struct vl_queue *q, unsigned ci, struct rte_mbuf **out, 
 	uint16_t nout = 0;
 	unsigned k, good = 0, a = 0;
 
-	if (peer_up(pv) && vlink_hostend_refill(&pv->he, ch) == -ENOBUFS)
+	/* fill's stock: refill reads the peer's index on fill, a cache line
+	 * the peer writes when it takes buffers to send in; what it takes
+	 * comes back on tx, so after a poll that brought packets, and
+	 * otherwise on every 8th empty poll in a row */
+	if ((q->empty[ci] & 7) == 0 && peer_up(pv) &&
+	    vlink_hostend_refill(&pv->he, ch) == -ENOBUFS)
 		q->st.nombuf++;
 	k = vlink_hostend_recv(&pv->he, ch, d, idx, n, &q->st.bad_desc);
-	if (!k)
+	if (!k) {
+		q->empty[ci]++;
 		return 0;
+	}
+	q->empty[ci] = 0;
 	for (unsigned i = 0; i < k; i++)
 		good += idx[i] >= 0;
 	if (!q->rx_copy && good && vl_alloc_bulk(q->mp, am, good, vl_queue_lcore(q))) {

@@ -86,6 +86,7 @@ struct vl_queue {
 	bool rx_copy;            /* rx: mp cannot take external buffers
 				    (pinned): copy into its mbufs */
 	struct vl_chain chain[VLINK_NCHANNELS_MAX]; /* rx: per ch[] index */
+	uint8_t empty[VLINK_NCHANNELS_MAX]; /* host rx: empty polls in a row */
 	/* peer end, tx: buffers taken from fill, not yet used */
 	struct vlink_guest_pkt stash[VL_BURST];
 	unsigned nstash;
