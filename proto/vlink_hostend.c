@@ -52,11 +52,14 @@ unsigned vlink_hostend_reap(const struct vlink_hostend *h, unsigned ch, unsigned
 	unsigned bad = 0;
 
 	for (unsigned b = 0; b < max_bursts; b++) {
-		unsigned k = vlink_ring_dequeue_burst(r, d, BURST);
+		unsigned k = vlink_ring_peek_burst(r, d, BURST);
 
 		if (!k)
 			break;
+		/* the ledger's compare-and-swaps before the tail store
+		 * (vlink_ring_peek_burst) */
 		bad += k - vlink_ledger_take_burst(h->led, d, k, (uint16_t)ch, idx);
+		vlink_ring_release(r, k);
 		h->home(h->arg, idx, k);
 		if (k < BURST)
 			break;
@@ -67,10 +70,14 @@ unsigned vlink_hostend_reap(const struct vlink_hostend *h, unsigned ch, unsigned
 unsigned vlink_hostend_recv(const struct vlink_hostend *h, unsigned ch, struct vlink_desc *d,
 			    int64_t *idx, unsigned n, uint64_t *bad)
 {
-	unsigned k = vlink_ring_dequeue_burst(&h->m->ch[ch - 1].tx, d, min_u(n, BURST));
+	struct vlink_ring *r = &h->m->ch[ch - 1].tx;
+	unsigned k = vlink_ring_peek_burst(r, d, min_u(n, BURST));
 
-	if (k)
+	if (k) {
+		/* as in reap: the ledger first, then the tail store */
 		*bad += k - vlink_ledger_take_burst(h->led, d, k, (uint16_t)ch, idx);
+		vlink_ring_release(r, k);
+	}
 	return k;
 }
 

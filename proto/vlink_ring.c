@@ -138,8 +138,7 @@ unsigned vlink_ring_enqueue_burst(struct vlink_ring *r, const struct vlink_desc 
 	return n;
 }
 
-unsigned vlink_ring_dequeue_burst(struct vlink_ring *r, struct vlink_desc *d,
-				  unsigned n)
+unsigned vlink_ring_peek_burst(struct vlink_ring *r, struct vlink_desc *d, unsigned n)
 {
 	uint32_t slot, first;
 
@@ -148,10 +147,23 @@ unsigned vlink_ring_dequeue_burst(struct vlink_ring *r, struct vlink_desc *d,
 		return 0;
 	memcpy(d, &r->desc[slot], (size_t)first * sizeof(*d));
 	memcpy(d + first, &r->desc[0], (size_t)(n - first) * sizeof(*d));
+	return n;
+}
+
+void vlink_ring_release(struct vlink_ring *r, unsigned n)
+{
 	r->mine += n;
 	/* release: our reads of the slots are done before the producer may
 	 * see them free and overwrite them */
 	__atomic_store_n(&r->hdr->tail, r->mine, __ATOMIC_RELEASE);
+}
+
+unsigned vlink_ring_dequeue_burst(struct vlink_ring *r, struct vlink_desc *d,
+				  unsigned n)
+{
+	n = vlink_ring_peek_burst(r, d, n);
+	if (n)
+		vlink_ring_release(r, n);
 	return n;
 }
 

@@ -62,6 +62,14 @@ unsigned vlink_ring_enqueue_burst(struct vlink_ring *r, const struct vlink_desc 
 /* Consumer: copy up to n descriptors out; returns how many (0..n). */
 unsigned vlink_ring_dequeue_burst(struct vlink_ring *r, struct vlink_desc *d,
 				  unsigned n);
+/* The same in two steps: copy out without freeing the slots (a second
+ * peek copies the same descriptors), then free the first n copied
+ * (publish tail).  A consumer that does locked work per descriptor (the
+ * host's ledger) does it in between: its tail store, to a line the
+ * producer reads, would otherwise be waited for by the first locked
+ * instruction after it. */
+unsigned vlink_ring_peek_burst(struct vlink_ring *r, struct vlink_desc *d, unsigned n);
+void vlink_ring_release(struct vlink_ring *r, unsigned n);
 /* Producer: free slots; consumer: descriptors waiting (both refresh the
  * cached index). */
 unsigned vlink_ring_free_count(struct vlink_ring *r);

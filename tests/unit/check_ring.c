@@ -728,6 +728,33 @@ START_TEST(test_room)
 }
 END_TEST
 
+/* peek + release: the slots stay the consumer's until released. */
+START_TEST(test_peek_release)
+{
+	struct vlink_ring_hdr *h = ring_alloc(8);
+	struct vlink_ring p, c;
+	struct vlink_desc d[8], e[8];
+
+	ck_assert_int_eq(vlink_ring_attach(&p, h, 8, true), 0);
+	ck_assert_int_eq(vlink_ring_attach(&c, h, 8, false), 0);
+	ck_assert_uint_eq(push_seq(&p, 0, 8), 8);
+	ck_assert_uint_eq(vlink_ring_peek_burst(&c, d, 5), 5);
+	ck_assert_uint_eq(h->tail, 0);
+	ck_assert_uint_eq(vlink_ring_free_count(&p), 0);
+	/* a second peek sees the same descriptors */
+	ck_assert_uint_eq(vlink_ring_peek_burst(&c, e, 5), 5);
+	ck_assert_mem_eq(d, e, 5 * sizeof(*d));
+	vlink_ring_release(&c, 3);
+	ck_assert_uint_eq(h->tail, 3);
+	ck_assert_uint_eq(vlink_ring_free_count(&p), 3);
+	/* the rest follows on from the first released */
+	ck_assert_uint_eq(vlink_ring_dequeue_burst(&c, e, 8), 5);
+	ck_assert_mem_eq(e, d + 3, 2 * sizeof(*d));
+	ck_assert_uint_eq(vlink_ring_peek_burst(&c, e, 8), 0);
+	free(h);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- sleeping */
 
 /* One thread: the word's life through a sleep. */
@@ -890,6 +917,7 @@ static Suite *ring_suite(void)
 	tcase_add_test(tc, test_hostile_tail_producer);
 	tcase_add_test(tc, test_sleep_word);
 	tcase_add_test(tc, test_room);
+	tcase_add_test(tc, test_peek_release);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("two_threads");
