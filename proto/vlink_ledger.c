@@ -104,14 +104,30 @@ static int64_t refuse(struct vlink_ledger *l, enum vlink_ledger_err why)
 	return -1;
 }
 
-/* Check one descriptor and mark its buffer home; `lent` is the caller's. */
+/* Takes exclude each other with a lock held for a burst (vlink_ledger.h):
+ * one locked instruction per burst where a compare-and-swap per
+ * descriptor cost one per packet. */
+static void take_lock(struct vlink_ledger *l)
+{
+	while (__atomic_exchange_n(&l->taking, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&l->taking, __ATOMIC_RELAXED))
+			;
+}
+
+static void take_unlock(struct vlink_ledger *l)
+{
+	__atomic_store_n(&l->taking, 0, __ATOMIC_RELEASE);
+}
+
+/* Check one descriptor and mark its buffer home (take_lock held; `lent` is
+ * the caller's). */
 static int64_t take_one(struct vlink_ledger *l, const struct vlink_desc *d, uint16_t ch)
 {
 	uint64_t off = d->pool_offset;
 	uint64_t end = (uint64_t)d->data_off + d->len; /* no 32-bit wrap */
 	uint64_t rel;
 	uint64_t k;
-	uint16_t was = ch;
+	uint16_t was;
 
 	if (!in_area(l, off, &rel))
 		return refuse(l, VLINK_LEDGER_OUT_OF_AREA);
@@ -120,16 +136,22 @@ static int64_t take_one(struct vlink_ledger *l, const struct vlink_desc *d, uint
 	if (end > l->buf_size)
 		return refuse(l, VLINK_LEDGER_BAD_LENGTH);
 	k = rel >> __builtin_ctz(l->buf_size);
-	if (__atomic_compare_exchange_n(&l->owner[k], &was, 0, false, __ATOMIC_RELAXED,
-					__ATOMIC_RELAXED))
+	/* no other take runs; a lend stores only into an entry that is 0 */
+	was = __atomic_load_n(&l->owner[k], __ATOMIC_RELAXED);
+	if (was == ch) {
+		__atomic_store_n(&l->owner[k], 0, __ATOMIC_RELAXED);
 		return (int64_t)k;
+	}
 	return refuse(l, was ? VLINK_LEDGER_WRONG_CHANNEL : VLINK_LEDGER_NOT_LENT);
 }
 
 int64_t vlink_ledger_take(struct vlink_ledger *l, const struct vlink_desc *d, uint16_t ch)
 {
-	int64_t k = take_one(l, d, ch);
+	int64_t k;
 
+	take_lock(l);
+	k = take_one(l, d, ch);
+	take_unlock(l);
 	if (k >= 0)
 		__atomic_fetch_sub(&l->lent, 1, __ATOMIC_RELAXED);
 	return k;
@@ -140,10 +162,12 @@ unsigned vlink_ledger_take_burst(struct vlink_ledger *l, const struct vlink_desc
 {
 	unsigned good = 0;
 
+	take_lock(l);
 	for (unsigned i = 0; i < n; i++) {
 		idx[i] = take_one(l, &d[i], ch);
 		good += idx[i] >= 0;
 	}
+	take_unlock(l);
 	if (good)
 		__atomic_fetch_sub(&l->lent, good, __ATOMIC_RELAXED);
 	return good;

@@ -10,11 +10,15 @@
  * refused; it never becomes a pointer.
  *
  * Two threads may lend and take at the same time (the PMD's rx and tx
- * lcores share one ledger): taking a buffer back is an atomic
- * compare-and-swap, so a buffer a hostile peer returns twice at once is
- * taken once; lending is a plain store, since only the thread holding a
- * buffer lends it; `lent` and errors[] are updated atomically (relaxed), once
- * per burst.  init, fini and reclaim are not concurrent with anything. */
+ * lcores share one ledger): takes hold a lock (`taking`) for a burst, so
+ * a buffer a hostile peer returns twice at once (on tx and on done) is
+ * taken once (a compare-and-swap per descriptor did the same with a
+ * locked instruction per packet; the lock costs one per burst, and a
+ * thread preempted while it holds it delays the other's takes, as an
+ * rte_ring does); lending is a plain store, since only the thread holding
+ * a buffer lends it, into an entry no take changes (it is 0); `lent` and
+ * errors[] are updated atomically (relaxed), once per burst.  init, fini
+ * and reclaim are not concurrent with anything. */
 #ifndef VLINK_LEDGER_H
 #define VLINK_LEDGER_H
 
@@ -37,6 +41,7 @@ struct vlink_ledger {
 	uint32_t nbufs;
 	uint16_t *owner;             /* per buffer: 0 = home, else channel */
 	uint32_t lent;               /* buffers out now */
+	uint32_t taking;             /* a take is under way (the lock) */
 	uint64_t errors[VLINK_LEDGER_NERR];
 };
 
