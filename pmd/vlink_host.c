@@ -42,9 +42,12 @@
 
 _Static_assert(VL_BURST >= VLINK_HOSTEND_BURST, "a burst of vlink_hostend fits the PMD's");
 
-static inline uint64_t buf_off(const struct pmd_internals *pv, const struct rte_mbuf *m)
+/* The pool offset of the buffer of m, an mbuf of pv->mp: in its private
+ * area since setup (index_mbuf), so the data path does not go through the
+ * translation index for it. */
+static inline uint64_t buf_off(const struct rte_mbuf *m)
 {
-	return vlink_xlate_off(&pv->m.x, m->buf_addr);
+	return *(const uint64_t *)rte_mbuf_to_priv((struct rte_mbuf *)(uintptr_t)m);
 }
 
 /* Free callback of a received buffer's shared info: the last mbuf that
@@ -116,10 +119,12 @@ static void index_mbuf(struct rte_mempool *mp, void *arg, void *obj, unsigned i)
 {
 	struct pmd_internals *pv = arg;
 	struct rte_mbuf *m = obj;
-	int64_t k = vlink_ledger_index(&pv->led, buf_off(pv, m));
+	uint64_t off = vlink_xlate_off(&pv->m.x, m->buf_addr);
+	int64_t k = vlink_ledger_index(&pv->led, off);
 
 	(void)mp;
 	(void)i;
+	*(uint64_t *)rte_mbuf_to_priv(m) = off;
 	if (k >= 0)
 		pv->ext[k].home = m;
 }
@@ -165,7 +170,7 @@ static unsigned get_cb(void *arg, struct vlink_desc *d, unsigned n)
 			return 0;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		d[i].pool_offset = buf_off(pv, mb[i]);
+		d[i].pool_offset = buf_off(mb[i]);
 		d[i].data_off = mb[i]->data_off;
 	}
 	return n;
@@ -222,7 +227,8 @@ int vl_host_setup(struct pmd_internals *pv, char *why, size_t n)
 	snprintf(name, sizeof(name), "vlink%u_home%u", pv->port,
 		 __atomic_fetch_add(&pools, 1, __ATOMIC_RELAXED));
 	cache = RTE_MIN(256u, pv->led.nbufs / 4);
-	pv->mp = rte_pktmbuf_pool_create_extbuf(name, pv->led.nbufs, cache, 0,
+	pv->mp = rte_pktmbuf_pool_create_extbuf(name, pv->led.nbufs, cache,
+						RTE_ALIGN(sizeof(uint64_t), RTE_MBUF_PRIV_ALIGN),
 						(uint16_t)pv->m.buf_size, rte_socket_id(),
 						ext, next);
 	if (!pv->mp) {
@@ -493,7 +499,7 @@ static int copy_in(struct pmd_internals *pv, const struct rte_mbuf *m, unsigned 
 				soff = 0;
 			}
 		}
-		d[j].pool_offset = buf_off(pv, mb[j]);
+		d[j].pool_offset = buf_off(mb[j]);
 		d[j].len = got;
 		d[j].flags = j + 1 < need ? VLINK_DESC_F_MORE : 0;
 		d[j].data_off = 0;
