@@ -108,16 +108,16 @@ static void ack_if_all(struct vlink_linkmem *m, struct vlink_epoch_peer *p, uint
 	store(&m->hdr->peer_ack_epoch, e);
 }
 
-enum vlink_epoch_sync vlink_epoch_peer_sync(struct vlink_linkmem *m, struct vlink_epoch_peer *p,
-					    unsigned ch)
+enum vlink_epoch_sync vlink_epoch_peer_sync_slow(struct vlink_linkmem *m,
+						 struct vlink_epoch_peer *p, unsigned ch)
 {
 	struct vlink_link_hdr *h = m->hdr;
 	uint32_t e = load(&h->host_epoch);
 	uint32_t hs = load(&h->host_state);
 	uint32_t old = ch ? __atomic_load_n(&p->synced[ch - 1], __ATOMIC_RELAXED) : 0;
 
-	if (__builtin_expect(hs == VLINK_END_UP && e == old && old != 0, 1))
-		return VLINK_EPOCH_OK;
+	if (hs == VLINK_END_UP && e == old && old != 0)
+		return VLINK_EPOCH_OK; /* it changed back meanwhile */
 	/* the host is between two stores of a reset: look again later */
 	if (load(&h->host_epoch) != e)
 		return VLINK_EPOCH_WAIT;

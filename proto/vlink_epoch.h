@@ -94,8 +94,22 @@ void vlink_epoch_peer_attach(struct vlink_linkmem *m, struct vlink_epoch_peer *p
  * the host's epoch and state (two loads when nothing changed), acks a new
  * epoch once every channel in use has seen it, and re-reads the host's
  * indices of the channel's rings when the host opens it. */
-enum vlink_epoch_sync vlink_epoch_peer_sync(struct vlink_linkmem *m, struct vlink_epoch_peer *p,
-					    unsigned ch);
+enum vlink_epoch_sync vlink_epoch_peer_sync_slow(struct vlink_linkmem *m,
+						 struct vlink_epoch_peer *p, unsigned ch);
+static inline enum vlink_epoch_sync vlink_epoch_peer_sync(struct vlink_linkmem *m,
+							  struct vlink_epoch_peer *p,
+							  unsigned ch)
+{
+	/* every burst of the data path comes here: nothing changed is
+	 * decided inline, the rest by the _slow function (which starts over) */
+	uint32_t e = __atomic_load_n(&m->hdr->host_epoch, __ATOMIC_ACQUIRE);
+	uint32_t hs = __atomic_load_n(&m->hdr->host_state, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(ch && hs == VLINK_END_UP && e != 0 &&
+			     e == __atomic_load_n(&p->synced[ch - 1], __ATOMIC_RELAXED), 1))
+		return VLINK_EPOCH_OK;
+	return vlink_epoch_peer_sync_slow(m, p, ch);
+}
 /* The epoch channel ch is in step with (0: none). */
 static inline uint32_t vlink_epoch_peer_current(const struct vlink_epoch_peer *p, unsigned ch)
 {
