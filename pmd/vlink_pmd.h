@@ -104,24 +104,41 @@ struct vl_queue {
 	unsigned nlocal;
 	uint64_t local[VL_BURST * 4];
 	/* the thread in this queue's bursts, as vl_queue_lcore() last saw it
-	 * (own: thread is valid), and its lcore */
+	 * (own: thread is valid; vl_self()), and its lcore */
 	bool own;
-	pthread_t thread;
+	uintptr_t thread;
 	unsigned lcore;
 	struct vl_qstats st;
 };
 
+/* The calling thread, in one load: its thread pointer (unique per live
+ * thread; pthread_self() is the same on glibc, but a call through the
+ * PLT, once per freed mbuf in zc_free). */
+static inline uintptr_t vl_self(void)
+{
+#ifdef __has_builtin
+#if __has_builtin(__builtin_thread_pointer)
+#define VL_HAVE_THREAD_POINTER
+#endif
+#endif
+#ifdef VL_HAVE_THREAD_POINTER
+	return (uintptr_t)__builtin_thread_pointer();
+#else
+	return (uintptr_t)pthread_self();
+#endif
+}
+
 /* The lcore of the thread in a burst of q.  rte_lcore_id() from a plugin
  * loaded with -d is a call to __tls_get_addr (the general-dynamic TLS
  * model), and every rte_mempool_put/get and rte_pktmbuf_free/alloc makes
- * one; pthread_self() is one load: so the lcore is read again only when
+ * one; vl_self() is one load: so the lcore is read again only when
  * another thread polls the queue, and passed to vl_free_bulk and
  * vl_alloc_bulk. */
 static inline unsigned vl_queue_lcore(struct vl_queue *q)
 {
-	pthread_t self = pthread_self();
+	uintptr_t self = vl_self();
 
-	if (unlikely(!q->own || !pthread_equal(q->thread, self))) {
+	if (unlikely(!q->own || q->thread != self)) {
 		q->own = false;
 		rte_compiler_barrier();
 		q->lcore = rte_lcore_id();
@@ -135,7 +152,7 @@ static inline unsigned vl_queue_lcore(struct vl_queue *q)
 /* The calling thread is the one in q's bursts. */
 static inline bool vl_queue_mine(const struct vl_queue *q)
 {
-	return q->own && pthread_equal(q->thread, pthread_self());
+	return q->own && q->thread == vl_self();
 }
 
 /* rte_pktmbuf_alloc_bulk through lcore's cache of mp. */
