@@ -125,8 +125,11 @@ static void index_mbuf(struct rte_mempool *mp, void *arg, void *obj, unsigned i)
 	(void)mp;
 	(void)i;
 	*(uint64_t *)rte_mbuf_to_priv(m) = off;
-	if (k >= 0)
+	if (k >= 0) {
 		pv->ext[k].home = m;
+		pv->ext[k].addr = m->buf_addr;
+		pv->ext[k].iova = rte_mbuf_iova_get(m);
+	}
 }
 
 /* Put home the mbufs of buffers that came back (idx from the ledger). */
@@ -331,10 +334,10 @@ static inline void rx_hand_over(struct vl_queue *q, struct rte_mbuf *m, int64_t 
 				const struct vlink_desc *d)
 {
 	struct vl_ext *e = &q->pv->ext[k];
-	struct rte_mbuf *h = e->home;
 
 	rte_mbuf_ext_refcnt_set(&e->si, 1);
-	rte_pktmbuf_attach_extbuf(m, h->buf_addr, rte_mbuf_iova_get(h), h->buf_len, &e->si);
+	/* rx_copy is set for buffers whose size buf_len cannot hold */
+	rte_pktmbuf_attach_extbuf(m, e->addr, e->iova, (uint16_t)q->pv->buf_size, &e->si);
 	m->data_off = d->data_off;
 	m->data_len = (uint16_t)d->len;
 	m->pkt_len = d->len;

@@ -56,9 +56,15 @@ struct vl_qstats {
 struct vl_ext {
 	struct rte_mbuf_ext_shared_info si;  /* first: shinfo -> vl_ext */
 	struct rte_mbuf *home;   /* the buffer's mbuf in pv->mp */
+	/* the buffer's address and IOVA, as home has them: receive attaches
+	 * the buffer from here, a line it writes anyway (si's refcnt),
+	 * rather than from home's header, which is cold while the buffer is
+	 * out */
+	void *addr;
+	rte_iova_t iova;
 	bool sent;   /* the application sent it on this port: it is lent to
 			the peer now, and freeing the mbuf puts nothing home */
-};
+} __rte_cache_aligned;
 
 struct pmd_internals;
 
