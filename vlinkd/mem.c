@@ -73,18 +73,26 @@ static uint64_t free_hugepages(uint64_t page)
 	return f > r ? f - r : 0;
 }
 
+#define OWN_MOUNT "vlink-hugetlbfs" /* the source of the mounts we make */
+
 /* A hugetlbfs mount with pages of `page` bytes: an existing one, or one we
- * mount under run_dir. */
+ * mount under run_dir.  Not another vlinkd's own (under its run dir, gone
+ * with it): two daemons on one host (a test's next to the system's) keep
+ * their files apart. */
 static int find_hugetlbfs(const struct mem_opts *o, uint64_t page, char *out, size_t n)
 {
 	char dev[256], dir[4096], type[64];
 	FILE *f = fopen("/proc/mounts", "re");
+	size_t rl = strlen(o->run_dir);
 	struct statfs sf;
 
 	if (f) {
 		while (fscanf(f, "%255s %4095s %63s %*s %*d %*d", dev, dir, type) == 3) {
 			if (strcmp(type, "hugetlbfs") || statfs(dir, &sf) < 0 ||
 			    (uint64_t)sf.f_bsize != page || access(dir, W_OK) < 0)
+				continue;
+			if (!strcmp(dev, OWN_MOUNT) &&
+			    (strncmp(dir, o->run_dir, rl) || dir[rl] != '/'))
 				continue;
 			fclose(f);
 			snprintf(out, n, "%s", dir);
@@ -100,7 +108,7 @@ static int find_hugetlbfs(const struct mem_opts *o, uint64_t page, char *out, si
 	if (statfs(out, &sf) == 0 && sf.f_type == HUGETLBFS_MAGIC)
 		return 0;
 	snprintf(dev, sizeof(dev), "pagesize=%lluM", (unsigned long long)(page >> 20));
-	if (mount("vlink-hugetlbfs", out, "hugetlbfs", MS_NOSUID | MS_NODEV, dev) < 0)
+	if (mount(OWN_MOUNT, out, "hugetlbfs", MS_NOSUID | MS_NODEV, dev) < 0)
 		return -errno;
 	log_info("mounted hugetlbfs (%s) at %s", dev, out);
 	return 0;
