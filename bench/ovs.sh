@@ -10,7 +10,12 @@
 # fixed interval after a warm-up.  See bench/README.md.
 #
 #   sudo bench/ovs.sh [--quick] [--repeat N] [--sizes 64,1500] [--only LIST] [--cpus A,B]
+#
+# Environment: VLINK_HOST_DEVARGS (more devargs for OVS's net_vlink ports;
+# default rx_copybreak=256, the setting docs/pmd.md gives for an
+# application that forwards between ports; printed with the table).
 set -u
+VLINK_HOST_DEVARGS=${VLINK_HOST_DEVARGS-rx_copybreak=256}
 
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$SRCDIR/bench/lib.sh"
@@ -258,8 +263,8 @@ run_one() {
 			ctl create-link "b$RUNNO-$i" "02:00:00:00:0$i:01" 1 --ring-size "$RING" \
 				>"$T/ctl.out" 2>&1 || { fail "" "create-link: $(cat "$T/ctl.out")"; return 1; }
 		done
-		add_ovs_port p0 1 dpdk "options:dpdk-devargs=net_vlink$d0,link=b$RUNNO-0,socket=$SOCK" &&
-		add_ovs_port p1 2 dpdk "options:dpdk-devargs=net_vlink$d1,link=b$RUNNO-1,socket=$SOCK" ||
+		add_ovs_port p0 1 dpdk "options:dpdk-devargs=net_vlink$d0,link=b$RUNNO-0,socket=$SOCK${VLINK_HOST_DEVARGS:+,$VLINK_HOST_DEVARGS}" &&
+		add_ovs_port p1 2 dpdk "options:dpdk-devargs=net_vlink$d1,link=b$RUNNO-1,socket=$SOCK${VLINK_HOST_DEVARGS:+,$VLINK_HOST_DEVARGS}" ||
 			{ fail "" "add-port (vlink) failed"; return 1; }
 		plug=(-d "$PLUGIN" --log-level=pmd.net.vlink:info)
 		tp_args=(--vdev "net_vlink0,link=b$RUNNO-0,end=peer,socket=$SOCK"
@@ -513,7 +518,7 @@ MD=$OUT/ovs.md
 	echo "  OVS busy = the PMD thread's processing cycles (dpif-netdev/pmd-stats-show) in the window:"
 	echo "  near 100% OVS is the bottleneck; lower, the testpmd is. OVS cycles/packet = its \"avg"
 	echo "  processing cycles per packet\" there (TSC cycles: time preempted by other jobs counts)."
-	echo "- Ports: vlink = type=dpdk net_vlinkN,link=L (host ends; testpmd the peer ends, rings of $RING);"
+	echo "- Ports: vlink = type=dpdk net_vlinkN,link=L${VLINK_HOST_DEVARGS:+,$VLINK_HOST_DEVARGS} (host ends; testpmd the peer ends, rings of $RING);"
 	echo "  vhost-user = dpdkvhostuserclient, testpmd net_virtio_user server=1,queue_size=$RING,in_order=1,"
 	echo "  mrg_rxbuf=0 (vhost-user-packed: and packed_vq=1); memif = type=dpdk net_memif role=client"
 	echo "  (memif-zc: zero-copy=yes) against testpmd's role=server, rsize=10."

@@ -11,7 +11,8 @@
 #   sudo bench/peers.sh [--interval S] [--repeat N] [--fwd io,macswap] [--sizes 64,1500] [--only LIST] [--out DIR]
 #
 # Environment: BUILDDIR (the vlink build tree, default the source tree),
-# TESTPMD (default dpdk-testpmd).
+# TESTPMD (default dpdk-testpmd), VLINK_HOST_DEVARGS (more devargs for
+# net_vlink's host end, e.g. rx_copybreak=0; printed with the table).
 set -u
 # The braces (closed at the end of the file) make the shell read the whole
 # script before it runs any of it: a long run must not pick up an edit or
@@ -294,7 +295,7 @@ vu_eal() { # CONFIG: EAL arguments of the process with net_virtio_user
 vdev_args() {
 	local c=$1 e=$2 i=$3 s=$T/sock-$RUN
 	case $c-$e in
-	vlink-a) echo "--vdev net_vlink$i,link=$LINK,end=host,socket=$VSOCK" ;;
+	vlink-a) echo "--vdev net_vlink$i,link=$LINK,end=host,socket=$VSOCK${VLINK_HOST_DEVARGS:+,$VLINK_HOST_DEVARGS}" ;;
 	vlink-b) echo "--vdev net_vlink$i,link=$LINK,end=peer,socket=$VSOCK" ;;
 	memif-a|memif-zc-a)
 		echo "--vdev net_memif$i,role=server,socket=$s,socket-abstract=no,rsize=10" ;;
@@ -682,7 +683,7 @@ MD=$OUT/peers.md
 	echo "  forwarding lcore on CPU $CPU_B polls both ends); 2p = two testpmd, one end each,"
 	echo "  A \`--lcores (0,1)@$CPU_A\`, B \`--lcores (0,1)@$CPU_B\` (main and forwarding lcore share"
 	echo "  the CPU; the main lcore sleeps in the command line), both \`start tx_first\`."
-	echo "- Ends: vlink A host / B peer (end=host, end=peer); memif A server / B client"
+	echo "- Ends: vlink A host / B peer (end=host${VLINK_HOST_DEVARGS:+,$VLINK_HOST_DEVARGS}, end=peer); memif A server / B client"
 	echo "  (memif-zc: client zero-copy=yes); vhost-user A net_vhost / B net_virtio_user"
 	echo "  \`queues=1,queue_size=$RING\` plus the settings column (1p: virtio-user added with"
 	echo "  \`port attach\` once net_vhost listens). \"vhost-user-best\" is, per cell, the"

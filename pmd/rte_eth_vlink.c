@@ -45,9 +45,11 @@ RTE_LOG_REGISTER_DEFAULT(vlink_logtype, NOTICE);
 #define ARG_DEV "dev"
 #define ARG_WAIT "wait"
 #define ARG_RESET "reset_timeout"
+#define ARG_COPYBREAK "rx_copybreak"
 
 #define WAIT_DEFAULT 5        /* seconds the probe waits for vlinkd */
 #define RESET_DEFAULT 1000    /* ms a reset waits for the peer's ack */
+#define COPYBREAK_DEFAULT 0   /* bytes: host rx copies packets this small */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 
@@ -154,6 +156,11 @@ static int arg_reset(struct pmd_internals *pv, const char *k, const char *v)
 	return arg_uint(pv, k, v, 60000, "milliseconds", &pv->reset_ms);
 }
 
+static int arg_copybreak(struct pmd_internals *pv, const char *k, const char *v)
+{
+	return arg_uint(pv, k, v, UINT16_MAX, "bytes", &pv->copybreak);
+}
+
 static const struct devarg {
 	const char *key;
 	int (*parse)(struct pmd_internals *pv, const char *k, const char *v);
@@ -166,6 +173,7 @@ static const struct devarg {
 	{ ARG_DEV, arg_dev, false },
 	{ ARG_WAIT, arg_wait, true },
 	{ ARG_RESET, arg_reset, false },
+	{ ARG_COPYBREAK, arg_copybreak, false },
 };
 
 static int parse_arg(struct pmd_internals *pv, const char *k, const char *v, bool pci)
@@ -202,6 +210,7 @@ static int parse_args(struct pmd_internals *pv, const char *args, bool pci)
 	pv->mode = VL_MODE_MQ;
 	pv->wait_s = WAIT_DEFAULT;
 	pv->reset_ms = RESET_DEFAULT;
+	pv->copybreak = COPYBREAK_DEFAULT;
 	snprintf(pv->socket, sizeof(pv->socket), "%s", vlink_default_socket());
 	kv = rte_kvargs_parse(args ? args : "", NULL);
 	if (!kv) {
@@ -825,6 +834,12 @@ static int queue_setup(struct rte_eth_dev *dev, uint16_t qid, unsigned socket,
 	 * nor can buf_len (16 bits) describe a buffer of 64 KiB */
 	q->rx_copy = rx && ((rte_pktmbuf_priv_flags(mp) & RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF) ||
 			    pv->buf_size > UINT16_MAX);
+	/* host end: single-buffer packets up to this size are copied into
+	 * the application's mbuf (at most what its data room holds) */
+	if (rx && pv->end == VL_END_HOST && !q->rx_copy)
+		q->copybreak = RTE_MIN(pv->copybreak,
+				       (unsigned)RTE_MAX(0, (int)rte_pktmbuf_data_room_size(mp) -
+						    RTE_PKTMBUF_HEADROOM));
 	if (q->rx_copy)
 		VLOG(NOTICE, pv, "rx queue %u: pool %s %s: received packets are copied", qid,
 		     mp->name, pv->buf_size > UINT16_MAX ? "cannot describe 64 KiB buffers" :
@@ -1424,7 +1439,8 @@ RTE_PMD_REGISTER_PARAM_STRING(net_vlink,
 	"socket=<path> "
 	"dev=<pci address> "
 	"wait=<seconds> "
-	"reset_timeout=<ms>");
+	"reset_timeout=<ms> "
+	"rx_copybreak=<bytes>");
 
 /* ------------------------------------------------------- the PCI driver */
 

@@ -370,9 +370,9 @@ static uint16_t rx_chan(struct vl_queue *q, unsigned ci, struct rte_mbuf **out, 
 	struct vl_chain *c = &q->chain[ci];
 	struct vlink_desc d[VL_BURST];
 	struct rte_mbuf *am[VL_BURST];
-	int64_t idx[VL_BURST];
+	int64_t idx[VL_BURST], home[VL_BURST];
 	uint16_t nout = 0;
-	unsigned k, good = 0, a = 0;
+	unsigned k, good = 0, a = 0, nhome = 0;
 
 	/* fill's stock: refill reads the peer's index on fill, a cache line
 	 * the peer writes when it takes buffers to send in; what it takes
@@ -399,6 +399,21 @@ static uint16_t rx_chan(struct vl_queue *q, unsigned ci, struct rte_mbuf **out, 
 	for (unsigned i = 0; i < k; i++) {
 		if (idx[i] < 0) {
 			c->bad = true; /* a forged piece, or no mbuf: the packet is lost */
+		} else if (d[i].len <= q->copybreak && !c->head &&
+			   !(d[i].flags & VLINK_DESC_F_MORE)) {
+			/* small and whole: a copy costs less than the external
+			 * buffer's attach, refcount and free callback, and the
+			 * buffer goes home hot (copybreak is 0 with rx_copy) */
+			struct rte_mbuf *m = am[a++];
+
+			rte_memcpy(rte_pktmbuf_mtod(m, void *),
+				   (uint8_t *)pv->ext[idx[i]].addr + d[i].data_off, d[i].len);
+			m->data_len = (uint16_t)d[i].len;
+			m->pkt_len = d[i].len;
+			m->port = q->port;
+			rx_chain_add(c, m);
+			home[nhome++] = idx[i];
+			q->st.rx_copies++;
 		} else if (!q->rx_copy) {
 			rx_hand_over(q, am[a], idx[i], &d[i]);
 			rx_chain_add(c, am[a++]);
@@ -418,6 +433,8 @@ static uint16_t rx_chan(struct vl_queue *q, unsigned ci, struct rte_mbuf **out, 
 			vl_chain_end(q, c, out, &nout);
 		}
 	}
+	if (nhome)
+		put_home(pv, home, nhome);
 	return nout;
 }
 

@@ -91,6 +91,9 @@ struct vl_queue {
 				    rx_burst returns comes from it */
 	bool rx_copy;            /* rx: mp cannot take external buffers
 				    (pinned): copy into its mbufs */
+	unsigned copybreak;      /* host rx: a packet of one buffer and at
+				    most this many bytes is copied into the
+				    mbuf and its buffer goes home at once */
 	struct vl_chain chain[VLINK_NCHANNELS_MAX]; /* rx: per ch[] index */
 	uint8_t empty[VLINK_NCHANNELS_MAX]; /* host rx: empty polls in a row */
 	/* peer end, tx: buffers taken from fill, not yet used */
@@ -245,6 +248,7 @@ struct pmd_internals {
 	enum vl_mode mode;
 	unsigned wait_s;          /* probe: how long to wait for vlinkd */
 	unsigned reset_ms;        /* host: how long a reset waits for the peer */
+	unsigned copybreak;       /* host: rx_copybreak, bytes */
 	uint16_t port;
 	struct rte_eth_dev *dev;
 	struct rte_ether_addr mac;

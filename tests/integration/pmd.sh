@@ -307,6 +307,7 @@ probe_fails "bond on the peer end" "mode=bond is for the host end" \
 probe_fails "bad link name" "link is longer than 32 characters" \
 	--vdev "net_vlink0,link=abcdefghijklmnopqrstuvwxyz0123456789,socket=$SOCK"
 probe_fails "bad wait=" "wait=soon: must be a number of seconds" --vdev "$(vdev 0 A wait=soon)"
+probe_fails "bad rx_copybreak=" "rx_copybreak=70000: must be a number of bytes, 0 to 65535" --vdev "$(vdev 0 A rx_copybreak=70000)"
 probe_fails "a link vlinkd does not have" "refused to attach link 'nosuch'.*no link" \
 	--vdev "$(vdev 0 nosuch)"
 probe_fails "the peer end of a missing link" "nosuch" --vdev "$(vdev 0 nosuch end=peer)"

@@ -8,6 +8,8 @@
 # clones in both orders, or sends the packet back.
 #  a. host end <- vlink-peer send, 64-4000 B (chains of up to 2 buffers):
 #     all attached, none from another pool, every buffer home at close;
+#     then with rx_copybreak=300: the small single-buffer ones copied into
+#     the queue's mbufs instead, the rest attached, the same guarantees;
 #  b. host end echoing to a testpmd peer end: testpmd gets every packet
 #     back, the host end sent them in their own buffers (no tx copy);
 #  c. peer end echoing to a testpmd host end: the same from the other side;
@@ -74,6 +76,23 @@ fi
 grep -q 'pool 8191 of 8191 mbufs free after close' "$T/a.log" &&
 	ok "host end: the application's pool whole after close" ||
 	not_ok "host end: the application's pool whole after close"
+
+# --- a2. the same with rx_copybreak: small single-buffer packets copied ----
+rxcheck a2.log "net_vlink0,link=A,socket=$SOCK,rx_copybreak=300" --count 5000 &
+RX=$!
+BG_PIDS="$BG_PIDS $RX"
+"$PEER" --socket "$SOCK" send A --count 5000 --size 64-4000 --rate 20000 -q \
+	>"$T/send2.out" 2>&1
+wait "$RX"; rc=$?
+set -- $(counts a2.log)
+cp=$(xstat a2.log rx_q0_copies)
+if [ "$rc" = 0 ] && [ "${1:-}" = 5000 ] && [ "$4" = 0 ] && [ "$5" = 0 ] && [ "$cp" -gt 0 ] &&
+	[ "$3" = $(($2 - cp)) ] && [ "$(home a2.log)" = 1 ]; then
+	ok "rx_copybreak=300: $cp small packets copied into the queue's mbufs, the other $3 segments attached; private areas intact, every buffer home"
+else
+	not_ok "rx_copybreak=300: counts '$*', rx_q0_copies $cp, home $(home a2.log) (rc $rc)"
+	cat "$T/a2.log" "$T/send2.out"
+fi
 
 # --- b. host end echoes to a testpmd peer end --------------------------------
 tp_start 1 --vdev "net_vlink0,link=A,socket=$SOCK,end=peer"
