@@ -22,7 +22,7 @@ set -eu
 {
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILDDIR=${BUILDDIR:-$SRCDIR}
-REPEAT=3 PEERS_REPEAT=7 KILLS=50 GUEST=1 OVS=0 NETDEV=0 INTERVAL=5 ARGS="$*"
+REPEAT=3 PEERS_REPEAT=7 KILLS=50 GUEST=1 OVS=0 NETDEV=0 WRITE_ONLY=0 INTERVAL=5 ARGS="$*"
 
 usage() {
 	cat <<EOF
@@ -45,6 +45,9 @@ about 95 minutes, 75 of them in bench/peers.sh.
                  rounds, 1-2 min each); without it RESULTS.md shows
                  the figures of bench/results/guest-netdev.md, if any,
                  as of their own run
+  --write-only   run nothing: write RESULTS.md from the figures already in
+                 bench/results (each benchmark's own header dates its run;
+                 e.g. after running some of them by hand)
   --quick        --repeat 1 --peers-repeat 1 --kills 10 and 3 s intervals:
                  a check of the script, not figures to publish
   --builddir DIR the vlink build tree (default \$BUILDDIR or the source tree)
@@ -59,6 +62,7 @@ while [ $# -gt 0 ]; do
 	--no-guest) GUEST=0 ;;
 	--ovs) OVS=1 ;;
 	--guest-netdev) NETDEV=1 ;;
+	--write-only) WRITE_ONLY=1 ;;
 	--quick) REPEAT=1 PEERS_REPEAT=1 KILLS=10 INTERVAL=3 ;;
 	--builddir) BUILDDIR=${2:?}; shift ;;
 	-h|--help) usage; exit 0 ;;
@@ -66,7 +70,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ "$(id -u)" = 0 ] || { echo "report.sh: run as root (hugepages, testpmd)" >&2; exit 2; }
+[ "$WRITE_ONLY" = 1 ] || [ "$(id -u)" = 0 ] || { echo "report.sh: run as root (hugepages, testpmd)" >&2; exit 2; }
 
 R="$SRCDIR/bench/results"
 OUT="$SRCDIR/bench/RESULTS.md"
@@ -85,92 +89,98 @@ machine() {
 	echo "- Load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (other jobs on the host move the absolute figures; compare the ratios)"
 	echo "- $(gcc --version | head -n1); DPDK $(dpkg-query -W -f '${Version}' libdpdk-dev 2>/dev/null || echo '?')"
 }
-# not straight into machine.md: the shell empties that tracked file before
-# machine() asks git whether the tree has local changes
-machine >"$R/machine.md.new"
-mv "$R/machine.md.new" "$R/machine.md"
-
-# --- micro-benchmarks ---------------------------------------------------
-step "build bench/xlate, bench/ring"
-make -C "$BUILDDIR" -s bench/xlate bench/ring >/dev/null
-
-step "bench/xlate"
-"$BUILDDIR/bench/xlate" >"$R/xlate.txt" 2>&1
-
-step "bench/ring"
-{
-	echo "| ring size | descriptors | M descriptors/s | out of sequence |"
-	echo "|---:|---:|---:|---:|"
-	for size in 256 1024 4096; do
-		"$BUILDDIR/bench/ring" 200000000 "$size" | awk -v s="$size" '
-			/descriptors\/s/ { for (k = 1; k <= NF; k++) {
-				if ($k == "M") m = $(k - 1)
-				if ($k == "out") o = $(k - 1) }
-				printf "| %s | 200,000,000 | %s | %s |\n", s, m, o }'
-	done
-} >"$R/ring.md"
-
-# --- net_vlink and its peers ----------------------------------------------
-# 64 cells (8 configurations, 2 sizes, 2 layouts, 2 forwarding modes); a
-# run is the 2 s warm-up, the interval and about 3 s of start-up and quit
-step "bench/peers.sh --repeat $PEERS_REPEAT (about $((PEERS_REPEAT * 64 * (INTERVAL + 5) / 60)) min)"
-prc=0
-"$SRCDIR/bench/peers.sh" --repeat "$PEERS_REPEAT" --interval "$INTERVAL" --nice -10 \
-	--builddir "$BUILDDIR" --out "$R" >"$R/logs/peers.out" 2>&1 || prc=$?
-
-# --- vlinkd with many links -------------------------------------------------
-step "bench/scale.sh (1000 and 4000 links)"
-src=0
-"$SRCDIR/bench/scale.sh" --builddir "$BUILDDIR" --out "$R/scale.md" >"$R/logs/scale.out" 2>&1 || src=$?
-
-# --- DPDK in a guest (TCG) -----------------------------------------------
-grc=0
-if [ "$GUEST" = 1 ] && [ -x "$BUILDDIR/qemu/qemu-system-x86_64" ]; then
-	step "bench/guest.sh --repeat $REPEAT (about $((60 + REPEAT * 4 * (INTERVAL + 12))) s)"
-	"$SRCDIR/bench/guest.sh" --repeat "$REPEAT" --interval "$INTERVAL" \
-		--builddir "$BUILDDIR" --out "$R/guest.md" >"$R/logs/guest.out" 2>&1 || grc=$?
+prc=0 src=0 grc=0 nrc=0 erc=0 orc=0 frc=0 NETDEV_OLD=
+if [ "$WRITE_ONLY" = 1 ]; then
+	# the sections of the benchmarks whose figures are there
+	[ -f "$R/ovs.md" ] && OVS=1
 else
+	# not straight into machine.md: the shell empties that tracked file before
+	# machine() asks git whether the tree has local changes
+	machine >"$R/machine.md.new"
+	mv "$R/machine.md.new" "$R/machine.md"
+
+	# --- micro-benchmarks ---------------------------------------------------
+	step "build bench/xlate, bench/ring"
+	make -C "$BUILDDIR" -s bench/xlate bench/ring >/dev/null
+
+	step "bench/xlate"
+	"$BUILDDIR/bench/xlate" >"$R/xlate.txt" 2>&1
+
+	step "bench/ring"
 	{
-		echo "# DPDK in a TCG guest"
-		echo
-		echo "Not run: $([ "$GUEST" = 1 ] && echo "no QEMU at $BUILDDIR/qemu/qemu-system-x86_64 (make qemu)" || echo "--no-guest")."
-	} >"$R/guest.md"
-fi
+		echo "| ring size | descriptors | M descriptors/s | out of sequence |"
+		echo "|---:|---:|---:|---:|"
+		for size in 256 1024 4096; do
+			"$BUILDDIR/bench/ring" 200000000 "$size" | awk -v s="$size" '
+				/descriptors\/s/ { for (k = 1; k <= NF; k++) {
+					if ($k == "M") m = $(k - 1)
+					if ($k == "out") o = $(k - 1) }
+					printf "| %s | 200,000,000 | %s | %s |\n", s, m, o }'
+		done
+	} >"$R/ring.md"
 
-# --- two guests through OVS (TCG), with --guest-netdev --------------------
-nrc=0 NETDEV_OLD=
-if [ "$NETDEV" = 1 ] && [ "$GUEST" = 1 ]; then
-	step "bench/guest-netdev.sh --repeat $REPEAT (about $((30 + REPEAT * 90)) s)"
-	"$SRCDIR/bench/guest-netdev.sh" --repeat "$REPEAT" --builddir "$BUILDDIR" \
-		--out "$R/guest-netdev.md" >"$R/logs/guest-netdev.out" 2>&1 || nrc=$?
-elif [ -f "$R/guest-netdev.md" ]; then
-	NETDEV_OLD="Not run by this report (\`--guest-netdev\`): the figures of an earlier run, dated below."
-fi
+	# --- net_vlink and its peers ----------------------------------------------
+	# 64 cells (8 configurations, 2 sizes, 2 layouts, 2 forwarding modes); a
+	# run is the 2 s warm-up, the interval and about 3 s of start-up and quit
+	step "bench/peers.sh --repeat $PEERS_REPEAT (about $((PEERS_REPEAT * 64 * (INTERVAL + 5) / 60)) min)"
+	prc=0
+	"$SRCDIR/bench/peers.sh" --repeat "$PEERS_REPEAT" --interval "$INTERVAL" --nice -10 \
+		--builddir "$BUILDDIR" --out "$R" >"$R/logs/peers.out" 2>&1 || prc=$?
 
-# --- event mode -----------------------------------------------------------
-step "bench/events.sh --repeat $REPEAT (about $((110 + REPEAT * 8)) s)"
-erc=0
-"$SRCDIR/bench/events.sh" --repeat "$REPEAT" --builddir "$BUILDDIR" --out "$R/events.md" \
-	>"$R/logs/events.out" 2>&1 || erc=$?
+	# --- vlinkd with many links -------------------------------------------------
+	step "bench/scale.sh (1000 and 4000 links)"
+	src=0
+	"$SRCDIR/bench/scale.sh" --builddir "$BUILDDIR" --out "$R/scale.md" >"$R/logs/scale.out" 2>&1 || src=$?
 
-# --- OVS-DPDK (only with --ovs) -------------------------------------------
-orc=0
-if [ "$OVS" = 1 ]; then
-	step "bench/ovs.sh --repeat $REPEAT (about $((30 + REPEAT * 10 * (INTERVAL + 10))) s)"
-	"$SRCDIR/bench/ovs.sh" --repeat "$REPEAT" --interval "$INTERVAL" --builddir "$BUILDDIR" \
-		--out "$R" >"$R/logs/ovs.out" 2>&1 || orc=$?
-fi
+	# --- DPDK in a guest (TCG) -----------------------------------------------
+	grc=0
+	if [ "$GUEST" = 1 ] && [ -x "$BUILDDIR/qemu/qemu-system-x86_64" ]; then
+		step "bench/guest.sh --repeat $REPEAT (about $((60 + REPEAT * 4 * (INTERVAL + 12))) s)"
+		"$SRCDIR/bench/guest.sh" --repeat "$REPEAT" --interval "$INTERVAL" \
+			--builddir "$BUILDDIR" --out "$R/guest.md" >"$R/logs/guest.out" 2>&1 || grc=$?
+	else
+		{
+			echo "# DPDK in a TCG guest"
+			echo
+			echo "Not run: $([ "$GUEST" = 1 ] && echo "no QEMU at $BUILDDIR/qemu/qemu-system-x86_64 (make qemu)" || echo "--no-guest")."
+		} >"$R/guest.md"
+	fi
 
-# --- recovery times -------------------------------------------------------
-: >"$R/fault.md"
-frc=0
-step "tests/fault/matrix.sh ($KILLS random kills)"
-FAULT_KILLS=$KILLS FAULT_RESULTS="$R/fault.md" BUILDDIR=$BUILDDIR SRCDIR=$SRCDIR \
-	sh "$SRCDIR/tests/fault/matrix.sh" >"$R/logs/fault-matrix.log" 2>&1 || frc=$?
-if [ "$GUEST" = 1 ]; then
-	step "tests/fault/guest.sh"
-	FAULT_RESULTS="$R/fault.md" BUILDDIR=$BUILDDIR SRCDIR=$SRCDIR \
-		sh "$SRCDIR/tests/fault/guest.sh" >"$R/logs/fault-guest.log" 2>&1 || frc=$?
+	# --- two guests through OVS (TCG), with --guest-netdev --------------------
+	nrc=0 NETDEV_OLD=
+	if [ "$NETDEV" = 1 ] && [ "$GUEST" = 1 ]; then
+		step "bench/guest-netdev.sh --repeat $REPEAT (about $((30 + REPEAT * 90)) s)"
+		"$SRCDIR/bench/guest-netdev.sh" --repeat "$REPEAT" --builddir "$BUILDDIR" \
+			--out "$R/guest-netdev.md" >"$R/logs/guest-netdev.out" 2>&1 || nrc=$?
+	elif [ -f "$R/guest-netdev.md" ]; then
+		NETDEV_OLD="Not run by this report (\`--guest-netdev\`): the figures of an earlier run, dated below."
+	fi
+
+	# --- event mode -----------------------------------------------------------
+	step "bench/events.sh --repeat $REPEAT (about $((110 + REPEAT * 8)) s)"
+	erc=0
+	"$SRCDIR/bench/events.sh" --repeat "$REPEAT" --builddir "$BUILDDIR" --out "$R/events.md" \
+		>"$R/logs/events.out" 2>&1 || erc=$?
+
+	# --- OVS-DPDK (only with --ovs) -------------------------------------------
+	orc=0
+	if [ "$OVS" = 1 ]; then
+		step "bench/ovs.sh --repeat $REPEAT (about $((30 + REPEAT * 10 * (INTERVAL + 10))) s)"
+		"$SRCDIR/bench/ovs.sh" --repeat "$REPEAT" --interval "$INTERVAL" --builddir "$BUILDDIR" \
+			--out "$R" >"$R/logs/ovs.out" 2>&1 || orc=$?
+	fi
+
+	# --- recovery times -------------------------------------------------------
+	: >"$R/fault.md"
+	frc=0
+	step "tests/fault/matrix.sh ($KILLS random kills)"
+	FAULT_KILLS=$KILLS FAULT_RESULTS="$R/fault.md" BUILDDIR=$BUILDDIR SRCDIR=$SRCDIR \
+		sh "$SRCDIR/tests/fault/matrix.sh" >"$R/logs/fault-matrix.log" 2>&1 || frc=$?
+	if [ "$GUEST" = 1 ]; then
+		step "tests/fault/guest.sh"
+		FAULT_RESULTS="$R/fault.md" BUILDDIR=$BUILDDIR SRCDIR=$SRCDIR \
+			sh "$SRCDIR/tests/fault/guest.sh" >"$R/logs/fault-guest.log" 2>&1 || frc=$?
+	fi
 fi
 verdicts=$(grep -h "cases passed" "$R"/logs/fault-*.log 2>/dev/null | sed 's/^/- /')
 
@@ -179,8 +189,13 @@ step "write $OUT"
 {
 	echo "# Benchmark results"
 	echo
-	echo "Generated by \`bench/report.sh${ARGS:+ $ARGS}\` (as root) in $(( ($(date +%s) - t0) / 60 )) min;"
-	echo "every figure below comes from that one run unless a note names another."
+	if [ "$WRITE_ONLY" = 1 ]; then
+		echo "Assembled by \`bench/report.sh${ARGS:+ $ARGS}\` from the figures in bench/results:"
+		echo "each section's own header says when and on what tree it ran."
+	else
+		echo "Generated by \`bench/report.sh${ARGS:+ $ARGS}\` (as root) in $(( ($(date +%s) - t0) / 60 )) min;"
+		echo "every figure below comes from that one run unless a note names another."
+	fi
 	echo
 	cat "$R/machine.md"
 	echo
