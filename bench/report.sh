@@ -260,6 +260,8 @@ step "write $OUT"
 		[ "$orc" = 0 ] || echo "**bench/ovs.sh exited $orc: see bench/results/logs/ovs.out.**"
 		sed '1d' "$R/ovs.md"
 		echo
+		sed '/^<!--/,/-->$/d' "$SRCDIR/bench/notes/ovs.md"
+		echo
 	fi
 	echo "## Recovery times (tests/fault)"
 	echo

@@ -56,7 +56,7 @@ unsigned vlink_hostend_reap(const struct vlink_hostend *h, unsigned ch, unsigned
 
 		if (!k)
 			break;
-		/* the ledger's compare-and-swaps before the tail store
+		/* the ledger's takes before the tail store
 		 * (vlink_ring_peek_burst) */
 		bad += k - vlink_ledger_take_burst(h->led, d, k, (uint16_t)ch, idx);
 		vlink_ring_release(r, k);
