@@ -324,6 +324,16 @@ wait_guest_exit() {
 	QEMU_PID=
 }
 
+# guest_off_tp_home ID: the guest powers off (120 s at most), then
+# testpmd ID (scripts/lib/testpmd.sh) quits with every buffer of its
+# net_vlink0 home: ok/not_ok for each (the end of the netdev tests)
+guest_off_tp_home() {
+	if wait_guest_exit 120; then ok "the guest powered off"; else not_ok "the guest did not power off"; fi
+	tp_quit "$1"
+	expect_line "$T/tp$1.log" "net_vlink0: closed: ([0-9]+) of \\1 buffers home" \
+		"testpmd $1 closed with every buffer home"
+}
+
 # elapsed: seconds since boot_guest, one decimal
 elapsed() { echo "$(date +%s.%N) $BOOT_T0" | awk '{ printf "%.1f", $1 - $2 }'; }
 

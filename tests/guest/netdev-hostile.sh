@@ -119,10 +119,7 @@ wait_serial g "^GUEST-BAD-DMESG " 120
 expect_line "$T/g.serial" "^GUEST-RMMOD-LAST 0" "the last rmmod"
 expect_line "$T/g.serial" "^GUEST-BAD-DMESG 0[^0-9]*\$" \
 	"no WARNING, BUG, Oops, call trace, lockup or hung task in the guest's kernel log"
-if wait_guest_exit 120; then ok "the guest powered off"; else not_ok "the guest did not power off"; fi
-tp_quit 1
-expect_line "$T/tp1.log" "net_vlink0: closed: ([0-9]+) of \\1 buffers home" \
-	"testpmd closed with every buffer home"
+guest_off_tp_home 1
 if [ "$FAILED" != 0 ]; then
 	show_serial g
 	echo "--- evilhost ---"; cat "$T/evil1" "$T/evil2" | sed 's/^/    /'

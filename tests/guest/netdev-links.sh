@@ -107,10 +107,7 @@ expect_line "$T/g.serial" "^GUEST-PING-2 20 packets transmitted, 20 packets rece
 	"vlink0 still answers: 20 pings"
 expect_line "$T/g.serial" "^GUEST-RMMOD 0" "rmmod"
 expect_line "$T/g.serial" "^GUEST-BAD-DMESG 0[^0-9]*\$" "no WARNING, BUG, Oops or call trace in the guest's kernel log"
-if wait_guest_exit 120; then ok "the guest powered off"; else not_ok "the guest did not power off"; fi
-tp_quit 1
-expect_line "$T/tp1.log" "net_vlink0: closed: ([0-9]+) of \\1 buffers home" \
-	"testpmd closed with every buffer home"
+guest_off_tp_home 1
 if [ "$FAILED" != 0 ]; then
 	show_serial g
 	echo "--- testpmd (net_vlink's lines, counters not 0) ---"

@@ -159,10 +159,7 @@ m=$(grep -cE "^GUEST-PING-R[1-5] 0 5 packets transmitted, 5 packets received" "$
 wait_serial g "^GUEST-BAD-DMESG " 120
 expect_line "$T/g.serial" "^GUEST-RMMOD 0" "the last rmmod"
 expect_line "$T/g.serial" "^GUEST-BAD-DMESG 0[^0-9]*\$" "no WARNING, BUG, Oops or call trace in the guest's kernel log"
-if wait_guest_exit 120; then ok "the guest powered off"; else not_ok "the guest did not power off"; fi
-tp_quit 2
-expect_line "$T/tp2.log" "net_vlink0: closed: ([0-9]+) of \\1 buffers home" \
-	"the host's (second) testpmd closed with every buffer home"
+guest_off_tp_home 2
 if [ "$FAILED" != 0 ]; then
 	show_serial g
 	for f in "$T"/tp*.log; do
