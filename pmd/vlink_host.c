@@ -418,14 +418,12 @@ static uint16_t rx_chan(struct vl_queue *q, unsigned ci, struct rte_mbuf **out, 
 			rx_hand_over(q, am[a], idx[i], &d[i]);
 			rx_chain_add(c, am[a++]);
 		} else {
-			struct rte_mbuf *h = pv->ext[idx[i]].home;
-
-			if (!c->bad && !vl_chain_append(q, c, (uint8_t *)h->buf_addr +
+			if (!c->bad && !vl_chain_append(q, c, (uint8_t *)pv->ext[idx[i]].addr +
 							 d[i].data_off, d[i].len)) {
 				q->st.nombuf++;
 				c->bad = true;
 			}
-			put_home(pv, &idx[i], 1);
+			home[nhome++] = idx[i];
 		}
 		if (!(d[i].flags & VLINK_DESC_F_MORE)) {
 			if (q->rx_copy && c->head && !c->bad)
@@ -433,6 +431,7 @@ static uint16_t rx_chan(struct vl_queue *q, unsigned ci, struct rte_mbuf **out, 
 			vl_chain_end(q, c, out, &nout);
 		}
 	}
+	/* the copied ones, a put for the burst */
 	if (nhome)
 		put_home(pv, home, nhome);
 	return nout;
